@@ -1,0 +1,74 @@
+"""The ``ray101`` command.
+
+    ray101 list                      the workloads
+    ray101 run NAME [flags]          one workload (``ray101 run NAME --help``)
+    ray101 run all [--json]          every workload on one embedded Ray, one table
+    ray101 data load [flags]         sample_mflix-shaped data into MongoDB
+    ray101 serve [--host] [--port]   the echo service in the foreground
+    ray101 loadtest [flags]          bounded load against the echo service
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from jobs import registry, runner
+from jobs.errors import UsageError
+
+# Commands besides `run`/`list`, each the `main(argv)` of the module that owns it.
+COMMANDS: dict[str, str] = {
+    "data load": "jobs.mongo_data:load_main",
+    "serve": "jobs.echo:serve_main",
+    "loadtest": "jobs.loadtest:main",
+}
+
+
+def _resolve(target: str) -> Callable[[Sequence[str]], int]:
+    module, _, func = target.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def _list() -> int:
+    width = max(len(n) for n in registry.WORKLOADS)
+    for w in registry.WORKLOADS.values():
+        print(f"{w.name.ljust(width)}  {w.summary}")
+    return runner.EXIT_OK
+
+
+def _run(argv: Sequence[str]) -> int:
+    if not argv or argv[0].startswith("-"):
+        raise UsageError("ray101 run: name a workload (see 'ray101 list') or 'all'")
+    name, rest = argv[0], list(argv[1:])
+    if name == "all":
+        return runner.run_all(rest)
+    return runner.main_for(registry.get(name).load(), rest)
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__.strip())
+        return runner.EXIT_OK if argv else runner.EXIT_USAGE
+    if argv[0] == "list":
+        return _list()
+    if argv[0] == "run":
+        return _run(argv[1:])
+    for words, target in COMMANDS.items():
+        n = len(words.split())
+        if argv[:n] == words.split():
+            return _resolve(target)(argv[n:])
+    raise UsageError(f"unknown command {' '.join(argv[:1])!r}; see 'ray101 --help'")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return dispatch(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return runner.EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Connecting to Ray: an embedded local instance, or an existing cluster.
+
+``address=None`` means: join the cluster this process was submitted to when
+``RAY_ADDRESS`` is set (``ray job submit``, a RayJob), otherwise start an
+embedded local Ray with fixed resources.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import ray
+
+from jobs.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+# Tasks that mostly wait (sleep, network, a database) and use little CPU. Ray
+# reserves 1 CPU per task by default, so a 2-core machine would run only 2 at a
+# time: 6 one-second waits would take 3 s. A quarter CPU each lets 4 waits share
+# a core while Ray still accounts for them, so a burst cannot oversubscribe a
+# node without bound (num_cpus=0 would let every queued task start at once).
+IO_TASK_CPUS = 0.25
+
+# Seconds to wait for a TCP answer from a named cluster before calling it unreachable.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """Host and port of ``host:port`` or ``ray://host:port``; None for 'auto' and the like."""
+    if address in ("auto", "local"):
+        return None
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if not parts.hostname:
+        raise UsageError(f"--address {address!r} is not 'auto', host:port or ray://host:port")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"--address {address!r} has an invalid port") from exc
+    if port is None:
+        raise UsageError(f"--address {address!r} names no port (e.g. ray://127.0.0.1:10001)")
+    return parts.hostname, port
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast with a UsageError when a named cluster does not answer."""
+    if address == "auto":
+        if not os.environ.get("RAY_ADDRESS") and not Path("/tmp/ray/ray_current_cluster").exists():
+            raise UsageError("--address auto: no running Ray cluster found on this machine")
+        return
+    target = _host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from exc
+
+
+def resolve_address(address: str | None) -> str | None:
+    """The address to join, or None for an embedded local Ray."""
+    if address:
+        return address
+    return os.environ.get("RAY_ADDRESS") or None
+
+
+@contextmanager
+def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
+    """Run the body with Ray initialised; shut down only what this call started.
+
+    An already-initialised Ray (a test fixture, ``ray101 run all``) is reused.
+    """
+    if ray.is_initialized():
+        yield
+        return
+    target = resolve_address(address)
+    quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
+    if target is None:
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet)
+    else:
+        check_reachable(target)
+        runtime_env = _client_runtime_env() if target.startswith("ray://") else None
+        try:
+            ray.init(address=target, runtime_env=runtime_env, **quiet)
+        except (ConnectionError, RuntimeError, TimeoutError) as exc:
+            raise UsageError(f"cannot join Ray at {target}: {str(exc).splitlines()[0]}") from exc
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _client_runtime_env() -> dict:
+    """Ship this package to a remote cluster joined through Ray Client."""
+    import jobs
+
+    return {"py_modules": [str(Path(jobs.__file__).parent)]}
