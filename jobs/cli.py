@@ -1,11 +1,11 @@
 """The ``ray101`` command.
 
-    ray101 list                      the workloads
-    ray101 run NAME [flags]          one workload (``ray101 run NAME --help``)
-    ray101 run all [--json]          every workload on one embedded Ray, one table
-    ray101 data load [flags]         sample_mflix-shaped data into MongoDB
-    ray101 serve [--host] [--port]   the echo service in the foreground
-    ray101 loadtest [flags]          bounded load against the echo service
+ray101 list                      the workloads
+ray101 run NAME [flags]          one workload (``ray101 run NAME --help``)
+ray101 run all [--json]          every workload on one embedded Ray, one table
+ray101 data load [flags]         sample_mflix-shaped data into MongoDB
+ray101 serve [--host] [--port]   the echo service in the foreground
+ray101 loadtest [flags]          bounded load against the echo service
 """
 
 from __future__ import annotations

@@ -83,7 +83,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator
     target = resolve_address(address)
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     if target is None:
-        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet)
+        ray.init(
+            address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet
+        )
     else:
         check_reachable(target)
         runtime_env = _client_runtime_env() if target.startswith("ray://") else None

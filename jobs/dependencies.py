@@ -54,7 +54,9 @@ def expected_total(items: int) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--items", type=runner.positive_int, default=5, help="items to process (default 5)")
+    parser.add_argument(
+        "--items", type=runner.positive_int, default=5, help="items to process (default 5)"
+    )
     parser.add_argument(
         "--delay", type=runner.positive_float, default=1.0, help="seconds per item (default 1.0)"
     )

@@ -32,8 +32,12 @@ WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
         Workload("retrieve", "jobs.retrieve", "sequential vs parallel retrieval of 6 items"),
-        Workload("dependencies", "jobs.dependencies", "process 5 items in parallel, then aggregate"),
-        Workload("dag", "jobs.dag", "task1 and task2 in parallel feeding task3 (chaining and DAG API)"),
+        Workload(
+            "dependencies", "jobs.dependencies", "process 5 items in parallel, then aggregate"
+        ),
+        Workload(
+            "dag", "jobs.dag", "task1 and task2 in parallel feeding task3 (chaining and DAG API)"
+        ),
         Workload("counter", "jobs.counter", "a stateful Counter actor"),
         Workload(
             "mongo",
@@ -42,7 +46,9 @@ WORKLOADS: dict[str, Workload] = {
             demo_args=("--standin", "--movies", "2000", "--comments", "4000"),
             tags=("mongodb",),
         ),
-        Workload("echo", "jobs.echo", "Ray Serve echo service: start, call, check, stop", rayjob=False),
+        Workload(
+            "echo", "jobs.echo", "Ray Serve echo service: start, call, check, stop", rayjob=False
+        ),
         Workload(
             "tune",
             "jobs.tune_lightning",

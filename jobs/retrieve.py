@@ -20,7 +20,6 @@ from jobs.report import JobResult, speedup, timed
 NAME = "retrieve"
 
 
-
 def make_database(items: int) -> list[str]:
     """The tutorial's ``["Learning", "Ray"] * 3``, stretched to any length."""
     return [("Learning", "Ray")[i % 2] for i in range(items)]
@@ -52,9 +51,14 @@ def format_runtime(label: str, seconds: float, data: list[tuple[int, str]]) -> l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--items", type=runner.positive_int, default=6, help="items to retrieve (default 6)")
     parser.add_argument(
-        "--delay", type=runner.positive_float, default=1.0, help="seconds per retrieval (default 1.0)"
+        "--items", type=runner.positive_int, default=6, help="items to retrieve (default 6)"
+    )
+    parser.add_argument(
+        "--delay",
+        type=runner.positive_float,
+        default=1.0,
+        help="seconds per retrieval (default 1.0)",
     )
 
 

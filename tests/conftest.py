@@ -1,7 +1,8 @@
-"""Shared fixtures: one real local Ray per test session, with fixed resources.
+"""Shared fixtures: one real local Ray per test module, with fixed resources.
 
-Tests that need their own cluster (several raylets, process-wide settings)
-start it themselves and must not use ``ray_session``.
+Module scope keeps start-up cost to one Ray per file while letting a module
+that needs its own cluster (several raylets, process-wide settings) start it
+without fighting a session-wide instance.
 """
 
 from __future__ import annotations
@@ -40,16 +41,18 @@ def local_ray(num_cpus: int = TEST_NUM_CPUS, **kwargs) -> Iterator[None]:
         ray.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
-    """The shared local Ray. Tests that use it must clean up their actors."""
+    """The module's local Ray. Tests that use it must clean up their actors."""
     if ray.is_initialized():  # a module-level cluster still up would be a bug in a test
         ray.shutdown()
     with local_ray():
         yield
 
 
-def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run ``ray101 …`` in a fresh process, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "jobs.cli", *args],

@@ -1,0 +1,47 @@
+# ray101 — run `make help` for the targets.
+# Versions live in versions.env; this file only reads them.
+include versions.env
+
+PYTHON ?= $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# pip reads the constraints file so every install resolves to the same versions.
+PIP    := $(BIN)/pip install --constraint constraints.txt
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint format e2e bench constraints clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) --quiet --editable '.[dev]'
+	@touch $@
+
+setup: $(STAMP) ## Create .venv and install ray101 with its pinned dependencies
+
+demo: $(STAMP) ## Run every workload on an embedded local Ray and print one summary table
+	$(BIN)/ray101 run all
+
+test: $(STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, plus helm lint and validation of every rendered manifest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m tests.manifests
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+constraints: ## Re-pin constraints.txt from the current .venv
+	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^ray101' \
+	  | sed -E 's/^(torch==[0-9.]+)\+cpu$$/\1/'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache results
