@@ -64,6 +64,28 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         raise UsageError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from exc
 
 
+def _token_available() -> bool:
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return True
+    return (Path.home() / ".ray" / "auth_token").is_file()
+
+
+def enable_token_auth_for(address: str) -> None:
+    """Send this machine's Ray token when joining a cluster by explicit address.
+
+    Ray 2.60 turns token auth on by default for clusters it starts, but a
+    driver that names an address only sends a token when RAY_AUTH_MODE=token.
+    Without this, joining a `ray start` cluster fails with InvalidAuthToken.
+    RAY_AUTH_MODE set by the user (or by KubeRay in a pod) is respected.
+    """
+    if address != "local" and "RAY_AUTH_MODE" not in os.environ and _token_available():
+        # Ray's own switch: sets RAY_AUTH_MODE and refreshes its cached config,
+        # which reads the variable once at import.
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+
+        _enable_token_auth()
+
+
 def resolve_address(address: str | None) -> str | None:
     """The address to join, or None for an embedded local Ray."""
     if address:
@@ -88,6 +110,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator
         )
     else:
         check_reachable(target)
+        enable_token_auth_for(target)
         runtime_env = _client_runtime_env() if target.startswith("ray://") else None
         try:
             ray.init(address=target, runtime_env=runtime_env, **quiet)
