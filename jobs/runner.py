@@ -5,6 +5,7 @@ A workload module provides::
     NAME = "retrieve"
     def add_arguments(parser: argparse.ArgumentParser) -> None: ...   # optional
     def run(args: argparse.Namespace) -> JobResult: ...              # Ray is connected
+    def preflight(args: argparse.Namespace) -> None: ...             # optional, before Ray
     def main(argv=None) -> int: return runner.main_for(sys.modules[__name__], argv)
 
 Exit codes: 0 the job succeeded, 1 it ran and failed, 2 a user's mistake
@@ -82,6 +83,14 @@ def build_parser(module: ModuleType, prog: str | None = None) -> ArgumentParser:
     return parser
 
 
+def preflight(module: ModuleType, args: argparse.Namespace) -> None:
+    """The module's checks that need no Ray (a server's URI, say), so a mistake
+    fails in seconds instead of after Ray has started."""
+    check = getattr(module, "preflight", None)
+    if check is not None:
+        check(args)
+
+
 def run_module(module: ModuleType, args: argparse.Namespace) -> JobResult:
     """Run one workload on the connected Ray, timing it and catching its failure."""
     start = time.perf_counter()
@@ -124,6 +133,7 @@ def main_for(module: ModuleType, argv: Sequence[str] | None = None, prog: str | 
     def body() -> int:
         args = build_parser(module, prog).parse_args(argv)
         _configure_logging()
+        preflight(module, args)
         with connect(args.address, args.num_cpus):
             result = run_module(module, args)
         emit(result, args.json, "\n".join(result.lines) or summary_table([result]))
@@ -159,8 +169,9 @@ def run_all(argv: Sequence[str] | None = None) -> int:
             for i, (module, wargs) in enumerate(planned, 1):
                 print(f"[{i}/{len(planned)}] {module.NAME} …", file=sys.stderr, flush=True)
                 try:
+                    preflight(module, wargs)
                     results.append(run_module(module, wargs))
-                except UsageError as exc:
+                except UsageError as exc:  # e.g. MongoDB unreachable: report it, run the rest
                     results.append(JobResult(name=module.NAME, ok=False, error=str(exc)))
         emit(results, args.json, summary_table(results))
         return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
