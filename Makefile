@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format e2e constraints clean
+.PHONY: help setup demo data test lint format e2e constraints clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ setup: $(STAMP) ## Create .venv and install ray101 with its pinned dependencies
 
 demo: $(STAMP) ## Run every workload on an embedded local Ray and print one summary table
 	$(BIN)/ray101 run all
+
+data: $(STAMP) ## Load sample_mflix-shaped data into $$MONGODB_URI (idempotent)
+	$(BIN)/ray101 data load
 
 test: $(STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
