@@ -27,7 +27,7 @@ setup: $(STAMP) ## Create .venv and install ray101 with its pinned dependencies
 demo: $(STAMP) ## Run every workload on an embedded local Ray and print one summary table
 	$(BIN)/ray101 run all
 
-data: $(STAMP) ## Load sample_mflix-shaped data into $$MONGODB_URI (idempotent)
+data: $(STAMP) ## Load sample_mflix-shaped data into MONGODB_URI (idempotent)
 	$(BIN)/ray101 data load
 
 test: $(STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
