@@ -1,0 +1,161 @@
+"""The tutorial's Tune example against `ray101 run tune`, in one session, on one budget.
+
+Both run the tutorial's budget (10 samples, ASHA max_t 10, grace 1, reduction 2,
+1,000 rows, 1 CPU per trial), each in its own process with its own local Ray of
+``--num-cpus`` CPUs, one after the other (alternating when ``--repeat`` > 1).
+Printed and saved (``--out``, default results/): wall time of the tuning itself
+(``tune.run`` / the workload's ``run``; Ray start-up excluded, the same for both)
+and of the whole process, epochs trained, and the best config's validation accuracy.
+
+The tutorial picks its best config on a training loss and never validates, so its
+pick is scored here the same way ours is: trained for 10 epochs on this workload's
+seeded 800-row train split, accuracy on the 200-row validation split. Our pick is
+shown both as Tune reported it (its best epoch) and scored that same way.
+
+Run: .venv/bin/python scripts/bench/tune_compare.py [--num-cpus 2] [--repeat 1] [--out results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from jobs import bench  # noqa: E402
+from jobs import tune_lightning as tl  # noqa: E402
+
+GOAL_RATIO, GOAL_EPOCHS = 0.6, 50
+
+
+def timed_process(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return proc, elapsed
+
+
+def run_tutorial(num_cpus: int, scratch: Path) -> dict:
+    out = scratch / "tutorial.json"
+    _, process_s = timed_process(
+        [sys.executable, "scripts/bench/tune_tutorial.py", "--num-cpus", str(num_cpus),
+         "--storage-path", str(scratch / "tutorial"), "--json-out", str(out)]
+    )  # fmt: skip
+    summary = json.loads(out.read_text())
+    return {
+        "wall_s": summary["wall_s"],
+        "process_s": process_s,
+        "total_epochs": summary["total_epochs"],
+        "best_config": summary["best_config"],
+        "picked_on": "last training batch loss, reported once at train_end",
+    }
+
+
+def run_ours(num_cpus: int, scratch: Path) -> dict:
+    proc, process_s = timed_process(
+        [sys.executable, "-m", "jobs.tune_lightning", "--json", "--num-cpus", str(num_cpus),
+         "--storage-path", str(scratch / "ours")]
+    )  # fmt: skip
+    out = json.loads(proc.stdout)
+    return {
+        "wall_s": out["timings"]["wall_s"],
+        "process_s": process_s,
+        "total_epochs": out["details"]["total_epochs"],
+        "epochs_per_trial": out["details"]["epochs_per_trial"],
+        "best_config": out["result"]["config"],
+        "best_val_acc_reported": out["result"]["val_acc"],
+        "best_epoch": out["result"]["epoch"],
+        "picked_on": "validation loss, reported every epoch",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--num-cpus", type=int, default=os.cpu_count(), help="CPUs of each local Ray"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="pairs of runs; medians are kept")
+    parser.add_argument("--out", default=str(REPO_ROOT / "results"), help="JSON + PNG go here")
+    args = parser.parse_args()
+
+    tutorial_runs, our_runs = [], []
+    with tempfile.TemporaryDirectory(prefix="tune-compare-") as tmp:
+        for i in range(args.repeat):
+            # Alternate the order so a slow spell on a shared machine hits both.
+            pair = [("tutorial", run_tutorial), ("ours", run_ours)]
+            for label, fn in pair if i % 2 == 0 else reversed(pair):
+                print(f"[{i + 1}/{args.repeat}] {label} …", file=sys.stderr, flush=True)
+                run = fn(args.num_cpus, Path(tmp) / f"{label}-{i}")
+                (tutorial_runs if label == "tutorial" else our_runs).append(run)
+
+    tutorial, ours = tutorial_runs[-1], our_runs[-1]
+    for key in ("wall_s", "process_s", "total_epochs"):
+        tutorial[key] = statistics.median(r[key] for r in tutorial_runs)
+        ours[key] = statistics.median(r[key] for r in our_runs)
+    # ASHA's epochs depend on the order in which parallel trials reach each rung.
+    epochs_seen = sorted(r["total_epochs"] for r in our_runs)
+
+    # Score both picks the same way: max_t epochs on the same split, validation accuracy.
+    split = tl.make_data(tl.DataSpec())
+    tutorial["best_val_acc"] = tl.evaluate_config(tutorial["best_config"], split, 10)["val_acc"]
+    ours["best_val_acc_retrained"] = tl.evaluate_config(ours["best_config"], split, 10)["val_acc"]
+    ours["best_val_acc"] = ours["best_val_acc_reported"]
+
+    ratio = ours["wall_s"] / tutorial["wall_s"]
+    process_ratio = ours["process_s"] / tutorial["process_s"]
+    lines = [
+        f"{'':<22}{'tutorial':>12}{'ours':>12}",
+        f"{'tune wall (s)':<22}{tutorial['wall_s']:>12.1f}{ours['wall_s']:>12.1f}",
+        f"{'process wall (s)':<22}{tutorial['process_s']:>12.1f}{ours['process_s']:>12.1f}",
+        f"{'total epochs (median)':<22}{tutorial['total_epochs']:>12g}{ours['total_epochs']:>12g}"
+        + (f"   (ours: {', '.join(map(str, epochs_seen))})" if len(epochs_seen) > 1 else ""),
+        f"{'best val_acc':<22}{tutorial['best_val_acc']:>12.3f}{ours['best_val_acc']:>12.3f}",
+        f"{'  retrained 10 ep.':<22}{tutorial['best_val_acc']:>12.3f}"
+        f"{ours['best_val_acc_retrained']:>12.3f}",
+        f"best config (last run): tutorial {tutorial['best_config']}, ours {ours['best_config']}",
+        f"ratio ours/tutorial: tune wall {ratio:.2f} (goal <= {GOAL_RATIO}), "
+        f"process wall {process_ratio:.2f}; epochs {ours['total_epochs']:g} (goal <= {GOAL_EPOCHS})",
+    ]
+    print("\n".join(lines))
+    payload = {
+        "budget": {"num_samples": 10, "max_t": 10, "samples": 1000, "num_cpus": args.num_cpus},
+        "repeat": args.repeat,
+        "tutorial": tutorial,
+        "ours": ours,
+        "ratio_wall": ratio,
+        "ratio_process": process_ratio,
+        "goal": {"ratio_wall": GOAL_RATIO, "total_epochs": GOAL_EPOCHS},
+        "met": ratio <= GOAL_RATIO and ours["total_epochs"] <= GOAL_EPOCHS,
+        "our_epochs_per_run": epochs_seen,
+        "runs": {"tutorial": tutorial_runs, "ours": our_runs},
+    }
+    json_path, png_path = bench.save(
+        args.out,
+        "tune-compare",
+        payload,
+        bars={
+            "tutorial\ntune": tutorial["wall_s"],
+            "ours\ntune": ours["wall_s"],
+            "tutorial\nprocess": tutorial["process_s"],
+            "ours\nprocess": ours["process_s"],
+        },
+        ylabel="seconds",
+        title=f"Tune, tutorial budget: {tutorial['total_epochs']:g} vs {ours['total_epochs']:g} epochs",
+    )
+    print(f"wrote {json_path} and {png_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
