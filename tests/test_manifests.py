@@ -8,8 +8,11 @@ the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tests/manifests.
 from __future__ import annotations
 
 import copy
+import http.server
+import os
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,6 +134,108 @@ def test_tune_job_uses_minio_as_shared_storage(rendered):
         assert env["AWS_ENDPOINT_URL"] == "http://ray101-minio:9000", source
 
 
+# ---------------------------------------------------------------- RayJobs wait for their data
+
+
+def _wait_command(rendered, job: str, name: str) -> list[str]:
+    """An init container's command in the mongo or tune RayJob's submitter pod: the
+    same in the chart and the overlay, run here by the project's Python (what
+    the image has installed)."""
+    commands = []
+    for source in ("helm:kind", "kustomize:kind"):
+        pod = _obj(rendered[source], "RayJob", job)["spec"]["submitterPodTemplate"]["spec"]
+        found = [c for c in pod.get("initContainers") or [] if c["name"] == name]
+        assert found, f"{source}: RayJob/{job} has no init container {name!r}"
+        commands.append(found[0]["command"])
+    assert commands[0] == commands[1], f"{job}: the chart and the overlay wait differently"
+    assert commands[0][:2] == ["python", "-c"]
+    return [checks.probe_python(), *commands[0][1:]]
+
+
+def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    """(exit code, or None when still waiting at the timeout; what it printed)."""
+    try:
+        proc = subprocess.run(
+            command,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO_ROOT,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or b""
+        return None, out.decode() if isinstance(out, bytes) else out
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_mongo_job_waits_until_the_loader_has_filled_mongodb(rendered):
+    """Against the nx-27017 stand-in: nothing, then only movies, then everything loaded."""
+    from jobs import mongo_client, mongo_data, mongo_standin
+
+    command = _wait_command(rendered, "ray101-mongo", "wait-for-data")
+    dataset = mongo_data.generate(30, 60)
+    with mongo_standin.standin() as uri:
+        env = {"MONGODB_URI": uri, "MONGODB_DB": "wait_test"}
+        client = mongo_client.connect(uri)
+        try:
+            code, out = _run(command, env, 6)
+            assert code is None, out
+            assert "waiting for ray101-data-load: comments.movie_id, movies.year\n" in out
+            mongo_data.load_collection(
+                client["wait_test"], "movies", dataset.movies, progress=False
+            )
+            code, out = _run(command, env, 6)
+            assert code is None, out
+            assert "waiting for ray101-data-load: comments.movie_id\n" in out
+            mongo_data.load(client["wait_test"], dataset, progress=False)
+            code, out = _run(command, env, 60)
+            assert code == 0 and "the sample data is loaded" in out, out
+        finally:
+            client.close()
+
+
+def test_tune_job_waits_until_the_bucket_exists(rendered):
+    """Against a stub S3 endpoint that answers HeadBucket 404, then 200."""
+    heads: list[str] = []
+
+    class Bucket(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self):  # noqa: N802 - the name http.server calls
+            heads.append(self.path)
+            self.send_response(404 if len(heads) == 1 else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    command = _wait_command(rendered, "ray101-tune", "wait-for-bucket")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bucket)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {
+            "BUCKET": "ray101-tune",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+        code, out = _run(command, env, 60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, out
+    assert "waiting for the bucket ray101-tune: not created yet" in out
+    assert heads == ["/ray101-tune", "/ray101-tune"]
+
+
+def test_mongo_job_waits_only_for_a_loader_the_chart_runs(ctx):
+    r = _render({"mongodb": {"dataLoad": {"enabled": False}}})
+    pod = _obj(r, "RayJob", "ray101-mongo")["spec"]["submitterPodTemplate"]
+    assert "initContainers" not in pod["spec"]
+    assert "ray101/mongodb-client" not in pod["metadata"]["labels"]
+    assert not checks.check_mongodb(r, ctx, checks.Expect(gpu="scale-from-zero"))
+
+
 # ---------------------------------------------------------------- negative cases
 
 
@@ -142,6 +247,19 @@ def test_misspelled_rayjob_field_is_rejected(rendered, kubernetes, crds):
     problems = schemas.validate(broken, kubernetes, crds)
     assert [str(p) for p in problems] == [
         "[helm:default] RayJob/ray101-dag: spec.entryPoint: unknown field 'entryPoint'"
+    ]
+
+
+def test_rayjob_fields_kuberay_refuses_together_are_reported(rendered, ctx):
+    def sidecar(job):
+        job["spec"].update(submissionMode="SidecarMode", shutdownAfterJobFinishes=True)
+
+    broken = _mutated(rendered["helm:default"], "RayJob", "ray101-dag", sidecar)
+    problems = checks.check_rayjobs(broken, ctx, checks.EXPECT["helm:default"])
+    assert [(p.name, p.field) for p in problems] == [
+        ("ray101-dag", "spec.shutdownAfterJobFinishes"),
+        ("ray101-dag", "spec.submissionMode"),
+        ("ray101-dag", "spec.submitterPodTemplate"),
     ]
 
 
@@ -242,6 +360,33 @@ def test_network_policy_must_admit_the_loader_and_no_one_else(rendered, ctx):
     assert messages == [
         "does not admit Job/ray101-data-load spec.template",
         "admits RayService/ray101-echo spec.rayClusterConfig.headGroupSpec.template, which does not use MongoDB",
+    ]
+
+
+def test_network_policy_must_admit_the_mongo_jobs_submitter(rendered, ctx):
+    def unlabel(job):
+        job["spec"]["submitterPodTemplate"]["metadata"]["labels"].pop("ray101/mongodb-client")
+
+    for source in ("helm:kind", "kustomize:kind"):
+        broken = _mutated(rendered[source], "RayJob", "ray101-mongo", unlabel)
+        messages = [p.message for p in checks.check_mongodb(broken, ctx, checks.EXPECT[source])]
+        assert messages == ["does not admit RayJob/ray101-mongo spec.submitterPodTemplate"]
+
+
+def test_release_labels_in_immutable_templates_are_reported(rendered, ctx):
+    def version_everywhere(obj):
+        labels = {"app.kubernetes.io/version": "0.1.0"}
+        if obj["kind"] == "Job":
+            obj["spec"]["template"]["metadata"]["labels"].update(labels)
+        else:
+            obj["spec"]["volumeClaimTemplates"][0].setdefault("metadata", {})["labels"] = labels
+
+    broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", version_everywhere)
+    broken = _mutated(broken, "StatefulSet", "ray101-mongodb", version_everywhere)
+    problems = checks.check_immutable_templates(broken, ctx, checks.EXPECT["kustomize:kind"])
+    assert [(p.kind, p.field) for p in problems] == [
+        ("StatefulSet", "spec.volumeClaimTemplates[0].metadata.labels.app.kubernetes.io/version"),
+        ("Job", "spec.template.metadata.labels.app.kubernetes.io/version"),
     ]
 
 
@@ -432,6 +577,9 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
     }
     tune = yaml.safe_load(_obj(r, "RayJob", "ray101-tune")["spec"]["runtimeEnvYAML"])["env_vars"]
     assert tune == {"RAY101_STORAGE_PATH": "gs://my-bucket/ray101"}
+    # A cloud bucket exists before the job: nothing to wait for.
+    tune_pod = _obj(r, "RayJob", "ray101-tune")["spec"]["submitterPodTemplate"]["spec"]
+    assert "initContainers" not in tune_pod
     cluster_env = pod_templates(_obj(r, "RayCluster", "ray101"))[0].spec["containers"][0]
     assert "env" not in cluster_env
     problems = schemas.validate(r, kubernetes, crds) + checks.check_rendering(

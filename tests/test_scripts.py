@@ -27,6 +27,7 @@ COMMANDS = [
     "submit",
     "e2e-kind",
     "kind-down",
+    "fetch-kuberay-crds",
     "local-cluster",
     "loadtest",
 ]
@@ -335,6 +336,55 @@ def test_deploy_needs_a_reachable_cluster(tmp_path):
     assert "no reachable Kubernetes cluster (kubectl context: nowhere)" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("helm_version", "apply_flags"),
+    [("v4.0.0", ["--server-side=true", "--force-conflicts"]), ("v3.19.0", [])],
+)
+def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
+    tmp_path, helm_version, apply_flags
+):
+    """Helm 4 applies server-side, and the autoscaler owns the RayCluster's worker
+    groups once it has scaled: a second deploy must force the conflict."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "helm-calls"
+    (fake / "helm").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = version ]; then echo {helm_version}; exit 0; fi\n'
+        f'echo "$@" >> "{calls}"\n'
+    )
+    # A cluster that answers everything with nothing: the waits after helm time out.
+    (fake / "kubectl").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("helm", "kubectl"):
+        (fake / tool).chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "deploy")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PATH": f"{fake}:/usr/bin:/bin",
+            "RAY101_POLL_S": "1",
+            "RAY101_DEPLOY_TIMEOUT": "1",
+        },
+    )
+    assert result.returncode == 1, result.stderr
+    assert "timed out after 1s waiting for StatefulSet ray101/ray101-mongodb" in result.stderr
+    (call,) = calls.read_text().splitlines()
+    args = call.split()
+    assert args[:4] == ["upgrade", "--install", "ray101", "helm/ray101"]
+    assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
+
+
+def test_fetch_kuberay_crds_needs_curl(tmp_path):
+    result = run_script("fetch-kuberay-crds", str(tmp_path / "crds"), path=minimal_path(tmp_path))
+    assert result.returncode == MISSING_TOOL, result.stderr
+    assert re.search(r"^\s+curl\s", result.stderr, re.M)
+    assert result.stdout == "", "stdout carries only the KUBERAY_CRDS_DIR line"
+
+
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):
     (tmp_path / "scripts").mkdir()
     for name in ("lib.sh", "deploy"):
@@ -374,7 +424,9 @@ def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
     assert "kubectl" in result.stderr
 
 
-@pytest.mark.parametrize("name", [*COMMANDS[:3], "e2e-kind", "kind-down", "local-cluster"])
+@pytest.mark.parametrize(
+    "name", [*COMMANDS[:3], "e2e-kind", "kind-down", "fetch-kuberay-crds", "local-cluster"]
+)
 def test_unknown_flags_are_usage_errors(name):
     result = run_script(name, "--no-such-flag")
     assert result.returncode == 2, result.stderr

@@ -94,6 +94,23 @@ def test_ci_lints_tests_and_runs_the_mongodb_tests_against_mongo():
     assert "apt-get install -y shellcheck" in runs["test"]
 
 
+def test_ci_fetches_the_pinned_kuberay_crds_before_the_manifest_checks():
+    """make lint and make test validate ray.io objects against the KubeRay CRDs,
+    which are not in the repository: the jobs download them first."""
+    jobs = load(CI)["jobs"]
+    for name in ("lint", "test"):
+        runs = [step.get("run", "") for step in jobs[name]["steps"]]
+        fetch = next(
+            (i for i, r in enumerate(runs) if r.startswith("scripts/fetch-kuberay-crds")), None
+        )
+        make = next(i for i, r in enumerate(runs) if re.match(r"make (lint|test)\b", r))
+        assert fetch is not None and fetch < make, f"{name}: no CRDs before {runs[make]!r}"
+        assert '>> "$GITHUB_ENV"' in runs[fetch], "KUBERAY_CRDS_DIR must reach make"
+    # The script downloads the release versions.env pins.
+    script = (REPO_ROOT / "scripts" / "fetch-kuberay-crds").read_text()
+    assert "kuberay/v${KUBERAY_VERSION}/" in script
+
+
 def test_ci_python_is_versions_env_python():
     versions = {
         step["with"]["python-version"]

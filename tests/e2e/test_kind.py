@@ -16,7 +16,6 @@ from tests.e2e.conftest import (
     LOADER_JOB,
     MONGO_DB,
     MONGO_POD,
-    MONGO_SECRET,
     MONGO_STS,
     NAMESPACE,
     RAYCLUSTER,
@@ -140,8 +139,13 @@ def test_echo_service_answers(kube):
 
 
 def _mongo_count(kube) -> int:
-    user = kube.secret_value(MONGO_SECRET, "username")
-    password = kube.secret_value(MONGO_SECRET, "password")
+    # The credentials are the container's own (from the Secret ray101-mongodb):
+    # an exec command travels in the API request, so a password there would end
+    # up in the API server's and kubelet's logs.
+    login = (
+        'exec mongosh --quiet --norc --username "$MONGO_INITDB_ROOT_USERNAME" '
+        '--password "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin --eval "$0"'
+    )
     script = (
         f"const d = db.getSiblingDB('{MONGO_DB}'); "
         "print(d.getCollectionNames().reduce((n, c) => n + d.getCollection(c).countDocuments({}), 0))"
@@ -150,19 +154,7 @@ def _mongo_count(kube) -> int:
         kube.core.connect_get_namespaced_pod_exec,
         MONGO_POD,
         NAMESPACE,
-        command=[
-            "mongosh",
-            "--quiet",
-            "--norc",
-            "--username",
-            user,
-            "--password",
-            password,
-            "--authenticationDatabase",
-            "admin",
-            "--eval",
-            script,
-        ],
+        command=["sh", "-c", login, script],
         stderr=True,
         stdin=False,
         stdout=True,

@@ -3,7 +3,8 @@ at run time: missing requests/limits, root containers, unpinned or mismatched
 images and Ray versions, RayJobs whose module does not import, a Serve
 import_path that builds no application, a MongoDB URI pointing nowhere,
 Service selectors and ports that match no pod, names over KubeRay's limit,
-and a Helm chart that drifted from the kustomize overlay.
+per-release labels where an upgrade cannot change them, and a Helm chart that
+drifted from the kustomize overlay.
 """
 
 from __future__ import annotations
@@ -534,6 +535,34 @@ def check_rayjobs(r: Rendered, ctx: Context, expect: Expect) -> list[Problem]:
                     "would delete the shared RayCluster after the job",
                 )
             )
+        # What KubeRay's RayJob validation refuses or silently ignores.
+        mode = spec.get("submissionMode", "K8sJobMode")
+        if spec.get("clusterSelector") and mode == "SidecarMode":
+            problems.append(
+                r.problem(
+                    obj, "spec.submissionMode", "KubeRay refuses clusterSelector in SidecarMode"
+                )
+            )
+        if spec.get("clusterSelector") and spec.get("suspend"):
+            problems.append(
+                r.problem(obj, "spec.suspend", "a RayJob with clusterSelector cannot be suspended")
+            )
+        if spec.get("submitterPodTemplate") and mode != "K8sJobMode":
+            problems.append(
+                r.problem(
+                    obj,
+                    "spec.submitterPodTemplate",
+                    f"only K8sJobMode runs a submitter pod, not {mode}",
+                )
+            )
+        if spec.get("ttlSecondsAfterFinished") and not spec.get("shutdownAfterJobFinishes"):
+            problems.append(
+                r.problem(
+                    obj,
+                    "spec.ttlSecondsAfterFinished",
+                    "does nothing without shutdownAfterJobFinishes",
+                )
+            )
         if (
             not isinstance(spec.get("activeDeadlineSeconds"), int)
             or spec["activeDeadlineSeconds"] <= 0
@@ -910,8 +939,9 @@ def check_services(r: Rendered, ctx: Context, expect: Expect) -> list[Problem]:
 
 
 def check_mongodb(r: Rendered, ctx: Context, expect: Expect) -> list[Problem]:
-    """MongoDB has probes, a volume, and a NetworkPolicy that admits exactly this
-    release's Ray pods and the loader."""
+    """MongoDB has probes, a volume, and a NetworkPolicy that admits exactly the
+    pods that use it: those given MONGODB_URI (check_mongodb_uri makes sure the
+    RayCluster's are)."""
     sets = [o for o in r.of_kind("StatefulSet") if o["metadata"]["name"].endswith("-mongodb")]
     if not sets:
         return [r.problem(None, "", "no MongoDB StatefulSet rendered")] if expect.all_parts else []
@@ -968,12 +998,14 @@ def check_mongodb(r: Rendered, ctx: Context, expect: Expect) -> list[Problem]:
                 if _labels_match(selector, t.labels)
             ]
     admitted = {(o["kind"], o["metadata"]["name"], t.path) for o, t in allowed}
+    # The pods that use MongoDB are the ones given MONGODB_URI: the RayCluster's
+    # (drivers and tasks), the loader and the mongo RayJob's submitter, whose
+    # init container waits for the loaded data.
     expected = {
         (o["kind"], o["metadata"]["name"], t.path)
         for o in r.all_objects()
         for t in pod_templates(o)
-        if o["kind"] == "RayCluster"
-        or (o["kind"] == "Job" and o["metadata"]["name"].endswith("-data-load"))
+        if any(e.get("name") == "MONGODB_URI" for _, c in containers(t) for e in c.get("env") or [])
     }
     for kind, name, path in sorted(expected - admitted):
         problems.append(r.problem(policy, "spec.ingress", f"does not admit {kind}/{name} {path}"))
@@ -1039,6 +1071,40 @@ def check_labels(r: Rendered, ctx: Context, expect: Expect) -> list[Problem]:
     return problems
 
 
+# Labels whose value changes with every release.
+RELEASE_LABELS = ("app.kubernetes.io/version", "helm.sh/chart")
+
+
+def check_immutable_templates(r: Rendered, ctx: Context, expect: Expect) -> list[Problem]:
+    """No per-release label where the API server refuses changes after creation
+    (a Job's pod template, a StatefulSet's volumeClaimTemplates): the next
+    version's `kubectl apply` or `helm upgrade` would fail on it."""
+    problems = []
+    for obj in r.all_objects():
+        kind = obj.get("kind")
+        places: list[tuple[str, Obj]] = []
+        if kind == "Job":
+            places.append(("spec.template.metadata.labels", _get(obj, "spec.template") or {}))
+        if kind == "StatefulSet":
+            places += [
+                (f"spec.volumeClaimTemplates[{i}].metadata.labels", claim)
+                for i, claim in enumerate(_get(obj, "spec.volumeClaimTemplates") or [])
+            ]
+        for where, node in places:
+            labels = (node.get("metadata") or {}).get("labels") or {}
+            for label in RELEASE_LABELS:
+                if label in labels:
+                    problems.append(
+                        r.problem(
+                            obj,
+                            f"{where}.{label}",
+                            "changes with every release, but this cannot change after "
+                            "creation: the next upgrade would be refused",
+                        )
+                    )
+    return problems
+
+
 PER_RENDERING: list[Callable[[Rendered, Context, Expect], list[Problem]]] = [
     check_resources,
     check_security,
@@ -1055,6 +1121,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], list[Problem]]] = [
     check_mongodb,
     check_names,
     check_labels,
+    check_immutable_templates,
 ]
 
 

@@ -142,7 +142,8 @@ class CrdValidator:
             raise SchemaSetupError(
                 f"no KubeRay CRDs in {directory}: set KUBERAY_CRDS_DIR to the directory holding "
                 "ray.io_rayclusters.yaml, ray.io_rayjobs.yaml and ray.io_rayservices.yaml "
-                "(KubeRay 1.7.0, helm-chart/kuberay-operator/crds)"
+                "(KubeRay 1.7.0, helm-chart/kuberay-operator/crds); "
+                "scripts/fetch-kuberay-crds downloads them and prints the setting"
             )
         self._files = files
 

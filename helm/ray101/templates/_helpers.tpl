@@ -140,6 +140,95 @@ environment cannot read a Secret).
 {{- end }}
 
 {{/*
+Init containers of RayJob submitter pods. A RayJob starts as soon as the
+RayCluster is ready, which is usually before the data-load and bucket Jobs
+have finished; these hold `ray job submit` back until what the workload needs
+is there (the scripts are the same as in k8s/base/ray).
+*/}}
+
+{{/* The mongo job: every index of jobs/mongo_data.py exists, which the loader
+creates after filling each collection. */}}
+{{- define "ray101.waitForDataContainer" -}}
+- name: wait-for-data
+  image: {{ include "ray101.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command:
+    - python
+    - -c
+    - |
+      import os, time
+      from pymongo.errors import PyMongoError
+      from jobs.mongo_client import make_client
+      from jobs.mongo_data import INDEXES
+      db = make_client(os.environ["MONGODB_URI"])[os.environ["MONGODB_DB"]]
+      wanted = {(c, field) for c, specs in INDEXES.items() for field, _ in specs}
+      def indexed():
+          return {(c, field) for c in INDEXES for index in db[c].index_information().values() for field, _ in index["key"]}
+      while True:
+          try:
+              missing = wanted - indexed()
+          except PyMongoError as exc:
+              missing = {("MongoDB", f"unreachable ({type(exc).__name__})")}
+          if not missing:
+              break
+          print("waiting for {{ include "ray101.fullname" . }}-data-load:", ", ".join(sorted(f"{c}.{f}" for c, f in missing)), flush=True)
+          time.sleep(5)
+      print("the sample data is loaded", flush=True)
+  env:
+    - name: MONGODB_DB
+      value: {{ .Values.mongodb.database | quote }}
+    {{- include "ray101.mongodbEnv" . | nindent 4 }}
+  resources:
+    {{- toYaml .Values.jobs.submitterResources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+{{- end }}
+
+{{/* The tune job on MinIO: the bucket exists (Tune does not create buckets). */}}
+{{- define "ray101.waitForBucketContainer" -}}
+- name: wait-for-bucket
+  image: {{ include "ray101.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command:
+    - python
+    - -c
+    - |
+      import os, time
+      import pyarrow.fs as pafs
+      bucket = os.environ["BUCKET"]
+      s3 = pafs.S3FileSystem(endpoint_override=os.environ["AWS_ENDPOINT_URL"])
+      while True:
+          try:
+              if s3.get_file_info(bucket).type == pafs.FileType.Directory:
+                  break
+              state = "not created yet"
+          except OSError as exc:
+              state = str(exc).splitlines()[0]
+          print(f"waiting for the bucket {bucket}: {state}", flush=True)
+          time.sleep(5)
+      print(f"the bucket {bucket} is there", flush=True)
+  env:
+    - name: BUCKET
+      value: {{ .Values.minio.bucket | quote }}
+    - name: AWS_ENDPOINT_URL
+      value: {{ include "ray101.minio.endpoint" . | quote }}
+    - name: AWS_ACCESS_KEY_ID
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "ray101.minio.secretName" . }}
+          key: rootUser
+    - name: AWS_SECRET_ACCESS_KEY
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "ray101.minio.secretName" . }}
+          key: rootPassword
+  resources:
+    {{- toYaml .Values.jobs.submitterResources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+{{- end }}
+
+{{/*
 Cross-field rules the schema cannot express. Rendered by templates/validate.yaml,
 so `helm install`, `helm template` and `helm lint` all stop on a broken combination.
 */}}
