@@ -753,3 +753,28 @@ def test_kustomize_build_fails_clearly_without_the_credentials_file(tmp_path):
     (copy_dir / "base" / "mongodb" / "secret.env").unlink()
     with pytest.raises(RuntimeError, match="secret.env"):
         render.build_overlay("kustomize:kind", Path(copy_dir / "overlays" / "kind"))
+
+
+@pytest.mark.parametrize("source", ["helm:default", "helm:kind", "helm:gpu", "kustomize:kind"])
+def test_rayservice_uses_the_echo_settings_ray101_serve_measured(source, rendered):
+    """The RayService serves with what `ray101 serve` ships: the same speed
+    environment on every Ray container and the same per-replica options."""
+    import yaml
+
+    from jobs import echo
+
+    r = rendered[source]
+    service = next(o for o in r.objects if o["kind"] == "RayService")
+    config = yaml.safe_load(service["spec"]["serveConfigV2"])
+    (app,) = config["applications"]
+    assert app["import_path"] == echo.IMPORT_PATH
+    (deployment,) = app["deployments"]
+    assert deployment["name"] == echo.DEPLOYMENT_NAME
+    for key in ("max_ongoing_requests", "ray_actor_options", "logging_config"):
+        assert deployment[key] == echo.DEPLOYMENT_OPTIONS[key], key
+    cluster = service["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"], *cluster.get("workerGroupSpecs", [])]
+    for pod in pods:
+        for container in pod["template"]["spec"]["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            assert echo.SERVE_ENV.items() <= env.items(), container["name"]
