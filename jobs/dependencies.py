@@ -19,7 +19,7 @@ import ray
 
 from jobs import runner
 from jobs.cluster import IO_TASK_CPUS
-from jobs.report import JobResult, speedup, timed
+from jobs.report import JobResult, speedup, timed, timed_best
 
 NAME = "dependencies"
 
@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> JobResult:
     sequential, sequential_s = timed(run_sequential, args.items, args.delay)
     # As in retrieve: the first round also starts worker processes.
     cold, cold_s = timed(run_parallel, args.items, args.delay)
-    total, parallel_s = timed(run_parallel, args.items, args.delay)
-    ok = total == cold == sequential == expected_total(args.items)
+    warm, parallel_s = timed_best(run_parallel, args.items, args.delay)
+    total = warm[-1]
+    ok = all(t == sequential == expected_total(args.items) for t in (cold, *warm))
     return JobResult(
         name=NAME,
         ok=ok,
