@@ -555,11 +555,7 @@ def main(argv=None) -> int:
 # ray101 serve: the service in the foreground until Ctrl-C or SIGTERM.
 
 
-def port_number(text: str) -> int:
-    port = runner.positive_int(text)
-    if port > 65535:
-        raise argparse.ArgumentTypeError(f"must be at most 65535, got {port}")
-    return port
+port_number = runner.at_most(runner.positive_int, 65535)
 
 
 def build_serve_parser() -> runner.ArgumentParser:

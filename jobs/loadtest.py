@@ -142,26 +142,6 @@ def with_data(url: str, data: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}?data={quote(data, safe='')}"
 
 
-def bounded_float(limit: float):
-    def parse(text: str) -> float:
-        value = runner.positive_float(text)
-        if value > limit:
-            raise argparse.ArgumentTypeError(f"must be at most {limit:g}, got {text}")
-        return value
-
-    return parse
-
-
-def bounded_int(limit: int):
-    def parse(text: str) -> int:
-        value = runner.positive_int(text)
-        if value > limit:
-            raise argparse.ArgumentTypeError(f"must be at most {limit}, got {value}")
-        return value
-
-    return parse
-
-
 def build_parser() -> runner.ArgumentParser:
     parser = runner.ArgumentParser(
         prog="ray101 loadtest",
@@ -176,20 +156,20 @@ def build_parser() -> runner.ArgumentParser:
     bound = parser.add_mutually_exclusive_group()
     bound.add_argument(
         "--duration",
-        type=bounded_float(MAX_DURATION_S),
+        type=runner.at_most(runner.positive_float, MAX_DURATION_S),
         default=None,
         help=f"seconds of load per target and round (default {DEFAULT_DURATION_S:g}, "
         f"at most {MAX_DURATION_S:g})",
     )
     bound.add_argument(
         "--requests",
-        type=bounded_int(MAX_REQUESTS),
+        type=runner.at_most(runner.positive_int, MAX_REQUESTS),
         default=None,
         help="send exactly this many requests per target and round instead (Python client)",
     )
     parser.add_argument(
         "--connections",
-        type=bounded_int(MAX_CONNECTIONS),
+        type=runner.at_most(runner.positive_int, MAX_CONNECTIONS),
         default=DEFAULT_CONNECTIONS,
         help=f"concurrent keep-alive connections (default {DEFAULT_CONNECTIONS})",
     )
@@ -200,7 +180,7 @@ def build_parser() -> runner.ArgumentParser:
     )
     parser.add_argument(
         "--rounds",
-        type=bounded_int(MAX_ROUNDS),
+        type=runner.at_most(runner.positive_int, MAX_ROUNDS),
         default=1,
         help="alternate the targets this many times; figures are the medians (default 1)",
     )

@@ -698,33 +698,11 @@ def benchmark(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--uri",
-        default=None,
-        help=f"MongoDB connection string (default: ${mongo_client.URI_ENV})",
-    )
-    parser.add_argument(
-        "--db", default=mongo_client.DEFAULT_DB, help="database name (default: sample_mflix)"
-    )
+    mongo_data.add_dataset_arguments(parser, purpose=" for the stand-in")
     parser.add_argument(
         "--standin",
         action="store_true",
         help="with no URI: start the nx-27017 stand-in and load generated data into it",
-    )
-    parser.add_argument(
-        "--movies",
-        type=runner.positive_int,
-        default=mongo_data.DEFAULT_MOVIES,
-        help=f"movies to generate for the stand-in (default {mongo_data.DEFAULT_MOVIES})",
-    )
-    parser.add_argument(
-        "--comments",
-        type=runner.positive_int,
-        default=mongo_data.DEFAULT_COMMENTS,
-        help=f"comments to generate for the stand-in (default {mongo_data.DEFAULT_COMMENTS})",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=mongo_data.DEFAULT_SEED, help="generator seed (stand-in)"
     )
     parser.add_argument(
         "--pool-size",

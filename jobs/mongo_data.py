@@ -315,12 +315,12 @@ def restore_archive(uri: str, db_name: str, archive: Path, replace: bool) -> Non
 # ------------------------------------------------------------------ CLI
 
 
-def build_parser() -> runner.ArgumentParser:
-    parser = runner.ArgumentParser(
-        prog="ray101 data load",
-        description="Load sample_mflix-shaped movies and comments into MongoDB.",
+def add_dataset_arguments(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    """Where the data lives and what to generate: shared by `ray101 data load`
+    and the mongo workload (which generates only for the stand-in)."""
+    parser.add_argument(
+        "--uri", default=None, help=f"MongoDB connection string (default: ${mongo_client.URI_ENV})"
     )
-    parser.add_argument("--uri", default=None, help="MongoDB URI (default: $MONGODB_URI)")
     parser.add_argument(
         "--db", default=mongo_client.DEFAULT_DB, help="database name (default: sample_mflix)"
     )
@@ -328,17 +328,25 @@ def build_parser() -> runner.ArgumentParser:
         "--movies",
         type=runner.positive_int,
         default=DEFAULT_MOVIES,
-        help=f"movies to generate (default {DEFAULT_MOVIES}, the real data set's size)",
+        help=f"movies to generate{purpose} (default {DEFAULT_MOVIES}, the real data set's size)",
     )
     parser.add_argument(
         "--comments",
         type=runner.positive_int,
         default=DEFAULT_COMMENTS,
-        help=f"comments to generate (default {DEFAULT_COMMENTS})",
+        help=f"comments to generate{purpose} (default {DEFAULT_COMMENTS})",
     )
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default {DEFAULT_SEED})"
     )
+
+
+def build_parser() -> runner.ArgumentParser:
+    parser = runner.ArgumentParser(
+        prog="ray101 data load",
+        description="Load sample_mflix-shaped movies and comments into MongoDB.",
+    )
+    add_dataset_arguments(parser)
     parser.add_argument(
         "--batch-size",
         type=runner.positive_int,

@@ -18,7 +18,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from jobs import registry
@@ -54,6 +54,18 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def at_most(parse: Callable[[str], float], limit: float) -> Callable[[str], float]:
+    """A flag type: ``parse`` (positive_int, positive_float), then no more than ``limit``."""
+
+    def check(text: str) -> float:
+        value = parse(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:g}, got {text}")
+        return value
+
+    return check
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
