@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from jobs import runner
 from jobs.cluster import connect, resolve_address
 from jobs.errors import UsageError
+from jobs.ports import free_port
 from jobs.report import JobResult
 
 log = logging.getLogger(__name__)
@@ -292,12 +293,6 @@ app = Echo.bind()
 
 # ---------------------------------------------------------------------------
 # Starting and stopping Serve with the application.
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def check_port_free(host: str, port: int) -> None:

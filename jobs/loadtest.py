@@ -27,7 +27,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from urllib.parse import quote, urlsplit
 
 from jobs import runner
 from jobs.errors import UsageError
+from jobs.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -381,12 +381,6 @@ def serve_baseline(port: int, host: str = "127.0.0.1") -> None:
 
     app = Starlette(routes=[Route("/", echo, methods=["GET"])])
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(url: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from jobs.errors import UsageError
+from jobs.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,6 @@ def version() -> str | None:
 
 def label() -> str:
     return f"nx-27017 {version() or '?'} stand-in (SQLite, not MongoDB)"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 5) -> str:

@@ -7,7 +7,7 @@ Adding a workload is one module in ``jobs/`` and one entry here.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 
 from jobs.errors import UsageError
@@ -22,7 +22,6 @@ class Workload:
     demo_args: tuple[str, ...] = ()
     # Runs as a batch job (a RayJob); the echo service runs as a RayService instead.
     rayjob: bool = True
-    tags: tuple[str, ...] = field(default=())
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -44,7 +43,6 @@ WORKLOADS: dict[str, Workload] = {
             "jobs.mongo_aggregate",
             "MongoDB aggregations: sequential, actors, warm pool, partitioned",
             demo_args=("--standin", "--movies", "2000", "--comments", "4000"),
-            tags=("mongodb",),
         ),
         Workload(
             "echo", "jobs.echo", "Ray Serve echo service: start, call, check, stop", rayjob=False

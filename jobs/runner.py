@@ -163,7 +163,7 @@ def run_all(argv: Sequence[str] | None = None) -> int:
         parser = ArgumentParser(prog="ray101 run all", description=run_all.__doc__)
         add_common_arguments(parser)
         parser.add_argument(
-            "--only", nargs="+", metavar="NAME", help="run just these workloads, in registry order"
+            "--only", nargs="+", metavar="NAME", help="run just these workloads, in the order given"
         )
         args = parser.parse_args(argv)
         names = args.only or list(registry.WORKLOADS)
@@ -174,8 +174,7 @@ def run_all(argv: Sequence[str] | None = None) -> int:
         planned = []
         for w in workloads:
             module = w.load()
-            common = ["--json"] if args.json else []
-            planned.append((module, build_parser(module).parse_args([*common, *w.demo_args])))
+            planned.append((module, build_parser(module).parse_args(list(w.demo_args))))
         results = []
         with connect(args.address, args.num_cpus):
             for i, (module, wargs) in enumerate(planned, 1):

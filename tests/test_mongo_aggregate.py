@@ -25,6 +25,7 @@ from pymongo import MongoClient
 from jobs import mongo_aggregate as ma
 from jobs import mongo_client, mongo_data, mongo_standin, runner
 from jobs.errors import UsageError
+from jobs.ports import free_port
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.mongodb
@@ -282,7 +283,7 @@ def test_no_server_exits_2_with_the_three_ways(ray_session, monkeypatch, capsys)
 
 
 def test_unreachable_uri_exits_2_within_10_s_without_the_password():
-    uri = f"mongodb://app:Pa55w0rdX@127.0.0.1:{mongo_standin.free_port()}/"
+    uri = f"mongodb://app:Pa55w0rdX@127.0.0.1:{free_port()}/"
     start = time.monotonic()
     done = run_cli("run", "mongo", "--uri", uri, timeout=60)
     elapsed = time.monotonic() - start

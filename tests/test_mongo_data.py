@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 
 from jobs import mongo_client, mongo_data, mongo_standin
 from jobs.errors import UsageError
+from jobs.ports import free_port
 
 pytestmark = pytest.mark.mongodb
 
@@ -176,7 +177,7 @@ def test_load_refuses_bad_flags_in_one_line(capsys):
 
 
 def test_unreachable_server_fails_within_seconds(capsys):
-    port = mongo_standin.free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     start = time.monotonic()
     code = mongo_data.load_main(["--uri", f"mongodb://u:hunter22@127.0.0.1:{port}/", "--quiet"])
     assert code == 2
