@@ -1,13 +1,15 @@
-"""Benchmark output written once for every workload: a JSON file and a PNG bar chart.
+"""Benchmark output written once for every workload: a JSON file and a PNG plot.
 
-Workloads that measure speed take ``--out DIR`` and call :func:`save`, so
-figures land in ``DIR/<name>.json`` and ``DIR/<name>.png`` side by side.
+``--out DIR`` (a flag of every workload) writes ``DIR/<name>.json`` through
+:func:`write_result`, and ``DIR/<name>.png`` when the workload module has a
+``plot(result) -> Figure``; plots start from :func:`subplots`.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,29 @@ def environment() -> dict[str, Any]:
     }
 
 
+def subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """``matplotlib.pyplot.subplots`` on the file-only backend (no display on servers, CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def bar_figure(bars: dict[str, float], ylabel: str = "seconds", title: str = "") -> Any:
+    """One bar per label, each with its value written on it."""
+    fig, ax = subplots(figsize=(max(4.0, 1.2 * len(bars)), 3.5))
+    labels, values = list(bars), list(bars.values())
+    ax.bar(labels, values, color="#2a6fbb")
+    for i, v in enumerate(values):
+        ax.annotate(f"{v:.3g}", (i, v), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def save(
     out_dir: str | Path,
     name: str,
@@ -35,25 +60,41 @@ def save(
     title: str | None = None,
 ) -> tuple[Path, Path]:
     """Write ``payload`` (plus the environment) as JSON and ``bars`` as a PNG chart."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers and in CI
-    import matplotlib.pyplot as plt
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, png_path = out / f"{name}.json", out / f"{name}.png"
     json_path.write_text(
         json.dumps({"name": name, "environment": environment(), **payload}, indent=2, default=str)
     )
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(bars)), 3.5))
-    labels, values = list(bars), list(bars.values())
-    ax.bar(labels, values, color="#2a6fbb")
-    for i, v in enumerate(values):
-        ax.annotate(f"{v:.3g}", (i, v), ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title or name)
-    fig.tight_layout()
+    fig = bar_figure(bars, ylabel, title or name)
     fig.savefig(png_path, dpi=110)
-    plt.close(fig)
+    _close(fig)
     return json_path, png_path
+
+
+def write_result(
+    out_dir: str | Path, result: Any, plot: Callable[[Any], Any] | None = None
+) -> list[Path]:
+    """``--out DIR`` for every workload: ``DIR/<name>.json`` (the ``--json`` object plus
+    the environment) and, when the workload has a ``plot(result) -> Figure``,
+    ``DIR/<name>.png``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"{result.name}.json"
+    json_path.write_text(
+        json.dumps({**result.to_dict(), "environment": environment()}, indent=2, default=str)
+    )
+    written = [json_path]
+    if plot is not None and result.ok:
+        png_path = out / f"{result.name}.png"
+        fig = plot(result)
+        fig.savefig(png_path, dpi=110)
+        _close(fig)
+        written.append(png_path)
+    return written
+
+
+def _close(fig: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -1,12 +1,4 @@
-"""The ``ray101`` command.
-
-ray101 list                      the workloads
-ray101 run NAME [flags]          one workload (``ray101 run NAME --help``)
-ray101 run all [--json]          every workload on one embedded Ray, one table
-ray101 data load [flags]         sample_mflix-shaped data into MongoDB
-ray101 serve [--host] [--port]   the echo service in the foreground
-ray101 loadtest [flags]          bounded load against the echo service
-"""
+"""The ``ray101`` command: ``list``, ``run``, and the commands in :data:`COMMANDS`."""
 
 from __future__ import annotations
 
@@ -15,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from jobs import registry, runner
+from jobs.command import EXIT_OK, EXIT_USAGE, run_command
 from jobs.errors import UsageError
 
 # Commands besides `run`/`list`, each the `main(argv)` of the module that owns it.
@@ -23,6 +16,16 @@ COMMANDS: dict[str, str] = {
     "serve": "jobs.echo:serve_main",
     "loadtest": "jobs.loadtest:main",
 }
+
+
+# What `ray101 --help` prints (plain text: it is read in a terminal).
+USAGE = """\
+ray101 list                      the workloads
+ray101 run NAME [flags]          one workload (ray101 run NAME --help)
+ray101 run all [--only NAME…]    every workload on one embedded Ray, one table
+ray101 data load [flags]         sample_mflix-shaped data into MongoDB
+ray101 serve [--host] [--port]   the echo service in the foreground
+ray101 loadtest [flags]          bounded load against the echo service"""
 
 
 def _resolve(target: str) -> Callable[[Sequence[str]], int]:
@@ -34,7 +37,7 @@ def _list() -> int:
     width = max(len(n) for n in registry.WORKLOADS)
     for w in registry.WORKLOADS.values():
         print(f"{w.name.ljust(width)}  {w.summary}")
-    return runner.EXIT_OK
+    return EXIT_OK
 
 
 def _run(argv: Sequence[str]) -> int:
@@ -49,8 +52,8 @@ def _run(argv: Sequence[str]) -> int:
 def dispatch(argv: Sequence[str]) -> int:
     argv = list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(__doc__.strip())
-        return runner.EXIT_OK if argv else runner.EXIT_USAGE
+        print(USAGE)
+        return EXIT_OK if argv else EXIT_USAGE
     if argv[0] == "list":
         return _list()
     if argv[0] == "run":
@@ -63,11 +66,7 @@ def dispatch(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return dispatch(sys.argv[1:] if argv is None else argv)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return runner.EXIT_USAGE
+    return run_command(lambda: dispatch(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import ray
 
+from jobs import _compat
+from jobs.command import stop_on_sigterm
 from jobs.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -81,9 +84,7 @@ def enable_token_auth_for(address: str) -> None:
     if address != "local" and "RAY_AUTH_MODE" not in os.environ and _token_available():
         # Ray's own switch: sets RAY_AUTH_MODE and refreshes its cached config,
         # which reads the variable once at import.
-        from ray._private.authentication.authentication_token_setup import _enable_token_auth
-
-        _enable_token_auth()
+        _compat.enable_token_auth()
 
 
 def resolve_address(address: str | None) -> str | None:
@@ -93,14 +94,50 @@ def resolve_address(address: str | None) -> str | None:
     return os.environ.get("RAY_ADDRESS") or None
 
 
+@dataclass(frozen=True)
+class Connection:
+    """What :func:`connect` joined, so no workload re-derives it from the flags.
+
+    ``address`` is the cluster joined (None for an embedded Ray, or when an
+    already-initialised Ray was reused); ``embedded``: this process started
+    that Ray and it ends with the process; ``client``: the driver talks to the
+    cluster through Ray Client (``ray://``), so it is not on one of its nodes
+    and cannot reach the cluster's services at 127.0.0.1; ``fixed_size``: the
+    cluster cannot grow (an embedded Ray), so work that can never fit is a
+    mistake rather than a wait for the autoscaler.
+    """
+
+    address: str | None
+    embedded: bool
+    client: bool
+
+    @property
+    def on_a_node(self) -> bool:
+        """The driver runs on a node of the cluster (its loopback reaches the node's services)."""
+        return not self.client
+
+    @property
+    def fixed_size(self) -> bool:
+        return self.embedded
+
+
+def _reused() -> Connection:
+    """The Ray a caller already initialised (a test fixture, ``ray101 run all``)."""
+    client = ray.util.client.ray.is_connected()
+    node = None if client else _compat.global_node()
+    # A driver that started its own Ray holds that node's processes.
+    embedded = node is not None and getattr(node, "head", False)
+    return Connection(address=None, embedded=embedded, client=client)
+
+
 @contextmanager
-def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
+def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator[Connection]:
     """Run the body with Ray initialised; shut down only what this call started.
 
     An already-initialised Ray (a test fixture, ``ray101 run all``) is reused.
     """
     if ray.is_initialized():
-        yield
+        yield _reused()
         return
     target = resolve_address(address)
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
@@ -108,16 +145,20 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator
         ray.init(
             address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet
         )
+        connection = Connection(address=None, embedded=True, client=False)
     else:
         check_reachable(target)
         enable_token_auth_for(target)
-        runtime_env = _client_runtime_env() if target.startswith("ray://") else None
+        client = target.startswith("ray://")
+        runtime_env = _client_runtime_env() if client else None
         try:
             ray.init(address=target, runtime_env=runtime_env, **quiet)
         except (ConnectionError, RuntimeError, TimeoutError) as exc:
             raise UsageError(f"cannot join Ray at {target}: {str(exc).splitlines()[0]}") from exc
+        connection = Connection(address=target, embedded=False, client=client)
+    stop_on_sigterm()  # ray.init replaced the handler with one that skips clean-up
     try:
-        yield
+        yield connection
     finally:
         ray.shutdown()
 

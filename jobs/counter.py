@@ -12,7 +12,7 @@ import sys
 
 import ray
 
-from jobs import runner
+from jobs import flags, runner
 from jobs.report import JobResult, timed
 
 NAME = "counter"
@@ -43,11 +43,11 @@ def count(values: list[int]) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--values", type=runner.positive_int, default=5, help="increment by 0..N-1 (default 5)"
+        "--values", type=flags.positive_int, default=5, help="increment by 0..N-1 (default 5)"
     )
 
 
-def run(args: argparse.Namespace) -> JobResult:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     values = list(range(args.values))
     totals, seconds = timed(count, values)
     ok = totals == running_totals(values)

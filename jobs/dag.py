@@ -61,11 +61,7 @@ def run_dag_api() -> tuple[str, list[str]]:
     return ray.get(ref), notices
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def run(args: argparse.Namespace) -> JobResult:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     chained, chained_s = timed(run_chained)
     (via_dag, notices), dag_s = timed(run_dag_api)
     ok = chained == via_dag == expected()

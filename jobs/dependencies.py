@@ -17,7 +17,7 @@ import time
 
 import ray
 
-from jobs import runner
+from jobs import flags, runner
 from jobs.cluster import IO_TASK_CPUS
 from jobs.report import JobResult, speedup, timed, timed_best
 
@@ -55,14 +55,14 @@ def expected_total(items: int) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--items", type=runner.positive_int, default=5, help="items to process (default 5)"
+        "--items", type=flags.positive_int, default=5, help="items to process (default 5)"
     )
     parser.add_argument(
-        "--delay", type=runner.positive_float, default=1.0, help="seconds per item (default 1.0)"
+        "--delay", type=flags.positive_float, default=1.0, help="seconds per item (default 1.0)"
     )
 
 
-def run(args: argparse.Namespace) -> JobResult:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     sequential, sequential_s = timed(run_sequential, args.items, args.delay)
     # As in retrieve: the first round also starts worker processes.
     cold, cold_s = timed(run_parallel, args.items, args.delay)

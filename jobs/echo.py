@@ -32,7 +32,7 @@ from ray import serve
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from jobs import runner
+from jobs import _compat, command, flags, runner
 from jobs.cluster import connect, resolve_address
 from jobs.errors import UsageError
 from jobs.ports import free_port
@@ -339,18 +339,9 @@ def controller_env(local: bool) -> dict[str, str]:
     return env
 
 
-def _controller() -> Any:
-    from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
-
-    try:
-        return ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
-    except ValueError:
-        return None
-
-
 def serve_running() -> bool:
     """Whether this Ray cluster already runs a Serve controller."""
-    return _controller() is not None
+    return _compat.serve_controller() is not None
 
 
 def shutdown_serve(timeout_s: float = 60.0) -> None:
@@ -362,7 +353,7 @@ def shutdown_serve(timeout_s: float = 60.0) -> None:
     ``--json`` output. Asking for the shutdown without waiting on the call,
     then waiting for the controller to be gone, stops the same things quietly.
     """
-    controller = _controller()
+    controller = _compat.serve_controller()
     if controller is not None:
         ray.get(controller.graceful_shutdown.remote(wait=False))
         deadline = time.monotonic() + timeout_s
@@ -415,9 +406,6 @@ class Running:
 
 def start(host: str, port: int, local: bool = True) -> Running:
     """Start Serve (unless running) with the speed knobs and deploy ``jobs.echo:app``."""
-    from ray._common.utils import import_attr
-    from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
-
     owns_serve = not serve_running()
     env = controller_env(local)
     # serve.run reports at INFO that it reuses the controller serve.start just
@@ -428,7 +416,7 @@ def start(host: str, port: int, local: bool = True) -> Running:
         controller_options={"runtime_env": {"env_vars": env}},
     )
     # Loaded by its import path, as a RayService does.
-    application = call_user_app_builder_with_args_if_necessary(import_attr(IMPORT_PATH), {})
+    application = _compat.application_from_import_path(IMPORT_PATH)
     serve.run(application, name=APP_NAME, route_prefix=ROUTE_PREFIX)
     running = Running(url=url_for(host, port), owns_serve=owns_serve, env=env)
     if not owns_serve:
@@ -491,13 +479,12 @@ def call(url: str, check: Check) -> tuple[bool, str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=runner.positive_int, default=None, help="HTTP port (default: a free one)"
+        "--port", type=flags.positive_int, default=None, help="HTTP port (default: a free one)"
     )
 
 
-def run(args: argparse.Namespace) -> JobResult:
-    local = resolve_address(args.address) is None or args.address == "auto"
-    if not local:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
+    if not ctx.connection.on_a_node:
         raise UsageError("ray101 run echo calls the service on this machine; use a local Ray")
     if serve_running():
         raise UsageError(
@@ -550,11 +537,11 @@ def main(argv=None) -> int:
 # ray101 serve: the service in the foreground until Ctrl-C or SIGTERM.
 
 
-port_number = runner.at_most(runner.positive_int, 65535)
+port_number = flags.at_most(flags.positive_int, 65535)
 
 
-def build_serve_parser() -> runner.ArgumentParser:
-    parser = runner.ArgumentParser(
+def build_serve_parser() -> flags.ArgumentParser:
+    parser = flags.ArgumentParser(
         prog="ray101 serve",
         description="Run the echo service in the foreground; Ctrl-C or SIGTERM stops it.",
     )
@@ -572,7 +559,7 @@ def build_serve_parser() -> runner.ArgumentParser:
         help="Ray cluster to deploy on (default: $RAY_ADDRESS, else an embedded local Ray)",
     )
     parser.add_argument(
-        "--num-cpus", type=runner.positive_int, default=None, help="CPUs of the embedded local Ray"
+        "--num-cpus", type=flags.positive_int, default=None, help="CPUs of the embedded local Ray"
     )
     return parser
 
@@ -588,7 +575,7 @@ def local_ray_intact() -> bool:
     systemd) also stops Ray's own processes, which share this process's group;
     then there is no Serve left to stop and Ray calls would wait forever.
     """
-    node = getattr(ray._private.worker, "_global_node", None)
+    node = _compat.global_node()
     try:
         return node is None or not node.dead_processes()
     except Exception:  # a node half torn down; assume nothing is left
@@ -602,7 +589,7 @@ def stop_orphaned_haproxy() -> None:
     process's group does not reach it; once Ray is gone nothing else stops it
     and it keeps the service port. Its command line names this node's id.
     """
-    node = getattr(ray._private.worker, "_global_node", None)
+    node = _compat.global_node()
     node_id = getattr(node, "node_id", None)
     if not node_id or not os.path.isdir("/proc"):
         return
@@ -667,7 +654,7 @@ def serve_foreground(args: argparse.Namespace) -> int:
             stop_within(running, owns_serve)
             signal.signal(signal.SIGTERM, previous)
     print("Echo service stopped", flush=True)
-    return runner.EXIT_OK
+    return command.EXIT_OK
 
 
 def serve_main(argv: Sequence[str] | None = None) -> int:
@@ -680,7 +667,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         return serve_foreground(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return runner.EXIT_USAGE
+        return command.EXIT_USAGE
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         print("interrupted", file=sys.stderr)
         return 130

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jobs import runner
+from jobs import command, flags
 from jobs.errors import UsageError
 from jobs.ports import free_port
 
@@ -142,8 +142,8 @@ def with_data(url: str, data: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}?data={quote(data, safe='')}"
 
 
-def build_parser() -> runner.ArgumentParser:
-    parser = runner.ArgumentParser(
+def build_parser() -> flags.ArgumentParser:
+    parser = flags.ArgumentParser(
         prog="ray101 loadtest",
         description="Bounded HTTP load against the echo service on this machine.",
     )
@@ -156,20 +156,20 @@ def build_parser() -> runner.ArgumentParser:
     bound = parser.add_mutually_exclusive_group()
     bound.add_argument(
         "--duration",
-        type=runner.at_most(runner.positive_float, MAX_DURATION_S),
+        type=flags.at_most(flags.positive_float, MAX_DURATION_S),
         default=None,
         help=f"seconds of load per target and round (default {DEFAULT_DURATION_S:g}, "
         f"at most {MAX_DURATION_S:g})",
     )
     bound.add_argument(
         "--requests",
-        type=runner.at_most(runner.positive_int, MAX_REQUESTS),
+        type=flags.at_most(flags.positive_int, MAX_REQUESTS),
         default=None,
         help="send exactly this many requests per target and round instead (Python client)",
     )
     parser.add_argument(
         "--connections",
-        type=runner.at_most(runner.positive_int, MAX_CONNECTIONS),
+        type=flags.at_most(flags.positive_int, MAX_CONNECTIONS),
         default=DEFAULT_CONNECTIONS,
         help=f"concurrent keep-alive connections (default {DEFAULT_CONNECTIONS})",
     )
@@ -180,7 +180,7 @@ def build_parser() -> runner.ArgumentParser:
     )
     parser.add_argument(
         "--rounds",
-        type=runner.at_most(runner.positive_int, MAX_ROUNDS),
+        type=flags.at_most(flags.positive_int, MAX_ROUNDS),
         default=1,
         help="alternate the targets this many times; figures are the medians (default 1)",
     )
@@ -626,16 +626,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines.append(f"Wrote {json_path} and {png_path}")
         print(json.dumps(payload, default=str) if args.json else "\n".join(lines), flush=True)
         errors = sum(s["errors"] for s in payload["summary"].values())
-        return runner.EXIT_OK if errors == 0 else runner.EXIT_FAILED
+        return command.EXIT_OK if errors == 0 else command.EXIT_FAILED
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return runner.EXIT_USAGE
+        return command.EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return runner.EXIT_FAILED
+        return command.EXIT_FAILED
 
 
 if __name__ == "__main__":

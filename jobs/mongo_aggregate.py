@@ -45,7 +45,7 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.errors import ConnectionFailure
 from ray.exceptions import ActorUnavailableError, RayActorError
 
-from jobs import mongo_client, mongo_data, runner
+from jobs import flags, mongo_client, mongo_data, runner
 from jobs.cluster import IO_TASK_CPUS
 from jobs.errors import UsageError
 from jobs.report import JobResult, speedup
@@ -706,31 +706,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pool-size",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=DEFAULT_POOL_SIZE,
         help=f"actors in the warm pool (default {DEFAULT_POOL_SIZE})",
     )
     parser.add_argument(
         "--partitions",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=None,
         help="year ranges for the partitioned movies scan (default: the pool size)",
     )
     parser.add_argument(
         "--batch-size",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=DEFAULT_BATCH_SIZE,
         help=f"documents per cursor batch, fewer round trips (default {DEFAULT_BATCH_SIZE})",
     )
     parser.add_argument(
         "--max-time-ms",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=DEFAULT_MAX_TIME_MS,
         help=f"server-side time limit per aggregation (default {DEFAULT_MAX_TIME_MS})",
     )
     parser.add_argument(
         "--repeat",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=1,
         help="time each mode this many times and report the fastest (default 1)",
     )
@@ -752,9 +752,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-writes",
         action="store_true",
         help="run pipelines that contain $out or $merge (refused otherwise)",
-    )
-    parser.add_argument(
-        "--out", default=None, metavar="DIR", help="write mongo.json and mongo.png to DIR"
     )
 
 
@@ -942,22 +939,13 @@ def report(bench: Benchmark, pipelines: Sequence[Pipeline], context: dict[str, A
     )
 
 
-def save_benchmark(out_dir: str, result: JobResult) -> None:
+def plot(result: JobResult):
+    """``--out``: time per mode, the server it ran against in the title."""
     from jobs import bench
 
     t, d = result.timings, result.details
-    bench.save(
-        out_dir,
-        NAME,
-        payload={
-            "server": d["server"],
-            "standin": d["standin"],
-            "documents": d["documents"],
-            "options": d["options"],
-            "timings": t,
-            "all_modes_equal": result.ok,
-        },
-        bars={
+    return bench.bar_figure(
+        {
             "sequential": t["sequential_s"],
             "actors": t["actors_s"],
             "pool start-up": t["pool_startup_s"],
@@ -970,7 +958,7 @@ def save_benchmark(out_dir: str, result: JobResult) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> JobResult:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     pipelines = args.pipelines
     with server(args) as (uri, is_standin):
         shown_uri = mongo_client.redact(uri)
@@ -1012,8 +1000,6 @@ def run(args: argparse.Namespace) -> JobResult:
         },
     }
     job = report(result, pipelines, context)
-    if args.out:
-        save_benchmark(args.out, job)
     return job
 
 

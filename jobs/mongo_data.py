@@ -32,7 +32,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 from tqdm import tqdm
 
-from jobs import mongo_client, runner
+from jobs import command, flags, mongo_client
 from jobs.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -326,13 +326,13 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, purpose: str = "") ->
     )
     parser.add_argument(
         "--movies",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=DEFAULT_MOVIES,
         help=f"movies to generate{purpose} (default {DEFAULT_MOVIES}, the real data set's size)",
     )
     parser.add_argument(
         "--comments",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=DEFAULT_COMMENTS,
         help=f"comments to generate{purpose} (default {DEFAULT_COMMENTS})",
     )
@@ -341,15 +341,15 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, purpose: str = "") ->
     )
 
 
-def build_parser() -> runner.ArgumentParser:
-    parser = runner.ArgumentParser(
+def build_parser() -> flags.ArgumentParser:
+    parser = flags.ArgumentParser(
         prog="ray101 data load",
         description="Load sample_mflix-shaped movies and comments into MongoDB.",
     )
     add_dataset_arguments(parser)
     parser.add_argument(
         "--batch-size",
-        type=runner.positive_int,
+        type=flags.positive_int,
         default=DEFAULT_BATCH,
         help=f"documents per insert (default {DEFAULT_BATCH})",
     )
@@ -418,13 +418,13 @@ def load_main(argv: Sequence[str] | None = None) -> int:
                 f"no MongoDB to load into: set {mongo_client.URI_ENV}, pass --uri URI, "
                 "or --standin for a dry run on the nx-27017 stand-in"
             )
-        return runner.EXIT_OK
+        return command.EXIT_OK
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return runner.EXIT_USAGE
+        return command.EXIT_USAGE
     except (PyMongoError, RuntimeError) as exc:
         print(f"error: load failed: {mongo_client.redact(str(exc), uri)}", file=sys.stderr)
-        return runner.EXIT_FAILED
+        return command.EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import time
 
 import ray
 
-from jobs import runner
+from jobs import flags, runner
 from jobs.cluster import IO_TASK_CPUS
 from jobs.report import JobResult, speedup, timed, timed_best
 
@@ -52,17 +52,17 @@ def format_runtime(label: str, seconds: float, data: list[tuple[int, str]]) -> l
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--items", type=runner.positive_int, default=6, help="items to retrieve (default 6)"
+        "--items", type=flags.positive_int, default=6, help="items to retrieve (default 6)"
     )
     parser.add_argument(
         "--delay",
-        type=runner.positive_float,
+        type=flags.positive_float,
         default=1.0,
         help="seconds per retrieval (default 1.0)",
     )
 
 
-def run(args: argparse.Namespace) -> JobResult:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     database = make_database(args.items)
     sequential, sequential_s = timed(run_sequential, database, args.delay)
     # The first round also starts the worker processes; the fastest of the

@@ -44,8 +44,8 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from jobs import runner
-from jobs.cluster import resolve_address
+from jobs import flags, runner
+from jobs.cluster import Connection
 from jobs.errors import UsageError
 from jobs.report import JobResult
 
@@ -352,9 +352,9 @@ def trial_resources(cpus: float, gpus: float) -> tune.PlacementGroupFactory:
     return tune.PlacementGroupFactory([bundle], strategy="SPREAD")
 
 
-def check_resources(args: argparse.Namespace) -> None:
+def check_resources(args: argparse.Namespace, connection: Connection) -> None:
     """A trial that can never fit would leave Tune waiting forever on a fixed local Ray."""
-    if resolve_address(args.address) is not None:
+    if not connection.fixed_size:
         return  # a cluster may autoscale to fit; Tune warns while it waits
     have = ray.cluster_resources()
     for name, want in (("CPU", args.cpus_per_trial), ("GPU", args.gpus_per_trial)):
@@ -523,22 +523,22 @@ def _non_negative_float(text: str) -> float:
             return 0.0
     except ValueError:
         pass  # positive_float words the error
-    return runner.positive_float(text)
+    return flags.positive_float(text)
 
 
 def _non_negative_int(text: str) -> int:
-    return 0 if text.strip() == "0" else runner.positive_int(text)
+    return 0 if text.strip() == "0" else flags.positive_int(text)
 
 
 def _above_one(text: str) -> float:
-    value = runner.positive_float(text)
+    value = flags.positive_float(text)
     if value <= 1:
         raise argparse.ArgumentTypeError(f"must be greater than 1, got {text}")
     return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pint = runner.positive_int
+    pint = flags.positive_int
     data = parser.add_argument_group("data (sklearn make_classification)")
     data.add_argument("--samples", type=pint, default=1000, help="rows (default 1000)")
     data.add_argument("--features", type=pint, default=20, help="features (default 20)")
@@ -584,7 +584,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     res = parser.add_argument_group("resources and storage")
     res.add_argument(
         "--cpus-per-trial",
-        type=runner.positive_float,
+        type=flags.positive_float,
         default=1.0,
         help="CPUs per trial (default 1)",
     )
@@ -608,10 +608,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"else {DEFAULT_STORAGE}/)",
     )
     res.add_argument("--name", default=None, help="experiment name (default: tune-<time>-<id>)")
-    parser.add_argument("--out", default=None, help="write tune.json and tune.png here (benchmark)")
 
 
-def run(args: argparse.Namespace) -> JobResult:
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     start = time.perf_counter()
     spec = DataSpec(args.samples, args.features, args.informative, args.classes, args.seed)
     check_data_spec(spec)
@@ -619,7 +618,7 @@ def run(args: argparse.Namespace) -> JobResult:
         raise UsageError(
             f"--grace-period ({args.grace_period}) cannot exceed --max-epochs ({args.max_epochs})"
         )
-    check_resources(args)
+    check_resources(args, ctx.connection)
     storage_path = resolve_storage(args.storage_path)
     name = args.name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -678,18 +677,20 @@ def run(args: argparse.Namespace) -> JobResult:
         details=details,
         lines=format_report(summary, rows, wall_s),
     )
-    if args.out:
-        from jobs import bench
-
-        bench.save(
-            args.out,
-            NAME,
-            {"result": result.result, "timings": result.timings, "details": details},
-            bars={"epochs trained": total, "budget (samples x max_t)": budget},
-            ylabel="epochs",
-            title=f"Tune + ASHA: {total} of {budget} epochs, {wall_s:.1f} s",
-        )
     return result
+
+
+def plot(result: JobResult):
+    """``--out``: epochs trained against the budget."""
+    from jobs import bench
+
+    d = result.details
+    return bench.bar_figure(
+        {"epochs trained": d["total_epochs"], "budget (samples x max_t)": d["budget_epochs"]},
+        ylabel="epochs",
+        title=f"Tune + ASHA: {d['total_epochs']} of {d['budget_epochs']} epochs, "
+        f"{result.timings['wall_s']:.1f} s",
+    )
 
 
 def main(argv=None) -> int:

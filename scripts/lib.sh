@@ -169,7 +169,7 @@ wait_until() {
   done
 }
 
-# kjson NAME_OR_KIND... -o jsonpath=...: kubectl get in the namespace, empty on error.
+# kget NAME_OR_KIND... -o jsonpath=...: kubectl get in the namespace, empty on error.
 kget() { kubectl -n "${NAMESPACE}" get "$@" 2>/dev/null || true; }
 
 statefulset_ready() {

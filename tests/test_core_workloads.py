@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("ray_session")
 
 
 def run(module, *argv: str):
-    return module.run(runner.build_parser(module).parse_args(list(argv)))
+    return runner.invoke(module, argv)
 
 
 def test_retrieve_returns_data_in_order_and_parallel_is_faster():

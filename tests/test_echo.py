@@ -15,14 +15,11 @@ from urllib.parse import urlsplit
 import pytest
 import ray
 import requests
-from ray._common.utils import import_attr
 from ray.serve import Application
-from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
 from ray.serve.schema import ServeDeploySchema
 
-from jobs import echo
+from jobs import _compat, echo, runner
 from jobs.loadtest import echo_server, run_python, with_data
-from jobs.runner import build_parser
 from tests.conftest import run_cli
 
 LIMIT = echo.DEFAULT_MAX_DATA_BYTES
@@ -39,7 +36,7 @@ UNICODE = "héllo wörld & a=b+c %20 / 你好 🚀 שלום e\u0301 \u0007 end"
 
 
 def test_app_loads_from_its_import_path():
-    application = call_user_app_builder_with_args_if_necessary(import_attr(echo.IMPORT_PATH), {})
+    application = _compat.application_from_import_path(echo.IMPORT_PATH)
     assert isinstance(application, Application)
     assert echo.IMPORT_PATH == "jobs.echo:app"
     assert echo.Echo.name == echo.DEPLOYMENT_NAME == "Echo"
@@ -300,8 +297,7 @@ def test_sigterm_stops_the_service_cleanly(server):
 @pytest.mark.slow
 def test_run_echo_workload(ray_session):
     total_cpus = ray.cluster_resources()["CPU"]
-    args = build_parser(echo).parse_args([])
-    result = echo.run(args)
+    result = runner.invoke(echo)
     assert result.ok, result.error
     assert result.result == "Received data: Hello"
     assert all(result.details["checks"].values())

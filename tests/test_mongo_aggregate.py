@@ -306,8 +306,9 @@ def test_cli_run_json_and_benchmark_files(ray_session, mflix, tmp_path, capsys):
         assert data["timings"][key] > 0
     saved = json.loads((tmp_path / "mongo.json").read_text())
     assert saved["timings"]["pool_s"] == pytest.approx(data["timings"]["pool_s"], abs=1e-3)
-    assert saved["server"] == data["result"]["server"]
+    assert saved["details"]["server"] == data["result"]["server"]
+    assert saved["environment"]["ray"] == ray.__version__
     assert (tmp_path / "mongo.png").stat().st_size > 0
     if STANDIN:
         # Given by --uri, it is not started here, yet still labelled as what it is.
-        assert "not MongoDB" in saved["server"] and saved["standin"] is False
+        assert "not MongoDB" in saved["details"]["server"] and saved["details"]["standin"] is False

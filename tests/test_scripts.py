@@ -442,10 +442,10 @@ def test_help_prints_the_header(name):
 
 def test_job_upload_is_only_the_jobs_package(tmp_path):
     # What `ray job submit --working-dir .` uploads: .rayignore and .gitignore apply.
-    from ray._private.runtime_env import packaging
+    from jobs import _compat
 
     package = tmp_path / "working_dir.zip"
-    packaging.create_package(str(REPO_ROOT), package, include_gitignore=True, logger=None)
+    _compat.create_working_dir_package(str(REPO_ROOT), str(package))
     tops = {name.split("/")[0] for name in zipfile.ZipFile(package).namelist()}
     assert "jobs" in tops
     assert not tops & {".git", ".venv", "k8s", "helm", "tests", "images", "results"}

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import ray
 import torch
-from ray._private import state as ray_state
 from ray.cluster_utils import Cluster
 
-from jobs import runner
+from jobs import _compat, command, runner
 from jobs import tune_lightning as tl
 from tests.conftest import REPO_ROOT
 
@@ -30,8 +29,7 @@ def tiny_run(ray_session, tmp_path_factory):
     order and, training being seeded, its decisions are the same on every run."""
     tmp = tmp_path_factory.mktemp("tune")
     argv = [*TINY, "--max-concurrent-trials", "1", "--storage-path", str(tmp / "storage")]
-    args = runner.build_parser(tl).parse_args([*argv, "--out", str(tmp / "bench")])
-    result = tl.run(args)
+    result = runner.invoke(tl, [*argv, "--out", str(tmp / "bench")])
     assert result.ok, result.error
     return result, tmp
 
@@ -101,7 +99,7 @@ def test_results_and_checkpoints_are_written(tiny_run):
 
 @pytest.mark.slow
 def test_trial_workers_and_reservations_are_released(tiny_run):
-    trial_actors = [a for a in ray_state.actors().values() if a["ActorClassName"] == "ImplicitFunc"]
+    trial_actors = [a for a in _compat.actors().values() if a["ActorClassName"] == "ImplicitFunc"]
     assert trial_actors and all(a["State"] == "DEAD" for a in trial_actors)
     spread = [g for g in ray.util.placement_group_table().values() if g["strategy"] == "SPREAD"]
     assert spread and all(g["state"] == "REMOVED" for g in spread)
@@ -131,7 +129,7 @@ def test_same_seed_gives_same_data_and_configs(tiny_run):
     ],
 )
 def test_bad_flags_exit_2(argv, capsys):
-    assert tl.main(argv) == runner.EXIT_USAGE
+    assert tl.main(argv) == command.EXIT_USAGE
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
@@ -145,7 +143,7 @@ def test_bad_flags_exit_2(argv, capsys):
     ],
 )
 def test_impossible_settings_exit_2(ray_session, argv, capsys):
-    assert tl.main(argv) == runner.EXIT_USAGE
+    assert tl.main(argv) == command.EXIT_USAGE
     assert "error:" in capsys.readouterr().err
 
 

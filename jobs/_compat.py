@@ -1,0 +1,105 @@
+"""Every use of Ray's private modules, in one place.
+
+Each function names the public API it stands in for and why that is not
+enough. ``tests/test_compat.py`` calls each one against the installed Ray,
+so an upgrade that moves or removes one fails there with the name of what
+changed, instead of deep inside a workload.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+class RayInternalsChanged(RuntimeError):
+    """A private Ray API this project relies on is gone or has moved."""
+
+
+def _attr(module: str, name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        import ray
+
+        raise RayInternalsChanged(
+            f"Ray {ray.__version__} has no {module}.{name} (jobs/_compat.py relies on it): {exc}"
+        ) from exc
+
+
+# Every private name used, as (module, attribute): the test checks them all.
+PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
+    ("ray._private.authentication.authentication_token_setup", "_enable_token_auth"),
+    ("ray.serve._private.constants", "SERVE_CONTROLLER_NAME"),
+    ("ray.serve._private.constants", "SERVE_NAMESPACE"),
+    ("ray._common.utils", "import_attr"),
+    ("ray.serve._private.api", "call_user_app_builder_with_args_if_necessary"),
+    ("ray._private.worker", "_global_node"),
+    ("ray._private.state", "actors"),
+    ("ray._private.runtime_env.packaging", "create_package"),
+)
+
+
+def enable_token_auth() -> None:
+    """Make this driver send the Ray token when it joins a cluster by address.
+
+    Public equivalent: ``RAY_AUTH_MODE=token`` in the environment before Ray is
+    imported. Ray reads that variable once at import and caches it, so setting
+    it later has no effect; this refreshes the cached setting too.
+    """
+    _attr("ray._private.authentication.authentication_token_setup", "_enable_token_auth")()
+
+
+def serve_controller() -> Any | None:
+    """The Serve controller actor of this cluster, or None when Serve is not running.
+
+    Public equivalent: ``serve.status()``, which starts a Serve client (and
+    with it a controller) when none is running; this only looks.
+    """
+    import ray
+
+    name = _attr("ray.serve._private.constants", "SERVE_CONTROLLER_NAME")
+    namespace = _attr("ray.serve._private.constants", "SERVE_NAMESPACE")
+    try:
+        return ray.get_actor(name, namespace=namespace)
+    except ValueError:
+        return None
+
+
+def application_from_import_path(import_path: str) -> Any:
+    """The Serve application at ``module:attr``, built the way a Serve config builds it.
+
+    Public equivalent: ``serve deploy`` / a RayService's ``import_path``; there is
+    no public function that loads an import path into an Application for
+    ``serve.run``, and importing it by hand would skip the builder call.
+    """
+    import_attr = _attr("ray._common.utils", "import_attr")
+    build = _attr("ray.serve._private.api", "call_user_app_builder_with_args_if_necessary")
+    return build(import_attr(import_path), {})
+
+
+def global_node() -> Any | None:
+    """The node this driver started (embedded Ray), or None.
+
+    Public equivalent: none; ``ray.nodes()`` needs a live GCS, and the question
+    asked of it here is whether the node's own processes are still alive.
+    """
+    return _attr("ray._private.worker", "_global_node")
+
+
+def actors() -> dict[str, dict[str, Any]]:
+    """Every actor the GCS knows, dead ones included, by id.
+
+    Public equivalent: ``ray.util.state.list_actors``, which needs the
+    dashboard's state API; the test Ray runs without a dashboard.
+    """
+    return _attr("ray._private.state", "actors")()
+
+
+def create_working_dir_package(directory: str, target: str) -> None:
+    """Zip ``directory`` exactly as ``ray job submit --working-dir`` uploads it.
+
+    Public equivalent: the upload itself, which needs a running job server.
+    """
+    create = _attr("ray._private.runtime_env.packaging", "create_package")
+    create(directory, target, include_gitignore=True, logger=None)

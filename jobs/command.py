@@ -1,0 +1,70 @@
+"""What every ``ray101`` command does around its body, written once.
+
+A user's mistake is one line on stderr and exit 2; Ctrl-C is exit 130 and
+SIGTERM (``ray job stop``, a pod being deleted) exit 143, each with one line
+and after the body's ``finally`` blocks have stopped what it started; logging
+is set up once, in one format.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from jobs.errors import UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+LOG_FORMAT = "%(asctime)s %(name)s: %(message)s"
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so it unwinds like Ctrl-C does."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` in the main thread.
+
+    ``ray.init`` installs its own SIGTERM handler in the driver, which exits
+    without running ``finally`` blocks (and, in Tune, prints a C++ stack dump);
+    :func:`jobs.cluster.connect` calls this again after it.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """One log format on stderr for every command; stdout is the report's."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_ray101", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler._ray101 = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def run_command(body: Callable[[], int]) -> int:
+    """Run a command's body: exit codes and one-line messages for the ways it can end."""
+    stop_on_sigterm()
+    try:
+        return body()
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Terminated:
+        print("terminated (SIGTERM): stopped", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
