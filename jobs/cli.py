@@ -12,7 +12,7 @@ from jobs.errors import UsageError
 
 # Commands besides `run`/`list`, each the `main(argv)` of the module that owns it.
 COMMANDS: dict[str, str] = {
-    "data load": "jobs.mongo_data:load_main",
+    "data load": "jobs.mongo.data_load:main",
     "serve": "jobs.echo:serve_main",
     "loadtest": "jobs.loadtest:main",
 }

@@ -40,7 +40,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("counter", "jobs.counter", "a stateful Counter actor"),
         Workload(
             "mongo",
-            "jobs.mongo_aggregate",
+            "jobs.mongo",
             "MongoDB aggregations: sequential, actors, warm pool, partitioned",
             demo_args=("--standin", "--movies", "2000", "--comments", "4000"),
         ),

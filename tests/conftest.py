@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,24 @@ def ray_session() -> Iterator[None]:
         ray.shutdown()
     with local_ray():
         yield
+
+
+@pytest.fixture(scope="session")
+def mongo_server(request):
+    """The tests' MongoDB: MONGODB_URI's server when it is set (tests use scratch
+    databases there and drop them), else one nx-27017 stand-in for the session.
+
+    The stand-in announces itself on the terminal, not in captured output, so
+    a run against it never passes for a run against MongoDB.
+    """
+    from jobs.mongo import client
+    from jobs.mongo.server import server
+
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with ExitStack() as stack:
+        with capture.global_and_fixture_disabled() if capture else nullcontext():
+            found = stack.enter_context(server(client.resolve_uri()))
+        yield found
 
 
 def run_cli(

@@ -171,24 +171,25 @@ def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int |
 
 def test_mongo_job_waits_until_the_loader_has_filled_mongodb(rendered):
     """Against the nx-27017 stand-in: nothing, then only movies, then everything loaded."""
-    from jobs import mongo_client, mongo_data, mongo_standin
+    from jobs.mongo import client as mongo_client
+    from jobs.mongo.data import generate
+    from jobs.mongo.load import load, load_collection
+    from jobs.mongo.standin import standin
 
     command = _wait_command(rendered, "ray101-mongo", "wait-for-data")
-    dataset = mongo_data.generate(30, 60)
-    with mongo_standin.standin() as uri:
+    dataset = generate(30, 60)
+    with standin() as uri:
         env = {"MONGODB_URI": uri, "MONGODB_DB": "wait_test"}
         client = mongo_client.connect(uri)
         try:
             code, out = _run(command, env, 6)
             assert code is None, out
             assert "waiting for ray101-data-load: comments.movie_id, movies.year\n" in out
-            mongo_data.load_collection(
-                client["wait_test"], "movies", dataset.movies, progress=False
-            )
+            load_collection(client["wait_test"], "movies", dataset.movies, progress=False)
             code, out = _run(command, env, 6)
             assert code is None, out
             assert "waiting for ray101-data-load: comments.movie_id\n" in out
-            mongo_data.load(client["wait_test"], dataset, progress=False)
+            load(client["wait_test"], dataset, progress=False)
             code, out = _run(command, env, 60)
             assert code == 0 and "the sample data is loaded" in out, out
         finally:

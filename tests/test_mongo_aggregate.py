@@ -1,10 +1,10 @@
 """The `mongo` workload: every mode against a plain-Python reference.
 
 The reference is computed from the very documents loaded into the server
-(2,000 movies, 4,000 comments). MongoDB comes from MONGODB_URI when set (a
-scratch database, dropped afterwards), else from one nx-27017 stand-in
-started for this module. Against the stand-in the comparison tolerates only
-its known defects, listed in tests/README.md.
+(2,000 movies, 4,000 comments). MongoDB is the session's ``mongo_server``
+(tests/conftest.py): MONGODB_URI's server (a scratch database, dropped
+afterwards), else the nx-27017 stand-in. Against the stand-in the comparison
+tolerates only its known defects, listed in tests/README.md.
 """
 
 from __future__ import annotations
@@ -22,9 +22,17 @@ import pytest
 import ray
 from pymongo import MongoClient
 
-from jobs import mongo_aggregate as ma
-from jobs import mongo_client, mongo_data, mongo_standin, runner
+import jobs.mongo as workload
+from jobs import runner
 from jobs.errors import UsageError
+from jobs.mongo.benchmark import Benchmark, benchmark
+from jobs.mongo.checksum import Outcome, digest_of, merge, same_values
+from jobs.mongo.data import Dataset, generate
+from jobs.mongo.load import load
+from jobs.mongo.partition import check_partitionable, partition_bounds, range_filters
+from jobs.mongo.pipelines import PIPELINES, Pipeline, select_pipelines, task_for
+from jobs.mongo.pool import AggregatorPool, Settings
+from jobs.mongo.report import report
 from jobs.ports import free_port
 from tests.conftest import run_cli
 
@@ -32,34 +40,27 @@ pytestmark = pytest.mark.mongodb
 
 DB = "ray101_test_aggregate"
 MOVIES, COMMENTS = 2_000, 4_000
-# Against the stand-in: $sort after $unwind + $group does not order (tests/README.md).
-STANDIN = mongo_client.resolve_uri() is None
 
 
 @pytest.fixture(scope="module")
-def mflix() -> Iterator[tuple[str, mongo_data.Dataset]]:
-    dataset = mongo_data.generate(MOVIES, COMMENTS)
-
-    def load(uri: str) -> None:
-        with MongoClient(uri) as client:
-            client.drop_database(DB)
-            mongo_data.load(client[DB], dataset, progress=False)
-
-    uri = mongo_client.resolve_uri()
-    if uri:
-        load(uri)
-        yield uri, dataset
-        with MongoClient(uri) as client:
-            client.drop_database(DB)
-        return
-    with mongo_standin.standin(announce=False) as standin_uri:
-        load(standin_uri)
-        yield standin_uri, dataset
+def mflix(mongo_server) -> Iterator[tuple[str, Dataset]]:
+    dataset = generate(MOVIES, COMMENTS)
+    with MongoClient(mongo_server.uri) as client:
+        client.drop_database(DB)
+        load(client[DB], dataset, progress=False)
+        yield mongo_server.uri, dataset
+        client.drop_database(DB)
 
 
 @pytest.fixture(scope="module")
-def settings(mflix) -> ma.Settings:
-    return ma.Settings(mflix[0], DB, batch_size=500, max_time_ms=30_000)
+def standin(mongo_server) -> bool:
+    """Against the stand-in, the comparison tolerates its known defects (tests/README.md)."""
+    return mongo_server.standin
+
+
+@pytest.fixture(scope="module")
+def settings(mflix) -> Settings:
+    return Settings(mflix[0], DB, batch_size=500, max_time_ms=30_000)
 
 
 # ---------------------------------------------------------------- the reference
@@ -72,7 +73,7 @@ def _set_digest(docs: list[dict]) -> str:
     return f"set:{total % (1 << 128):032x}"
 
 
-def reference(dataset: mongo_data.Dataset) -> dict[str, Any]:
+def reference(dataset: Dataset) -> dict[str, Any]:
     """What each built-in pipeline must return, computed in plain Python."""
     genres: dict[str, list] = defaultdict(lambda: [0, []])
     for movie in dataset.movies:
@@ -101,31 +102,33 @@ def reference(dataset: mongo_data.Dataset) -> dict[str, Any]:
     }
 
 
-def assert_matches_reference(outcomes: list[ma.Outcome], expected: dict[str, Any]) -> None:
-    got = dict(zip([p.name for p in ma.PIPELINES], outcomes, strict=True))
+def assert_matches_reference(
+    outcomes: list[Outcome], expected: dict[str, Any], standin: bool
+) -> None:
+    got = dict(zip([p.name for p in PIPELINES], outcomes, strict=True))
     for scan in ("movies", "comments"):
         assert (got[scan].count, got[scan].digest) == expected[scan], scan
     for name in ("top_genres", "movies_per_decade", "most_commented"):
         rows, want = got[name].rows, expected[name]
         assert got[name].count == len(want), name
-        if STANDIN and name == "top_genres":
+        if standin and name == "top_genres":
             # Known stand-in defect: this $sort is ignored; the rows must still be right.
             rows = sorted(rows, key=lambda r: (-r["count"], r["_id"]))
         # 1990 == 1990.0: the stand-in returns decades as doubles (tests/README.md).
-        assert ma.same_values(rows, want), f"{name}: {rows[:3]} != {want[:3]}"
+        assert same_values(rows, want), f"{name}: {rows[:3]} != {want[:3]}"
 
 
 @pytest.fixture(scope="module")
-def bench(ray_session, settings) -> ma.Benchmark:
-    return ma.benchmark(settings, ma.PIPELINES, pool_size=3, partitions=3, warmup=0)
+def bench(ray_session, settings) -> Benchmark:
+    return benchmark(settings, PIPELINES, pool_size=3, partitions=3, warmup=0)
 
 
 # ---------------------------------------------------------------- modes
 
 
 @pytest.mark.parametrize("mode", ["sequential", "actors", "pool"])
-def test_mode_equals_the_python_reference(bench, mflix, mode):
-    assert_matches_reference(getattr(bench, mode).outcomes, reference(mflix[1]))
+def test_mode_equals_the_python_reference(bench, mflix, standin, mode):
+    assert_matches_reference(getattr(bench, mode).outcomes, reference(mflix[1]), standin)
 
 
 def test_partitioned_equals_unpartitioned(bench, mflix):
@@ -139,16 +142,16 @@ def test_partitioned_equals_unpartitioned(bench, mflix):
     assert not bench.disagreements()["partitioned"]
 
 
-def test_report_tutorial_lines_table_and_json(bench, settings):
+def test_report_tutorial_lines_table_and_json(bench, settings, standin):
     context = {
         "server": "test server",
-        "standin": STANDIN,
+        "standin": standin,
         "uri": settings.uri,
         "database": DB,
         "documents": {"movies": MOVIES, "comments": COMMENTS},
         "options": {"pool_size": 3},
     }
-    job = ma.report(bench, ma.PIPELINES, context)
+    job = report(bench, PIPELINES, context)
     assert job.ok and job.result["all_modes_equal"] is True
     total = MOVIES + COMMENTS + len(job.details["pipelines"]["top_genres"]["rows"]) + 13 + 10
     assert job.result["results"] == total
@@ -164,18 +167,40 @@ def test_report_tutorial_lines_table_and_json(bench, settings):
     json.loads(json.dumps(job.to_dict(), default=str))  # JSON-ready
 
 
-def test_pool_outlives_a_killed_actor(ray_session, settings, mflix):
-    pool = ma.AggregatorPool(settings, 2)
+def test_pool_retries_on_the_restarted_actor(ray_session, settings, mflix, standin):
+    pool = AggregatorPool(settings, 2)
     try:
         before = pool.wait_ready()[0]["pid"]
-        running = pool.start([ma.task_for(p) for p in ma.PIPELINES])
-        ray.kill(pool.actors[0], no_restart=False)  # dies mid-run; max_restarts brings it back
-        outcomes = running.result()
-        assert pool.retries >= 1
-        assert_matches_reference(outcomes, reference(mflix[1]))
+        # Dead as the batch is handed out; max_restarts brings it back, and
+        # calls made while it restarts fail at once (max_task_retries=0).
+        ray.kill(pool.actors[0], no_restart=False)
+        outcomes = pool.run([task_for(p) for p in PIPELINES])
+        assert pool.retries >= 1 and not pool.lost
+        assert_matches_reference(outcomes, reference(mflix[1]), standin)
         assert pool.wait_ready()[0]["pid"] != before  # a new process took its place
     finally:
         pool.close()
+
+
+def test_pool_goes_on_without_an_actor_that_is_gone(ray_session, settings, mflix, standin):
+    tasks = [task_for(p) for p in PIPELINES]
+    pool = AggregatorPool(settings, 2)
+    try:
+        pool.wait_ready()
+        ray.kill(pool.actors[0], no_restart=True)
+        outcomes = pool.run(tasks)
+        assert pool.lost == {0} and pool.retries >= 1
+        assert_matches_reference(outcomes, reference(mflix[1]), standin)
+    finally:
+        pool.close()
+    alone = AggregatorPool(settings, 1)
+    try:
+        alone.wait_ready()
+        ray.kill(alone.actors[0], no_restart=True)
+        with pytest.raises(RuntimeError, match="no Aggregator actor is left"):
+            alone.run(tasks)
+    finally:
+        alone.close()
 
 
 def test_partition_filters_are_disjoint_and_complete():
@@ -206,7 +231,7 @@ def test_partition_filters_are_disjoint_and_complete():
     docs = [{"year": y} for y in years] + [{"year": "2012è"}, {}, {"year": None}]
     histogram = Counter(y for y in years)
     for parts in (1, 2, 3, 4, 20):
-        filters = ma.range_filters("year", ma.partition_bounds(histogram, parts))
+        filters = range_filters("year", partition_bounds(histogram, parts))
         assert 1 <= len(filters) <= parts
         for doc in docs:
             assert sum(matches(doc, f) for f in filters) == 1, (parts, doc)
@@ -217,29 +242,29 @@ def test_partition_filters_are_disjoint_and_complete():
 
 def test_checksums_of_parts_add_up_and_order_matters():
     docs = [bson.encode({"i": i}) for i in range(10)]
-    whole = ma.digest_of(docs, ordered=False)
+    whole = digest_of(docs, ordered=False)
     parts = [
-        ma.Outcome(5, ma.digest_of(docs[:5], False), None),
-        ma.Outcome(5, ma.digest_of(docs[5:], False), None),
+        Outcome(5, digest_of(docs[:5], False), None),
+        Outcome(5, digest_of(docs[5:], False), None),
     ]
-    assert ma.merge(parts).digest == whole == ma.digest_of(docs[::-1], ordered=False)
-    assert ma.digest_of(docs, ordered=True) != ma.digest_of(docs[::-1], ordered=True)
+    assert merge(parts).digest == whole == digest_of(docs[::-1], ordered=False)
+    assert digest_of(docs, ordered=True) != digest_of(docs[::-1], ordered=True)
     with pytest.raises(ValueError):
-        ma.merge([ma.Outcome(1, ma.digest_of(docs, True), None)])
+        merge([Outcome(1, digest_of(docs, True), None)])
 
 
 def test_order_detection():
-    by_name = {p.name: p for p in ma.PIPELINES}
+    by_name = {p.name: p for p in PIPELINES}
     assert not by_name["movies"].ordered and not by_name["comments"].ordered
     assert by_name["top_genres"].ordered and by_name["most_commented"].ordered
-    assert not ma.Pipeline("p", "c", [{"$sort": {"a": 1}}, {"$group": {"_id": "$a"}}]).ordered
+    assert not Pipeline("p", "c", [{"$sort": {"a": 1}}, {"$group": {"_id": "$a"}}]).ordered
 
 
 def test_same_values_tolerates_summation_order_only():
-    assert ma.same_values([{"a": 0.1 + 0.2, "b": 3}], [{"a": 0.3, "b": 3.0}])
-    assert not ma.same_values([{"a": 0.3}], [{"a": 0.31}])
-    assert not ma.same_values([1, 2], [2, 1])
-    assert not ma.same_values({"a": 1}, {"a": 1, "b": 2})
+    assert same_values([{"a": 0.1 + 0.2, "b": 3}], [{"a": 0.3, "b": 3.0}])
+    assert not same_values([{"a": 0.3}], [{"a": 0.31}])
+    assert not same_values([1, 2], [2, 1])
+    assert not same_values({"a": 1}, {"a": 1, "b": 2})
 
 
 # ---------------------------------------------------------------- flags and exit codes
@@ -256,27 +281,46 @@ def test_write_stages_are_refused_unless_allowed():
     )
     for spec in (out, nested):
         with pytest.raises(UsageError, match="--allow-writes"):
-            ma.select_pipelines([spec], allow_writes=False)
-    assert ma.select_pipelines([out], allow_writes=True)[-1].name == "w"
+            select_pipelines([spec], allow_writes=False)
+    assert select_pipelines([out], allow_writes=True)[-1].name == "w"
     with pytest.raises(UsageError, match="already named"):
-        ma.select_pipelines(['{"name": "movies", "collection": "m", "pipeline": []}'], False)
+        select_pipelines(['{"name": "movies", "collection": "m", "pipeline": []}'], False)
     with pytest.raises(UsageError, match="cannot be partitioned"):
-        ma.check_partitionable(ma.Pipeline("p", "movies", [{"$limit": 3}]))
+        check_partitionable(Pipeline("p", "movies", [{"$limit": 3}]))
 
 
 def test_write_stage_exits_2_before_touching_the_server(ray_session, mflix, capsys):
     uri = mflix[0]
     extra = '{"name": "w", "collection": "movies", "pipeline": [{"$out": "copy"}]}'
-    code = runner.main_for(ma, ["--uri", uri, "--db", DB, "--extra-pipeline", extra])
+    code = runner.main_for(workload, ["--uri", uri, "--db", DB, "--extra-pipeline", extra])
     assert code == 2
     assert "--allow-writes" in capsys.readouterr().err
     with MongoClient(uri) as client:
         assert "copy" not in client[DB].list_collection_names()
 
 
+def test_negative_warmup_is_refused_in_one_line(capsys):
+    assert runner.main_for(workload, ["--standin", "--warmup", "-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--warmup" in err and "must be 0 or more" in err
+
+
+def test_preflight_hands_run_what_it_found(monkeypatch):
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    extra = '{"name": "n", "collection": "movies", "pipeline": [{"$match": {}}]}'
+    args = runner.build_parser(workload).parse_args(
+        ["--standin", "--movies", "30", "--seed", "4", "--extra-pipeline", extra]
+    )
+    checked = workload.preflight(args)
+    assert checked.uri is None  # the stand-in
+    assert [p.name for p in checked.pipelines] == [*(p.name for p in PIPELINES), "n"]
+    assert (checked.data.movies, checked.data.seed) == (30, 4)
+    assert not hasattr(args, "pipelines")  # nothing written onto the flags
+
+
 def test_no_server_exits_2_with_the_three_ways(ray_session, monkeypatch, capsys):
     monkeypatch.delenv("MONGODB_URI", raising=False)
-    assert runner.main_for(ma, []) == 2
+    assert runner.main_for(workload, []) == 2
     err = capsys.readouterr().err
     assert "MONGODB_URI" in err and "--uri" in err and "--standin" in err
     assert len(err.strip().splitlines()) == 1
@@ -293,10 +337,10 @@ def test_unreachable_uri_exits_2_within_10_s_without_the_password():
     assert "app:***@" in done.stderr and "cannot reach MongoDB" in done.stderr
 
 
-def test_cli_run_json_and_benchmark_files(ray_session, mflix, tmp_path, capsys):
+def test_cli_run_json_and_benchmark_files(ray_session, mflix, standin, tmp_path, capsys):
     uri = mflix[0]
     args = ["--json", "--uri", uri, "--db", DB, "--pool-size", "2", "--warmup", "0"]
-    assert runner.main_for(ma, [*args, "--out", str(tmp_path)]) == 0
+    assert runner.main_for(workload, [*args, "--out", str(tmp_path)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] and data["result"]["all_modes_equal"]
     assert data["details"]["modes_equal"] == {"actors": True, "pool": True, "partitioned": True}
@@ -309,6 +353,6 @@ def test_cli_run_json_and_benchmark_files(ray_session, mflix, tmp_path, capsys):
     assert saved["details"]["server"] == data["result"]["server"]
     assert saved["environment"]["ray"] == ray.__version__
     assert (tmp_path / "mongo.png").stat().st_size > 0
-    if STANDIN:
+    if standin:
         # Given by --uri, it is not started here, yet still labelled as what it is.
         assert "not MongoDB" in saved["details"]["server"] and saved["details"]["standin"] is False

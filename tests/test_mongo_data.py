@@ -1,7 +1,7 @@
 """The sample_mflix generator, `ray101 data load`, the stand-in and URI redaction.
 
-MongoDB comes from MONGODB_URI when it is set (a scratch database, dropped
-afterwards), else from one nx-27017 stand-in started for this module.
+MongoDB is the session's ``mongo_server`` (tests/conftest.py): MONGODB_URI's
+server (a scratch database, dropped afterwards), else the nx-27017 stand-in.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import bson
 import pytest
@@ -19,25 +18,24 @@ from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from jobs import mongo_client, mongo_data, mongo_standin
 from jobs.errors import UsageError
+from jobs.mongo import client as mongo_client
+from jobs.mongo import data_load, standin
+from jobs.mongo.data import generate
+from jobs.mongo.load import load
 from jobs.ports import free_port
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.mongodb
 
 DB = "ray101_test_data"
 
 
-@pytest.fixture(scope="module")
-def mongo_uri() -> Iterator[str]:
-    uri = mongo_client.resolve_uri()
-    if uri:
-        yield uri
-        with MongoClient(uri) as client:
-            client.drop_database(DB)
-        return
-    with mongo_standin.standin(announce=False) as standin_uri:
-        yield standin_uri
+@pytest.fixture
+def mongo_uri(mongo_server):
+    yield mongo_server.uri
+    with MongoClient(mongo_server.uri) as client:
+        client.drop_database(DB)
 
 
 @pytest.fixture
@@ -49,19 +47,19 @@ def db(mongo_uri):
 
 
 def _load(uri: str, *flags: str) -> int:
-    return mongo_data.load_main(["--uri", uri, "--db", DB, "--quiet", *flags])
+    return data_load.main(["--uri", uri, "--db", DB, "--quiet", *flags])
 
 
 # ---------------------------------------------------------------- generator
 
 
 def test_generator_is_deterministic_and_shaped_like_sample_mflix():
-    a = mongo_data.generate(60, 150, seed=7)
-    b = mongo_data.generate(60, 150, seed=7)
+    a = generate(60, 150, seed=7)
+    b = generate(60, 150, seed=7)
     assert [bson.encode(d) for d in a.movies + a.comments] == [
         bson.encode(d) for d in b.movies + b.comments
     ]
-    other = mongo_data.generate(60, 150, seed=8)
+    other = generate(60, 150, seed=8)
     assert [m["title"] for m in other.movies] != [m["title"] for m in a.movies]
 
     assert len(a.movies) == 60 and len(a.comments) == 150
@@ -78,13 +76,13 @@ def test_generator_is_deterministic_and_shaped_like_sample_mflix():
 
 
 def test_data_sets_of_other_sizes_never_share_an_id():
-    small = mongo_data.generate(50, 80, seed=1)
-    bigger = mongo_data.generate(51, 80, seed=1)
+    small = generate(50, 80, seed=1)
+    bigger = generate(51, 80, seed=1)
     assert not {m["_id"] for m in small.movies} & {m["_id"] for m in bigger.movies}
 
 
 def test_default_sizes_are_the_real_data_sets():
-    args = mongo_data.build_parser().parse_args([])
+    args = data_load.build_parser().parse_args([])
     assert (args.movies, args.comments, args.db) == (21_349, 41_079, "sample_mflix")
 
 
@@ -114,16 +112,16 @@ def test_load_twice_counts_indexes_and_same_bytes(mongo_uri, db, capsys):
     assert [("movie_id", 1)] in keys["comments"]
 
     # The server holds exactly the generated documents, byte for byte.
-    expected = mongo_data.generate(300, 700)
+    expected = generate(300, 700)
     raw = CodecOptions(document_class=RawBSONDocument)
     stored = {d["_id"]: d.raw for d in db.get_collection("movies", codec_options=raw).find()}
     assert stored == {m["_id"]: bson.encode(m) for m in expected.movies}
 
 
 def test_load_resumes_an_interrupted_load(mongo_uri, db):
-    dataset = mongo_data.generate(200, 400)
+    dataset = generate(200, 400)
     db.movies.insert_many([dict(m) for m in dataset.movies[:120]])
-    reports = mongo_data.load(db, dataset, batch_size=50, progress=False)
+    reports = load(db, dataset, batch_size=50, progress=False)
     assert [(r.inserted, r.total) for r in reports] == [(80, 200), (400, 400)]
 
 
@@ -133,13 +131,21 @@ def test_other_data_set_needs_replace(mongo_uri, db, capsys):
     assert _load(mongo_uri, "--movies", "100", "--comments", "100", "--seed", "5") == 2
     assert "pass --replace" in capsys.readouterr().err
     assert _load(mongo_uri, "--movies", "100", "--comments", "100", "--seed", "5", "--replace") == 0
-    expected = {m["_id"] for m in mongo_data.generate(100, 100, seed=5).movies}
+    expected = {m["_id"] for m in generate(100, 100, seed=5).movies}
     assert {d["_id"] for d in db.movies.find({}, {"_id": 1})} == expected
+
+
+def test_data_load_standin_is_a_dry_run():
+    done = run_cli("data", "load", "--standin", "--movies", "50", "--comments", "80", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "movies: 50 documents (50 inserted" in done.stdout
+    assert "this was a dry run" in done.stdout
+    assert "nx-27017" in done.stderr and "not MongoDB" in done.stderr
 
 
 def test_load_without_a_server_exits_2(monkeypatch, capsys):
     monkeypatch.delenv("MONGODB_URI", raising=False)
-    assert mongo_data.load_main(["--movies", "10"]) == 2
+    assert data_load.main(["--movies", "10"]) == 2
     err = capsys.readouterr().err
     assert "MONGODB_URI" in err and "--uri" in err and "--standin" in err
 
@@ -170,8 +176,23 @@ def test_archive_goes_through_mongorestore(mongo_uri, db, tmp_path, monkeypatch,
     assert "movies: 0 documents" in capsys.readouterr().out
 
 
+def test_failed_restore_exits_1_with_passwords_masked(mongo_uri, tmp_path, monkeypatch, capsys):
+    tool = tmp_path / "mongorestore"
+    tool.write_text(
+        '#!/bin/sh\necho "Failed: no reply from mongodb://app:Leak3dPw@db:27017/" >&2\nexit 1\n'
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    archive = tmp_path / "sample_mflix.archive"
+    archive.write_bytes(b"x")
+    assert _load(mongo_uri, "--archive", str(archive)) == 1
+    err = capsys.readouterr().err
+    assert "load failed: mongorestore failed" in err
+    assert "Leak3dPw" not in err and "app:***@db" in err
+
+
 def test_load_refuses_bad_flags_in_one_line(capsys):
-    assert mongo_data.load_main(["--movies", "0"]) == 2
+    assert data_load.main(["--movies", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--movies" in err
 
@@ -179,7 +200,7 @@ def test_load_refuses_bad_flags_in_one_line(capsys):
 def test_unreachable_server_fails_within_seconds(capsys):
     port = free_port()  # nothing listens there
     start = time.monotonic()
-    code = mongo_data.load_main(["--uri", f"mongodb://u:hunter22@127.0.0.1:{port}/", "--quiet"])
+    code = data_load.main(["--uri", f"mongodb://u:hunter22@127.0.0.1:{port}/", "--quiet"])
     assert code == 2
     assert time.monotonic() - start < 10
     err = capsys.readouterr().err
@@ -238,8 +259,8 @@ def test_log_records_are_redacted():
     assert records == ["connecting to mongodb://app:***@db/", "password was ***"]
 
 
-def test_wrong_credentials_exit_2_without_the_password(mongo_uri, capsys):
-    if mongo_client.resolve_uri():
+def test_wrong_credentials_exit_2_without_the_password(mongo_server, mongo_uri, capsys):
+    if not mongo_server.standin:
         pytest.skip("needs a server where this user does not exist: the stand-in")
     uri = mongo_uri.replace("mongodb://", "mongodb://alice:Sup3rSecret@")
     assert _load(uri) == 2
@@ -251,7 +272,7 @@ def test_wrong_credentials_exit_2_without_the_password(mongo_uri, capsys):
 
 
 def test_standin_announces_itself_and_stops(capsys):
-    with mongo_standin.standin() as uri:
+    with standin.standin() as uri:
         assert MongoClient(uri, serverSelectionTimeoutMS=2000).admin.command("ping")["ok"]
         line = capsys.readouterr().err.strip()
     assert len(line.splitlines()) == 1 and "nx-27017" in line and "not MongoDB" in line
@@ -260,8 +281,8 @@ def test_standin_announces_itself_and_stops(capsys):
 
 
 def test_standin_needs_its_package(monkeypatch):
-    monkeypatch.setattr(mongo_standin, "version", lambda: None)
-    with pytest.raises(UsageError, match="nx-27017"), mongo_standin.standin():
+    monkeypatch.setattr(standin, "version", lambda: None)
+    with pytest.raises(UsageError, match="nx-27017"), standin.standin():
         pass
 
 
@@ -270,6 +291,6 @@ def test_standin_leaves_no_temp_dir(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
-    with mongo_standin.standin(announce=False):
+    with standin.standin(announce=False):
         assert any(p.name.startswith("ray101-nx27017-") for p in tmp_path.iterdir())
     assert not list(tmp_path.iterdir())

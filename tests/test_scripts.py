@@ -419,7 +419,7 @@ def test_submit_rejects_what_is_not_a_batch_workload(args, message):
 def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
     path = minimal_path(tmp_path, real=("python3",))
     result = run_script("submit", "mongo", path=path)
-    assert "python -m jobs.mongo_aggregate" in result.stdout
+    assert "python -m jobs.mongo" in result.stdout
     assert result.returncode == MISSING_TOOL
     assert "kubectl" in result.stderr
 

@@ -146,7 +146,7 @@ have finished; these hold `ray job submit` back until what the workload needs
 is there (the scripts are the same as in k8s/base/ray).
 */}}
 
-{{/* The mongo job: every index of jobs/mongo_data.py exists, which the loader
+{{/* The mongo job: every index of jobs/mongo/data.py exists, which the loader
 creates after filling each collection. */}}
 {{- define "ray101.waitForDataContainer" -}}
 - name: wait-for-data
@@ -158,8 +158,8 @@ creates after filling each collection. */}}
     - |
       import os, time
       from pymongo.errors import PyMongoError
-      from jobs.mongo_client import make_client
-      from jobs.mongo_data import INDEXES
+      from jobs.mongo.client import make_client
+      from jobs.mongo.data import INDEXES
       db = make_client(os.environ["MONGODB_URI"])[os.environ["MONGODB_DB"]]
       wanted = {(c, field) for c, specs in INDEXES.items() for field, _ in specs}
       def indexed():

@@ -1,7 +1,5 @@
-"""sample_mflix-shaped data: a deterministic generator and ``ray101 data load``.
-
-    ray101 data load [--uri URI] [--db sample_mflix] [--movies 21349] [--comments 41079]
-                     [--seed 101] [--replace] [--archive PATH] [--standin]
+"""sample_mflix-shaped data: a deterministic generator, and the flags that name
+a data set (``ray101 data load`` and the stand-in of the ``mongo`` workload).
 
 The same (seed, movies, comments) always gives byte-for-byte the same
 documents, ``_id`` values included, so a second load finds every document in
@@ -13,35 +11,22 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 import random
-import shutil
 import struct
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING
-from pymongo.database import Database
-from pymongo.errors import PyMongoError
-from tqdm import tqdm
 
-from jobs import command, flags, mongo_client
-from jobs.errors import UsageError
-
-log = logging.getLogger(__name__)
+from jobs import flags
+from jobs.mongo import client
 
 # The sizes of the real sample_mflix data set.
 DEFAULT_MOVIES = 21_349
 DEFAULT_COMMENTS = 41_079
 DEFAULT_SEED = 101
-DEFAULT_BATCH = 1_000
 
 # Indexes the workload's pipelines use: year ranges partition the movies,
 # comments are looked up by the movie they belong to.
@@ -201,128 +186,30 @@ def generate(
     return Dataset(movies=movie_docs, comments=comment_docs)
 
 
-# ---------------------------------------------------------------- loading
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data set to generate: the flags ``--movies``, ``--comments``, ``--seed``."""
 
+    movies: int = DEFAULT_MOVIES
+    comments: int = DEFAULT_COMMENTS
+    seed: int = DEFAULT_SEED
 
-@dataclass
-class LoadReport:
-    collection: str
-    expected: int
-    inserted: int
-    total: int
-    foreign: int
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> DataSpec:
+        return cls(args.movies, args.comments, args.seed)
 
-
-def _batches(docs: Sequence[dict], size: int) -> Iterator[Sequence[dict]]:
-    for start in range(0, len(docs), size):
-        yield docs[start : start + size]
-
-
-def load_collection(
-    db: Database,
-    name: str,
-    docs: Sequence[dict[str, Any]],
-    batch_size: int = DEFAULT_BATCH,
-    replace: bool = False,
-    progress: bool = True,
-) -> LoadReport:
-    """Insert the documents that are not there yet; with ``replace``, start empty.
-
-    Idempotent on any server: the ids already present are read first and
-    skipped, so it needs no unique-index error handling, and an interrupted
-    load resumes where it stopped.
-    """
-    coll = db[name]
-    if replace:
-        coll.drop()
-    wanted = {d["_id"] for d in docs}
-    present = {d["_id"] for d in coll.find({}, {"_id": 1})}
-    foreign = len(present - wanted)
-    if foreign and not replace:
-        raise UsageError(
-            f"{db.name}.{name} already holds {foreign} documents of another data set "
-            "(other --seed/--movies/--comments, or real data); pass --replace to overwrite it"
-        )
-    missing = [d for d in docs if d["_id"] not in present]
-    with tqdm(
-        total=len(docs),
-        initial=len(docs) - len(missing),
-        desc=f"{name:<8}",
-        unit="doc",
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=0.5,
-    ) as bar:
-        for batch in _batches(missing, batch_size):
-            # Copies: insert_many adds _id to documents that lack one, and the
-            # caller's list must stay as generated.
-            coll.insert_many([dict(d) for d in batch], ordered=False)
-            bar.update(len(batch))
-    for spec in INDEXES.get(name, []):
-        coll.create_index([spec])
-    return LoadReport(
-        collection=name,
-        expected=len(docs),
-        inserted=len(missing),
-        total=coll.count_documents({}),
-        foreign=foreign,
-    )
-
-
-def load(
-    db: Database,
-    dataset: Dataset,
-    batch_size: int = DEFAULT_BATCH,
-    replace: bool = False,
-    progress: bool = True,
-) -> list[LoadReport]:
-    return [
-        load_collection(db, "movies", dataset.movies, batch_size, replace, progress),
-        load_collection(db, "comments", dataset.comments, batch_size, replace, progress),
-    ]
-
-
-def ensure_indexes(db: Database) -> None:
-    for name, specs in INDEXES.items():
-        for spec in specs:
-            db[name].create_index([spec])
-
-
-def restore_archive(uri: str, db_name: str, archive: Path, replace: bool) -> None:
-    """Restore a ``mongodump --archive`` of sample_mflix with ``mongorestore``."""
-    tool = shutil.which("mongorestore")
-    if tool is None:
-        raise UsageError(
-            "--archive needs mongorestore (MongoDB Database Tools) on PATH; install it, "
-            "or leave out --archive to load generated data"
-        )
-    if not archive.is_file():
-        raise UsageError(f"--archive {archive}: no such file")
-    command = [tool, f"--uri={uri}", f"--archive={archive}", "--nsInclude=sample_mflix.*"]
-    if archive.suffix == ".gz":
-        command.append("--gzip")
-    if db_name != "sample_mflix":
-        command += ["--nsFrom=sample_mflix.*", f"--nsTo={db_name}.*"]
-    if replace:
-        command.append("--drop")
-    print(mongo_client.redact(" ".join(command), uri), file=sys.stderr, flush=True)
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"mongorestore failed: {mongo_client.redact(last[0], uri)}")
-
-
-# ------------------------------------------------------------------ CLI
+    def generate(self) -> Dataset:
+        return generate(self.movies, self.comments, self.seed)
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, purpose: str = "") -> None:
     """Where the data lives and what to generate: shared by `ray101 data load`
     and the mongo workload (which generates only for the stand-in)."""
     parser.add_argument(
-        "--uri", default=None, help=f"MongoDB connection string (default: ${mongo_client.URI_ENV})"
+        "--uri", default=None, help=f"MongoDB connection string (default: ${client.URI_ENV})"
     )
     parser.add_argument(
-        "--db", default=mongo_client.DEFAULT_DB, help="database name (default: sample_mflix)"
+        "--db", default=client.DEFAULT_DB, help="database name (default: sample_mflix)"
     )
     parser.add_argument(
         "--movies",
@@ -339,97 +226,3 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, purpose: str = "") ->
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default {DEFAULT_SEED})"
     )
-
-
-def build_parser() -> flags.ArgumentParser:
-    parser = flags.ArgumentParser(
-        prog="ray101 data load",
-        description="Load sample_mflix-shaped movies and comments into MongoDB.",
-    )
-    add_dataset_arguments(parser)
-    parser.add_argument(
-        "--batch-size",
-        type=flags.positive_int,
-        default=DEFAULT_BATCH,
-        help=f"documents per insert (default {DEFAULT_BATCH})",
-    )
-    parser.add_argument(
-        "--replace", action="store_true", help="drop the collections first, then load"
-    )
-    parser.add_argument(
-        "--archive",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="restore this `mongodump --archive` of sample_mflix with mongorestore instead",
-    )
-    parser.add_argument(
-        "--standin",
-        action="store_true",
-        help="without a URI: load into a throw-away nx-27017 stand-in (a dry run)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
-
-
-def _load_into(uri: str, args: argparse.Namespace) -> None:
-    start = time.perf_counter()
-    client = mongo_client.connect(uri)
-    try:
-        db = client[args.db]
-        if args.archive is not None:
-            restore_archive(uri, args.db, args.archive, args.replace)
-            ensure_indexes(db)
-            for name in ("movies", "comments"):
-                print(f"{name}: {db[name].count_documents({})} documents")
-        else:
-            dataset = generate(args.movies, args.comments, args.seed)
-            for report in load(db, dataset, args.batch_size, args.replace, not args.quiet):
-                print(
-                    f"{report.collection}: {report.total} documents "
-                    f"({report.inserted} inserted, {report.expected - report.inserted} "
-                    "already there)"
-                )
-        indexes = ", ".join(f"{c}.{f}" for c, specs in INDEXES.items() for f, _ in specs)
-        print(f"indexes: {indexes}")
-        print(f"Loaded {args.db} in {time.perf_counter() - start:.2f} seconds")
-    finally:
-        client.close()
-
-
-def load_main(argv: Sequence[str] | None = None) -> int:
-    """``ray101 data load``: exit 0 loaded, 1 failed, 2 a user's mistake."""
-    uri = None
-    try:
-        args = build_parser().parse_args(argv)
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
-        uri = mongo_client.resolve_uri(args.uri)
-        mongo_client.install_log_redaction(uri)
-        if uri:
-            _load_into(uri, args)
-        elif args.standin:
-            from jobs.mongo_standin import standin
-
-            with standin() as standin_uri:
-                _load_into(standin_uri, args)
-            print("(the stand-in and its data are gone now: this was a dry run)")
-        else:
-            raise UsageError(
-                f"no MongoDB to load into: set {mongo_client.URI_ENV}, pass --uri URI, "
-                "or --standin for a dry run on the nx-27017 stand-in"
-            )
-        return command.EXIT_OK
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return command.EXIT_USAGE
-    except (PyMongoError, RuntimeError) as exc:
-        print(f"error: load failed: {mongo_client.redact(str(exc), uri)}", file=sys.stderr)
-        return command.EXIT_FAILED
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return load_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

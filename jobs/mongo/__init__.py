@@ -1,0 +1,177 @@
+"""MongoDB aggregations on sample_mflix: sequential, actors, a warm pool, partitioned.
+
+The tutorial ran two ``{"$match": {}}`` scans one after another (0.77 s) and
+in two freshly started Aggregator actors (1.44 s), and concluded that Ray's
+overhead lost. This workload measures four designs side by side on the same
+pipelines and checks that they all return the same results:
+
+- ``sequential``: the driver runs every pipeline in turn on one client;
+- ``actors``: the tutorial's design, one new Aggregator actor per pipeline,
+  actor start-up included in the time;
+- ``pool``: a warm pool of Aggregator actors, start-up paid once and reported
+  on its own line, pipelines handed to whichever actor is free;
+- ``partitioned``: the heaviest pipeline (the movies scan) split into
+  disjoint ``year`` ranges on the pool and merged in the driver.
+
+Every mode runs the same code per pipeline (:meth:`Aggregator.run`): it reads
+raw BSON, keeps the rows of small analytical results and a count plus an
+order-aware or order-free checksum of everything, and returns that through
+the object store, so 60,000 documents never need to cross it.
+
+This module is the workload (``ray101 run mongo``, ``python -m jobs.mongo``);
+its parts: ``pipelines`` (what runs, the write-stage refusal), ``pool`` (the
+Aggregator actor), ``partition``, ``checksum``, ``benchmark``, ``report``;
+``client``, ``data``, ``load``, ``server``, ``standin`` and ``data_load``
+(``ray101 data load``) are shared with the loader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+
+from jobs import flags, runner
+from jobs.cluster import IO_TASK_CPUS
+from jobs.errors import UsageError
+
+# Modules, not their same-named functions: a function bound here would hide
+# the submodule (``jobs.mongo.report``) from everyone who imports it.
+from jobs.mongo import benchmark, client, report, server, standin
+from jobs.mongo.data import DataSpec, add_dataset_arguments
+from jobs.mongo.pipelines import Pipeline, select_pipelines
+from jobs.mongo.pool import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TIME_MS, DEFAULT_POOL_SIZE, Settings
+from jobs.mongo.report import NAME, plot  # noqa: F401  (the workload's interface)
+from jobs.report import JobResult
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset_arguments(parser, purpose=" for the stand-in")
+    parser.add_argument(
+        "--standin",
+        action="store_true",
+        help="with no URI: start the nx-27017 stand-in and load generated data into it",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=flags.positive_int,
+        default=DEFAULT_POOL_SIZE,
+        help=f"actors in the warm pool (default {DEFAULT_POOL_SIZE})",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=flags.positive_int,
+        default=None,
+        help="year ranges for the partitioned movies scan (default: the pool size)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=flags.positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"documents per cursor batch, fewer round trips (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--max-time-ms",
+        type=flags.positive_int,
+        default=DEFAULT_MAX_TIME_MS,
+        help=f"server-side time limit per aggregation (default {DEFAULT_MAX_TIME_MS})",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=flags.positive_int,
+        default=1,
+        help="time each mode this many times and report the fastest (default 1)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=flags.non_negative_int,
+        default=1,
+        help="untimed sequential passes first, so no mode pays for a cold cache (default 1)",
+    )
+    parser.add_argument(
+        "--extra-pipeline",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='another pipeline, \'{"name": "n", "collection": "movies", "pipeline": [...]}\' '
+        "or @file.json (extended JSON)",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="run pipelines that contain $out or $merge (refused otherwise)",
+    )
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`preflight` found: the server's URI (None: use the stand-in),
+    the pipelines to run, and the data set the stand-in is loaded with."""
+
+    uri: str | None
+    pipelines: list[Pipeline]
+    data: DataSpec
+
+
+def preflight(args: argparse.Namespace) -> Checked:
+    """Checks that need no Ray, run before Ray starts so a mistake fails in seconds:
+    write stages, a missing URI, an unreachable server."""
+    pipelines = select_pipelines(args.extra_pipeline, args.allow_writes)
+    uri = client.resolve_uri(args.uri)
+    if uri:
+        client.install_log_redaction(uri)
+        client.connect(uri).close()
+        if args.standin:
+            log.info("a MongoDB URI is set, so --standin is not used")
+    elif not args.standin:
+        raise UsageError(
+            f"no MongoDB: set {client.URI_ENV}, pass --uri URI, "
+            "or --standin to use the nx-27017 stand-in with generated data"
+        )
+    return Checked(uri=uri, pipelines=pipelines, data=DataSpec.from_args(args))
+
+
+def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
+    checked: Checked = ctx.checked
+    with server.server(checked.uri, checked.data, args.db) as found:
+        shown_uri = client.redact(found.uri)
+        mongo = client.connect(found.uri)
+        try:
+            db = mongo[args.db]
+            label = standin.label() if found.standin else client.server_label(mongo)
+            sizes = {name: db[name].estimated_document_count() for name in ("movies", "comments")}
+        finally:
+            mongo.close()
+        empty = [name for name, n in sizes.items() if n == 0]
+        if empty:
+            raise UsageError(
+                f"{args.db}.{empty[0]} is empty on {shown_uri}: load it with `ray101 data load`"
+            )
+        settings = Settings(found.uri, args.db, args.batch_size, args.max_time_ms)
+        result = benchmark.benchmark(
+            settings, checked.pipelines, args.pool_size, args.partitions, args.repeat, args.warmup
+        )
+    context = {
+        "server": label,
+        "standin": found.standin,
+        "uri": shown_uri,
+        "database": args.db,
+        "documents": sizes,
+        "options": {
+            "pool_size": args.pool_size,
+            "partitions": len(result.partition_filters),
+            "batch_size": args.batch_size,
+            "max_time_ms": args.max_time_ms,
+            "repeat": args.repeat,
+            "warmup": args.warmup,
+            "actor_num_cpus": IO_TASK_CPUS,
+        },
+    }
+    return report.report(result, checked.pipelines, context)
+
+
+def main(argv=None) -> int:
+    return runner.main_for(sys.modules[__name__], argv)

@@ -1,0 +1,64 @@
+"""The partitioned mode's plan: the heaviest pipeline (the movies scan) split
+into disjoint ``year`` ranges of about the same number of movies each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+from jobs.errors import UsageError
+from jobs.mongo.pipelines import NOT_PER_DOCUMENT, Pipeline, stage_names
+
+# The partitioned mode splits this pipeline on this field.
+PARTITIONED_PIPELINE = "movies"
+PARTITION_FIELD = "year"
+
+
+def partition_bounds(histogram: dict[float, int], parts: int) -> list[float]:
+    """Up to ``parts - 1`` increasing boundaries that split the counts evenly."""
+    keys = sorted(histogram)
+    total = sum(histogram.values())
+    bounds: list[float] = []
+    seen = 0
+    for key in keys:
+        # A boundary goes before the key at which the next share begins.
+        if seen and seen >= total * (len(bounds) + 1) / parts and len(bounds) < parts - 1:
+            bounds.append(key)
+        seen += histogram[key]
+    return bounds
+
+
+def range_filters(field_name: str, bounds: Sequence[float]) -> list[dict[str, Any]]:
+    """Disjoint filters that together match every document.
+
+    Numeric ranges only match numbers, so the first part also takes the
+    documents whose field is missing or not a number.
+    """
+    not_a_number = {"$nor": [{field_name: {"$type": "number"}}]}
+    if not bounds:
+        return [{}]
+    filters: list[dict[str, Any]] = [{"$or": [{field_name: {"$lt": bounds[0]}}, not_a_number]}]
+    filters += [{field_name: {"$gte": lo, "$lt": hi}} for lo, hi in pairwise(bounds)]
+    filters.append({field_name: {"$gte": bounds[-1]}})
+    return filters
+
+
+def plan_partitions(db, pipeline: Pipeline, field_name: str, parts: int) -> list[dict[str, Any]]:
+    """Year ranges holding about the same number of movies each."""
+    counts = db[pipeline.collection].aggregate(
+        [
+            {"$match": {field_name: {"$type": "number"}}},
+            {"$group": {"_id": f"${field_name}", "n": {"$sum": 1}}},
+        ]
+    )
+    histogram = {row["_id"]: row["n"] for row in counts}
+    return range_filters(field_name, partition_bounds(histogram, parts))
+
+
+def check_partitionable(pipeline: Pipeline) -> None:
+    """Refuse a pipeline whose result on the parts would not add up to the whole's."""
+    blocking = sorted(set(stage_names(pipeline.stages)) & NOT_PER_DOCUMENT)
+    if blocking:
+        raise UsageError(f"pipeline {pipeline.name!r} cannot be partitioned: it uses {blocking}")
