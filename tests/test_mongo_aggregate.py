@@ -26,7 +26,7 @@ import jobs.mongo as workload
 from jobs import runner
 from jobs.errors import UsageError
 from jobs.mongo.benchmark import Benchmark, benchmark
-from jobs.mongo.checksum import Outcome, digest_of, merge, same_values
+from jobs.mongo.checksum import Checksum, Outcome, merge
 from jobs.mongo.data import Dataset, generate
 from jobs.mongo.load import load
 from jobs.mongo.partition import check_partitionable, partition_bounds, range_filters
@@ -64,6 +64,30 @@ def settings(mflix) -> Settings:
 
 
 # ---------------------------------------------------------------- the reference
+
+
+def same_values(a: Any, b: Any, rel_tol: float = 1e-9) -> bool:
+    """Deep equality where floats may differ by summation order."""
+    if isinstance(a, float) or isinstance(b, float):
+        return (
+            isinstance(a, int | float)
+            and isinstance(b, int | float)
+            and math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
+        )
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_values(a[k], b[k], rel_tol) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(
+            same_values(x, y, rel_tol) for x, y in zip(a, b, strict=True)
+        )
+    return a == b
+
+
+def digest_of(raw_docs: list[bytes], ordered: bool) -> str:
+    checksum = Checksum(ordered)
+    for raw in raw_docs:
+        checksum.add(raw)
+    return checksum.hexdigest()
 
 
 def _set_digest(docs: list[dict]) -> str:

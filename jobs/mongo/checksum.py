@@ -8,8 +8,7 @@ so the checksums of disjoint partitions add up to the whole collection's.
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +54,6 @@ class Checksum:
         return f"set:{self._total:032x}"
 
 
-def digest_of(raw_docs: Iterable[bytes], ordered: bool) -> str:
-    checksum = Checksum(ordered)
-    for raw in raw_docs:
-        checksum.add(raw)
-    return checksum.hexdigest()
-
-
 def merge(outcomes: Sequence[Outcome]) -> Outcome:
     """The outcome of a pipeline from the outcomes of its disjoint partitions."""
     if any(o.digest.startswith("seq:") for o in outcomes):
@@ -77,20 +69,3 @@ def merge(outcomes: Sequence[Outcome]) -> Outcome:
         seconds=max((o.seconds for o in outcomes), default=0.0),
         where=", ".join(sorted({o.where for o in outcomes})),
     )
-
-
-def same_values(a: Any, b: Any, rel_tol: float = 1e-9) -> bool:
-    """Deep equality where floats may differ by summation order."""
-    if isinstance(a, float) or isinstance(b, float):
-        return (
-            isinstance(a, int | float)
-            and isinstance(b, int | float)
-            and math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
-        )
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_values(a[k], b[k], rel_tol) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(
-            same_values(x, y, rel_tol) for x, y in zip(a, b, strict=True)
-        )
-    return a == b

@@ -49,9 +49,6 @@ class Pipeline:
         sorts = [i for i, n in enumerate(names) if n in ("$sort", "$sortByCount")]
         return bool(sorts) and not any(n in REORDERING for n in names[sorts[-1] + 1 :])
 
-    def summary(self) -> str:
-        return f"{self.name} on {self.collection}: {json_util.dumps(self.stages)}"
-
 
 # The tutorial's two scans, then three analytical questions about the films.
 PIPELINES: tuple[Pipeline, ...] = (
