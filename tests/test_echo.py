@@ -323,6 +323,19 @@ def test_loadtest_cli_against_the_service(url, tmp_path):
 
 
 @pytest.mark.slow
+def test_serve_refuses_a_taken_port_with_exit_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--port", str(port), "--num-cpus", "2", timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert f"cannot listen on 127.0.0.1:{port}" in line
+    assert "Traceback" not in done.stderr and "ready" not in done.stdout
+
+
+@pytest.mark.slow
 def test_sigterm_stops_the_service_cleanly():
     """Its own service, so stopping it leaves the module's one to the other tests."""
     with echo_server() as server:

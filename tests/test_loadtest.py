@@ -66,6 +66,13 @@ def test_bad_flags_exit_2(argv, capsys):
     assert capsys.readouterr().err.startswith("error:")
 
 
+def test_help_names_the_goals(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        command.main(["--help"])
+    assert exit_.value.code == 0
+    assert " ".join(goals.GOALS.sentence().split()) in " ".join(capsys.readouterr().out.split())
+
+
 def test_with_data_encodes_and_keeps_an_existing_query():
     assert urls.with_data("http://127.0.0.1:1", "a b&é") == (
         "http://127.0.0.1:1/?data=a%20b%26%C3%A9"

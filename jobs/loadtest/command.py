@@ -95,7 +95,9 @@ def build_parser() -> flags.ArgumentParser:
     parser.add_argument(
         "--check",
         action="store_true",
-        help=f"exit 1 when the echo misses its goals ({GOALS.sentence()}); implies --baseline",
+        # argparse formats help with %, so the sentence's "25%" is escaped.
+        help=f"exit 1 when the echo misses its goals ({GOALS.sentence().replace('%', '%%')}); "
+        "implies --baseline",
     )
     parser.add_argument(
         "--goal-ratio",
