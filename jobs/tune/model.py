@@ -114,6 +114,24 @@ def build_trainer(max_epochs: int, accelerator: str, callbacks: list[pl.Callback
     )
 
 
+def train(
+    config: dict[str, Any],
+    split: Split,
+    max_epochs: int,
+    batch_size: int,
+    seed: int,
+    accelerator: str = "cpu",
+    callbacks: tuple[pl.Callback, ...] = (),
+) -> tuple[MLP, pl.Trainer, ClassificationData]:
+    """Train one config: the same initial weights and batch order for every config."""
+    torch.manual_seed(seed)
+    model = MLP(split.features, config["hidden_size"], config["learning_rate"], split.classes)
+    trainer = build_trainer(max_epochs, accelerator, list(callbacks))
+    data = ClassificationData(split, batch_size, seed)
+    trainer.fit(model, datamodule=data)
+    return model, trainer, data
+
+
 def train_trial(
     config: dict[str, Any], split: Split, max_epochs: int, batch_size: int, seed: int
 ) -> None:
@@ -123,7 +141,4 @@ def train_trial(
     torch.set_num_threads(max(1, int(cpus)))
     # Ray sets CUDA_VISIBLE_DEVICES to the trial's own GPUs, if it was given any.
     accelerator = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
-    torch.manual_seed(seed)
-    model = MLP(split.features, config["hidden_size"], config["learning_rate"], split.classes)
-    trainer = build_trainer(max_epochs, accelerator, [ReportEachEpoch(accelerator)])
-    trainer.fit(model, datamodule=ClassificationData(split, batch_size, seed))
+    train(config, split, max_epochs, batch_size, seed, accelerator, (ReportEachEpoch(accelerator),))

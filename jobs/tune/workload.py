@@ -157,6 +157,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         "max_t": args.max_epochs,
         "grace_period": args.grace_period,
         "reduction_factor": args.reduction_factor,
+        "batch_size": args.batch_size,
         "seed": args.seed,
         "data": {
             "samples": plan.data.samples,
