@@ -89,6 +89,7 @@ class Outage:
     counter_before: int
     counter_during: int | None  # an existing actor, called while the GCS was down
     counter_after: int  # looked up by name through the new GCS
+    job_status_at_kill: JobStatus
     job_status: JobStatus
     job_result: dict | None
     echo_sent: int
@@ -138,6 +139,7 @@ def outage(ha_cluster) -> Outage:
         wait_for("the job's driver joined", lambda: job_driver_connected(client, job_id), 60)
         with EchoLoad(running.url) as load:
             time.sleep(1.0)  # requests flow, the job's tasks run
+            status_at_kill = client.get_job_status(job_id)
             killed_at = time.monotonic()
             gcs = ha_cluster.kill_gcs()
             during_ref = counter.increment.remote(1)
@@ -160,6 +162,7 @@ def outage(ha_cluster) -> Outage:
             counter_before=before,
             counter_during=during,
             counter_after=after,
+            job_status_at_kill=status_at_kill,
             job_status=status,
             job_result=last_json_line(client.get_job_logs(job_id)),
             echo_sent=sent,
@@ -180,6 +183,7 @@ def test_detached_counter_keeps_its_state(outage):
 
 
 def test_running_job_finishes(outage):
+    assert outage.job_status_at_kill == JobStatus.RUNNING
     assert outage.job_status == JobStatus.SUCCEEDED
     assert outage.job_result is not None, "the job printed no JSON result"
     assert outage.job_result["name"] == "retrieve"

@@ -20,7 +20,7 @@ import requests
 from jobs import echo
 from jobs.ports import free_port
 from tests.conftest import REPO_ROOT
-from tests.servers.prometheus import discovery_file, prometheus_server, wait_for
+from tests.servers.prometheus import discovery_file, prometheus_server, ray_config, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +45,11 @@ def listed_targets(session_dir) -> set[str]:
 
 
 def test_prometheus_scrapes_every_target_in_rays_discovery_file(metrics_cluster, prometheus):
+    # Ray's scrape config, which the Prometheus here runs, reads the file.
+    (scrape,) = ray_config(metrics_cluster.session_dir)["scrape_configs"]
+    assert scrape["file_sd_configs"] == [
+        {"files": [str(discovery_file(metrics_cluster.session_dir))]}
+    ]
     # Ray rewrites the file every 5 s: each node's metrics agent, the
     # autoscaler and the dashboard (two nodes: four targets).
     deadline = time.monotonic() + 30

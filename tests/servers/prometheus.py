@@ -1,9 +1,9 @@
-"""Debian's prometheus on a free loopback port, scraping a Ray cluster through
-the service-discovery file Ray's dashboard writes in the session folder."""
+"""Debian's prometheus on a free loopback port, scraping a Ray cluster with the
+config Ray writes at head start, through the service-discovery file Ray keeps
+in the session folder."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 from ray._private.ray_constants import PROMETHEUS_SERVICE_DISCOVERY_FILE
 
 from jobs.ports import free_port
@@ -43,14 +44,16 @@ class Prometheus:
         return reply.json()["data"]["activeTargets"]
 
 
-def config(discovery_file: Path) -> dict:
-    """A scrape config like the one Ray writes next to its dashboards, faster."""
-    return {
-        "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S}s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {"job_name": "ray", "file_sd_configs": [{"files": [str(discovery_file)]}]}
-        ],
-    }
+def ray_config(session_dir: Path) -> dict:
+    """The scrape config Ray writes at head start, scraping every ``SCRAPE_INTERVAL_S``.
+
+    Ray's own file (``<session>/metrics/prometheus/prometheus.yml``) points
+    Prometheus at the discovery file; only its 10 s interval is shortened.
+    """
+    config = yaml.safe_load((session_dir / "metrics" / "prometheus" / "prometheus.yml").read_text())
+    config["global"]["scrape_interval"] = f"{SCRAPE_INTERVAL_S}s"
+    config["global"]["evaluation_interval"] = f"{SCRAPE_INTERVAL_S}s"
+    return config
 
 
 def discovery_file(session_dir: Path) -> Path:
@@ -70,8 +73,7 @@ def prometheus_server(session_dir: Path) -> Iterator[Prometheus]:
     binary = process.require("prometheus", "prometheus")
     workdir = Path(tempfile.mkdtemp(prefix="ray101-prometheus-"))
     config_path = workdir / "prometheus.yml"
-    # JSON is YAML: no YAML writer needed for a config of plain values.
-    config_path.write_text(json.dumps(config(discovery_file(session_dir))))
+    config_path.write_text(yaml.safe_dump(ray_config(session_dir)))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "prometheus.log"
