@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ray
-from ray._private.authentication.authentication_token_setup import AUTH_MODE_ENV_VAR
-from ray._raylet import Config
 
 from jobs.cluster import enable_token_auth_for
 from tests.servers import process
@@ -151,19 +149,16 @@ def local_cluster(workers: int = 1, env: dict[str, str] | None = None) -> Iterat
 
 @contextmanager
 def joined(cluster: LocalCluster) -> Iterator[None]:
-    """This process as a driver of ``cluster``, with the machine's Ray token."""
+    """This process as a driver of ``cluster``, with the machine's Ray token.
+
+    Token mode stays on for the rest of the process, as after ``ray101
+    --address``; the embedded Rays of later modules have it on by default.
+    """
     if ray.is_initialized():  # a module's Ray left up would be a bug in that module
         ray.shutdown()
-    mode_before = os.environ.get(AUTH_MODE_ENV_VAR)
     enable_token_auth_for(cluster.address)
     ray.init(address=cluster.address, log_to_driver=False, logging_level="WARNING")
     try:
         yield
     finally:
         ray.shutdown()
-        # Later modules start embedded Rays that must see the mode they had.
-        if mode_before is None:
-            os.environ.pop(AUTH_MODE_ENV_VAR, None)
-        else:
-            os.environ[AUTH_MODE_ENV_VAR] = mode_before
-        Config.initialize("")
