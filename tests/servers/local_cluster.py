@@ -31,6 +31,7 @@ START_TIMEOUT_S = 180.0
 GCS_EXIT_TIMEOUT_S = 10.0
 # A test cluster holds nothing worth a graceful stop; SIGKILL soon after SIGTERM.
 STOP_GRACE_S = 2
+START_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,17 @@ def local_cluster(workers: int = 1, env: dict[str, str] | None = None) -> Iterat
     full_env = {**os.environ, **(env or {}), "RAY101_LOCAL_DIR": str(local_dir)}
     cluster = None
     try:
-        started = _script("start", "--workers", str(workers), env=full_env)
-        if started.returncode != 0:
+        # `ray start` gives a raylet a fixed 30 s to register with the GCS; on a
+        # machine busy with other work that can run out, so once more from clean.
+        for _ in range(START_ATTEMPTS):
+            started = _script("start", "--workers", str(workers), env=full_env)
+            if started.returncode == 0:
+                break
+            _script("stop", "--grace-period", str(STOP_GRACE_S), env=full_env)
+        else:
             raise RuntimeError(
-                f"scripts/local-cluster start failed ({started.returncode}): "
-                f"{(started.stdout + started.stderr)[-2000:]}"
+                f"scripts/local-cluster start failed {START_ATTEMPTS} times "
+                f"({started.returncode}): {(started.stdout + started.stderr)[-2000:]}"
             )
         state = _state(local_dir)
         cluster = LocalCluster(
