@@ -204,8 +204,10 @@ def test_echo_answers_every_request_through_the_outage(outage, report_line):
         f"({outage.echo_total} in the whole run)"
     )
     assert outage.seconds >= DOWN_S
-    # One request every ~20 ms for at least DOWN_S: dozens of them.
-    assert outage.echo_sent >= 20
+    # One request at a time, each sent once the last was answered: at least one
+    # a second means replies kept coming all through the outage (on an idle
+    # machine it is dozens a second).
+    assert outage.echo_sent >= outage.seconds // 1
     assert outage.echo_answered == outage.echo_sent, outage.echo_failures[:5]
 
 
