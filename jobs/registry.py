@@ -48,6 +48,22 @@ WORKLOADS: dict[str, Workload] = {
             "echo", "jobs.echo", "Ray Serve echo service: start, call, check, stop", rayjob=False
         ),
         Workload(
+            "overhead",
+            "jobs.overhead",
+            "when Ray pays off: task overhead, break-even task duration, batching",
+            demo_args=(
+                "--items",
+                "200",
+                "--budget",
+                "0.1",
+                "--rounds",
+                "1",
+                "--bench-seconds",
+                "0.3",
+            ),
+            rayjob=False,
+        ),
+        Workload(
             "tune",
             "jobs.tune_lightning",
             "Ray Tune + PyTorch Lightning with ASHA early stopping",

@@ -1,0 +1,96 @@
+"""The practitioner's picture: speedup over sequential against task duration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from jobs.overhead.findings import Findings
+from jobs.overhead.sweep import Cell
+from jobs.overhead.table import STRATEGY_NAMES, duration
+from jobs.overhead.work import Kind
+from jobs.report import JobResult
+
+STYLE = {
+    "per_item": {"color": "#c0392b", "marker": "o"},
+    "batched": {"color": "#2a6fbb", "marker": "s"},
+}
+# Where each strategy's break-even label sits, as a fraction of the axes' height:
+# low, where no curve runs once Ray has caught up.
+LABEL_HEIGHT = {"per_item": 0.04, "batched": 0.16}
+
+
+def zero_position(durations_s: list[float]) -> float:
+    """Where a task of 0 s sits on the log axis: a decade left of the shortest real one."""
+    positive = [d for d in durations_s if d > 0]
+    return min(positive) / 10 if positive else 1e-4
+
+
+def draw_kind(ax, kind: Kind, cells: list[Cell], slots: int, crossings: dict) -> None:
+    mine = sorted((c for c in cells if c.kind == kind.name), key=lambda c: c.duration_s)
+    durations = [c.duration_s for c in mine]
+    xs = [d if d > 0 else zero_position(durations) for d in durations]
+    # 0 s has no place on a log axis: its point is joined by a dashed segment.
+    split = 1 if durations and durations[0] == 0 else 0
+    for strategy, style in STYLE.items():
+        ys = [c.speedup(strategy) for c in mine]
+        ax.plot(xs[split:], ys[split:], **style, linewidth=1.8, label=STRATEGY_NAMES[strategy])
+        if split:
+            ax.plot(xs[:2], ys[:2], color=style["color"], linestyle="--", linewidth=1)
+            ax.plot(xs[:1], ys[:1], **style, linestyle="none")
+        point = crossings[strategy]
+        if point is not None and point > 0:
+            ax.axvline(point, color=style["color"], linestyle=":", linewidth=1.2)
+            ax.annotate(
+                f" break-even {duration(point)}",
+                (point, LABEL_HEIGHT[strategy]),
+                xycoords=("data", "axes fraction"),
+                color=style["color"],
+                fontsize=8,
+            )
+    ax.axhline(1, color="black", linewidth=1, label="sequential (1x)")
+    ax.axhline(slots, color="grey", linestyle="--", linewidth=1, label="ideal: tasks at once")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs, [duration(d) for d in durations])
+    ax.minorticks_off()
+    ax.set_xlabel("work per item")
+    ax.set_title(f"{kind.label}: {slots} tasks at once ({kind.task_cpus:g} CPU each)", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def speedup_figure(
+    cells: list[Cell], kinds: list[Kind], slots: dict[str, int], found: Findings, title: str
+) -> Callable:
+    """A figure builder for :func:`jobs.bench.save_figure`: one panel per kind."""
+
+    def draw(fig) -> None:
+        axes = fig.subplots(1, len(kinds), sharey=True, squeeze=False)[0]
+        for ax, kind in zip(axes, kinds, strict=True):
+            draw_kind(ax, kind, cells, slots[kind.name], found.break_even[kind.name])
+        axes[0].set_ylabel("speedup over sequential (log)")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9)
+        fig.suptitle(title, fontsize=11)
+
+    return draw
+
+
+def save(
+    out_dir: str,
+    result: JobResult,
+    cells: list[Cell],
+    kinds: list[Kind],
+    slots: dict[str, int],
+    found: Findings,
+) -> tuple[Path, Path]:
+    from jobs import bench
+
+    d = result.details
+    title = (
+        f"When Ray pays off: speedup over sequential ({d['cpus']:g} CPUs, "
+        f"up to {d['max_items']:,} items per duration, best of {d['rounds']})"
+    )
+    payload = {k: v for k, v in result.to_dict().items() if k != "name"}
+    draw = speedup_figure(cells, kinds, slots, found, title)
+    return bench.save_figure(out_dir, result.name, payload, draw, figsize=(11.0, 5.0))
