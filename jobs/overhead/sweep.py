@@ -1,10 +1,4 @@
-"""The sweep: every kind and task duration, run sequentially, one Ray task per item, batched.
-
-Sequential runs come first, for every cell, and the Ray runs after them:
-Ray ends idle workers beyond one per CPU after about a second, so a second of
-sequential work between Ray runs would make the fractional-CPU sleep tasks
-start their workers again in every cell.
-"""
+"""The sweep: every kind and task duration, run sequentially, one Ray task per item, batched."""
 
 from __future__ import annotations
 
@@ -24,6 +18,12 @@ RAY_STRATEGIES = ("per_item", "batched")
 STRATEGIES = ("sequential", *RAY_STRATEGIES)
 
 log = logging.getLogger(__name__)
+
+# The raylet ends idle workers beyond one per CPU after a second
+# (idle_worker_killing_time_threshold_ms), so a sequential run about that long
+# leaves the fractional-CPU sleep tasks too few workers: they are started again,
+# untimed, after any sequential run longer than this.
+IDLE_WORKER_GRACE_S = 0.5
 
 
 @dataclass
@@ -127,29 +127,31 @@ def plan_cells(
 
 def measure(plans: list[Plan], rounds: int, warm_up: Callable[[], None]) -> list[Cell]:
     """Time every plan: best of ``rounds`` per strategy; check every answer.
-    ``warm_up`` runs between the sequential runs and the Ray runs."""
-    cells = [Cell(p.kind.name, p.duration_s, p.items, p.chunks) for p in plans]
-    expected = []
-    for plan, cell in zip(plans, cells, strict=True):
-        times = []
-        for _ in range(rounds):
-            values, seconds = timed(run_sequential, plan.kind, plan.param, plan.items)
-            times.append(seconds)
-        expected.append(values)
-        cell.seconds["sequential"] = min(times)
+
+    Each round runs the three strategies back to back, so a load that comes
+    and goes on the machine weighs on all three alike. ``warm_up`` runs first,
+    and again after a sequential run long enough for Ray to have ended idle
+    workers.
+    """
     warm_up()
-    for plan, cell, want in zip(plans, cells, expected, strict=True):
-        best = {"per_item": math.inf, "batched": math.inf}
+    cells = []
+    for plan in plans:
+        cell = Cell(plan.kind.name, plan.duration_s, plan.items, plan.chunks)
+        cell.seconds = dict.fromkeys(STRATEGIES, math.inf)
         for _ in range(rounds):
+            want, seconds = timed(run_sequential, plan.kind, plan.param, plan.items)
+            cell.seconds["sequential"] = min(cell.seconds["sequential"], seconds)
+            if seconds > IDLE_WORKER_GRACE_S:
+                warm_up()
             for strategy, fn, arg in (
                 ("per_item", run_per_item, plan.items),
                 ("batched", run_batched, plan.chunks),
             ):
                 values, seconds = timed(fn, plan.kind, plan.param, arg)
-                best[strategy] = min(best[strategy], seconds)
+                cell.seconds[strategy] = min(cell.seconds[strategy], seconds)
                 if values != want and strategy not in cell.mismatches:
                     cell.mismatches.append(strategy)
-        cell.seconds.update(best)
+        cells.append(cell)
     return cells
 
 
