@@ -35,8 +35,6 @@ REFERENCE = (
         "async_tasks_per_s": 7175.0,
     },
 )
-# The machine the first reference was measured on, for the ratio this run is judged by.
-SAME_MACHINE = REFERENCE[0]
 
 
 @ray.remote
