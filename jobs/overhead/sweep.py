@@ -76,13 +76,14 @@ def run_batched(kind: Kind, param, chunks: list[range]) -> list[int]:
     return [value for chunk in ray.get(refs) for value in chunk]
 
 
-def warm_workers(kind: Kind, slots: int, iterations_per_s: float, timeout_s: float = 30) -> None:
+def warm_workers(kind: Kind, slots: int, iterations_per_s: float, timeout_s: float = 10) -> None:
     """Start the worker processes a burst of this kind needs, and load its task
     functions in them, before timing it.
 
     Ray starts workers beyond the prestarted ones on demand, and a busy machine
     takes seconds to start them: waves of short tasks run until ``slots`` of them
-    ran in ``slots`` different processes at once (or ``timeout_s`` passes).
+    ran in ``slots`` different processes at once, or ``timeout_s`` passes (on
+    a saturated machine: the timings then include some worker start-up).
     """
     hold = hold_worker.options(num_cpus=kind.task_cpus)
     deadline = time.monotonic() + timeout_s
