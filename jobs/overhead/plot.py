@@ -39,7 +39,16 @@ def draw_kind(ax, kind: Kind, cells: list[Cell], slots: int, crossings: dict) ->
             ax.plot(xs[:2], ys[:2], color=style["color"], linestyle="--", linewidth=1)
             ax.plot(xs[:1], ys[:1], **style, linestyle="none")
         point = crossings[strategy]
-        if point is not None and point > 0:
+        if point is None:  # still slower than sequential at the longest duration
+            ax.annotate(
+                f"no break-even up to {duration(durations[-1])} ",
+                (1, LABEL_HEIGHT[strategy]),
+                xycoords="axes fraction",
+                ha="right",
+                color=style["color"],
+                fontsize=8,
+            )
+        elif point > 0:
             ax.axvline(point, color=style["color"], linestyle=":", linewidth=1.2)
             ax.annotate(
                 f" break-even {duration(point)}",
