@@ -51,6 +51,22 @@ WORKLOADS: dict[str, Workload] = {
             rayjob=False,
         ),
         Workload(
+            "overhead",
+            "jobs.overhead",
+            "when Ray pays off: task overhead, break-even task duration, batching",
+            demo_args=(
+                "--items",
+                "200",
+                "--budget",
+                "0.1",
+                "--rounds",
+                "1",
+                "--bench-seconds",
+                "0.3",
+            ),
+            rayjob=False,
+        ),
+        Workload(
             "tune",
             "jobs.tune",
             "Ray Tune + PyTorch Lightning with ASHA early stopping",
