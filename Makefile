@@ -36,7 +36,7 @@ test: $(STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the 
 lint: $(STAMP) ## ruff, plus helm lint and validation of every rendered manifest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m tests.manifests
+	$(BIN)/python -m tools.manifests
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -2,7 +2,7 @@
 
 Renders the chart (default, kind and gpu values) and builds the kustomize
 overlays, then validates every object against the Kubernetes 1.35 schemas and
-the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tests/manifests.
+the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tools/manifests.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.manifests import checks, render, schemas
-from tests.manifests.model import Problem, Rendered, pod_templates
-from tests.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
+from tools.manifests import checks, render, schemas
+from tools.manifests.model import Problem, Rendered, pod_templates
+from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
 SOURCES = [*render.CHART_VALUES, *render.OVERLAYS]
 
@@ -504,7 +504,7 @@ def test_missing_crds_fail_clearly(tmp_path, monkeypatch, kubernetes):
 
 
 def test_command_line_exits_nonzero_when_crds_are_missing(tmp_path, monkeypatch, capsys):
-    from tests.manifests.__main__ import main
+    from tools.manifests.__main__ import main
 
     monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path / "nowhere"))
     assert main() == 2

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tests.manifests.model import Obj, Problem, Rendered
+from tools.manifests.model import Obj, Problem, Rendered
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "ray101"

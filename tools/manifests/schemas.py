@@ -21,8 +21,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tests.manifests.model import Obj, Problem, Rendered
-from tests.manifests.render import REPO_ROOT
+from tools.manifests.model import Obj, Problem, Rendered
+from tools.manifests.render import REPO_ROOT
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

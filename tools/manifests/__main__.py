@@ -1,12 +1,12 @@
-"""python -m tests.manifests: render, lint, validate and check everything; exit 1 on any problem."""
+"""python -m tools.manifests: render, lint, validate and check everything; exit 1 on any problem."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from tests.manifests import checks, render, schemas
-from tests.manifests.model import Problem
+from tools.manifests import checks, render, schemas
+from tools.manifests.model import Problem
 
 
 def run() -> tuple[list[str], list[Problem]]:

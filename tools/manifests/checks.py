@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tests.manifests.model import (
+from tools.manifests.model import (
     Obj,
     PodTemplate,
     Problem,
@@ -32,7 +32,7 @@ from tests.manifests.model import (
     pod_templates,
     ray_cluster_specs,
 )
-from tests.manifests.render import REPO_ROOT
+from tools.manifests.render import REPO_ROOT
 
 # KubeRay derives Service and Pod names from these objects' names and refuses
 # names over 47 characters (utils.MaxRayClusterNameLength and friends).
@@ -1193,7 +1193,7 @@ def check_imports(
         "serve": [{"config": c} for c in serve],
     }
     proc = subprocess.run(
-        [probe_python(), "-m", "tests.manifests.probe"],
+        [probe_python(), "-m", "tools.manifests.probe"],
         input=json.dumps(request),
         capture_output=True,
         text=True,
