@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "data load": "jobs.mongo_data:load_main",
     "serve": "jobs.echo:serve_main",
     "loadtest": "jobs.loadtest:main",
+    "wait data": "jobs.wait:data_main",
+    "wait bucket": "jobs.wait:bucket_main",
+    "bucket create": "jobs.wait:create_bucket_main",
 }
 
 

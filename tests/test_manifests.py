@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import http.server
+import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.manifests import checks, render, schemas
+from tools.manifests import checks, compare, generate, render, schemas
 from tools.manifests.model import Problem, Rendered, pod_templates
 from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
@@ -97,10 +99,107 @@ def test_cluster_only_checks_pass(source, rendered, ctx):
 
 @pytest.mark.parametrize("flavour", ["kind", "gpu"])
 def test_helm_and_kustomize_deploy_the_same_objects(flavour, rendered):
+    """Object by object, spec included: what the README promises."""
     helm, kustomize = rendered[f"helm:{flavour}"], rendered[f"kustomize:{flavour}"]
-    problems = checks.compare_helm_kustomize(helm, kustomize)
+    problems = list(compare.compare_helm_kustomize(helm, kustomize))
     assert not problems, _report(problems)
-    assert len(checks.resource_set(helm)) >= 18
+    assert len(compare.applied(helm)) >= 20
+
+
+def test_a_difference_inside_a_spec_is_found(rendered):
+    def shrink(cluster):
+        cluster["spec"]["workerGroupSpecs"][0]["maxReplicas"] = 7
+
+    kustomize = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", shrink)
+    kustomize.objects = [o for o in kustomize.objects if o["metadata"]["name"] != "ray101-dag"]
+    problems = list(compare.compare_helm_kustomize(rendered["helm:kind"], kustomize))
+    assert [(p.kind, p.name, p.field) for p in problems] == [
+        ("RayJob", "ray101-dag", ""),
+        ("RayCluster", "ray101", "spec.workerGroupSpecs[0].maxReplicas"),
+    ]
+    assert problems[1].message == "helm:kind: 2, kustomize:kind: 7"
+
+
+def test_generated_files_are_current():
+    """`make manifests` would change nothing: the chart's generated values, k8s/base
+    and the kind overlay's RayJob patch are what jobs/ and helm/ray101 give."""
+    assert generate.differences() == []
+
+
+def _tree_copy(tmp_path: Path) -> Path:
+    """The parts of the repository `make manifests` reads and writes."""
+    root = tmp_path / "repo"
+    for part in ("jobs", "tools", "helm", "k8s"):
+        shutil.copytree(
+            REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("*.env", "__pycache__")
+        )
+    shutil.copy(REPO_ROOT / "versions.env", root / "versions.env")
+    return root
+
+
+def _in_copy(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [checks.probe_python(), *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_hand_edited_generated_file_fails_the_check(tmp_path):
+    root = _tree_copy(tmp_path)
+    job = root / "k8s" / "base" / "ray" / "rayjob-dag.yaml"
+    job.write_text(
+        job.read_text().replace("activeDeadlineSeconds: 600", "activeDeadlineSeconds: 60")
+    )
+    (root / "k8s" / "base" / "ray" / "extra.yaml").write_text("kind: ConfigMap\n")
+    result = _in_copy(root, "-m", "tools.manifests.generate", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "k8s/base/ray/rayjob-dag.yaml: differs from what `make manifests` writes" in result.stderr
+    )
+    assert re.search(r"^-\s+activeDeadlineSeconds: 60$", result.stderr, re.M), result.stderr
+    assert "k8s/base/ray/extra.yaml: not generated any more" in result.stderr
+    assert _in_copy(root, "-m", "tools.manifests.generate").returncode == 0
+    assert _in_copy(root, "-m", "tools.manifests.generate", "--check").returncode == 0
+    assert "activeDeadlineSeconds: 600" in job.read_text()
+    assert not (root / "k8s" / "base" / "ray" / "extra.yaml").exists()
+
+
+def test_a_workload_added_to_the_registry_gets_a_rayjob_on_both_paths(tmp_path):
+    root = _tree_copy(tmp_path)
+    registry = root / "jobs" / "registry.py"
+    text = registry.read_text()
+    anchor = '        Workload("counter", "jobs.counter", "a stateful Counter actor"),\n'
+    assert anchor in text
+    registry.write_text(
+        text.replace(
+            anchor,
+            anchor
+            + '        Workload("hello", "jobs.dag", "a new one", deadline_s=120, cluster_args=("--x",)),\n',
+        )
+    )
+    result = _in_copy(root, "-m", "tools.manifests.generate")
+    assert result.returncode == 0, result.stderr
+    assert "wrote k8s/base/ray/rayjob-hello.yaml" in result.stdout
+    script = (
+        "import json\n"
+        "from pathlib import Path\n"
+        "from tools.manifests import render\n"
+        "helm = render.render_chart('h', render.load_values('values-kind.yaml'))\n"
+        "k8s = render.prepared_k8s_copy(Path('out'))\n"
+        "kustomize = render.build_overlay('k', k8s / 'overlays' / 'kind')\n"
+        "print(json.dumps([r.find('RayJob', 'ray101-hello') for r in (helm, kustomize)]))\n"
+    )
+    result = _in_copy(root, "-c", script)
+    assert result.returncode == 0, result.stderr
+    helm_job, kustomize_job = json.loads(result.stdout)
+    assert helm_job and kustomize_job
+    for job in (helm_job, kustomize_job):
+        assert job["spec"]["entrypoint"] == "python -m jobs.dag --x"
+        assert job["spec"]["activeDeadlineSeconds"] == 120
 
 
 def test_chart_repeats_versions_env_exactly(versions):
@@ -148,8 +247,8 @@ def _wait_command(rendered, job: str, name: str) -> list[str]:
         assert found, f"{source}: RayJob/{job} has no init container {name!r}"
         commands.append(found[0]["command"])
     assert commands[0] == commands[1], f"{job}: the chart and the overlay wait differently"
-    assert commands[0][:2] == ["python", "-c"]
-    return [checks.probe_python(), *commands[0][1:]]
+    assert commands[0][:3] == ["python", "-m", "jobs.cli"]
+    return [checks.probe_python(), *commands[0][1:], "--interval", "1"]
 
 
 def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:
@@ -176,18 +275,19 @@ def test_mongo_job_waits_until_the_loader_has_filled_mongodb(rendered):
     command = _wait_command(rendered, "ray101-mongo", "wait-for-data")
     dataset = mongo_data.generate(30, 60)
     with mongo_standin.standin() as uri:
-        env = {"MONGODB_URI": uri, "MONGODB_DB": "wait_test"}
+        command[command.index("sample_mflix")] = "wait_test"
+        env = {"MONGODB_URI": uri}
         client = mongo_client.connect(uri)
         try:
             code, out = _run(command, env, 6)
             assert code is None, out
-            assert "waiting for ray101-data-load: comments.movie_id, movies.year\n" in out
+            assert "waiting for the sample data: comments.movie_id, movies.year\n" in out
             mongo_data.load_collection(
                 client["wait_test"], "movies", dataset.movies, progress=False
             )
             code, out = _run(command, env, 6)
             assert code is None, out
-            assert "waiting for ray101-data-load: comments.movie_id\n" in out
+            assert "waiting for the sample data: comments.movie_id\n" in out
             mongo_data.load(client["wait_test"], dataset, progress=False)
             code, out = _run(command, env, 60)
             assert code == 0 and "the sample data is loaded" in out, out
@@ -214,7 +314,6 @@ def test_tune_job_waits_until_the_bucket_exists(rendered):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env = {
-            "BUCKET": "ray101-tune",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -565,14 +664,15 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
             "workloads": {
                 "mongo": {"enabled": False},
                 "counter": {"enabled": False},
-                "tune": {"storagePath": "gs://my-bucket/ray101"},
-            }
+            },
+            "storagePath": "gs://my-bucket/ray101",
         },
     }
     r = _render(values)
     kinds = {(o["kind"], o["metadata"]["name"]) for o in r.all_objects()}
     assert kinds == {
         ("RayCluster", "ray101"),
+        ("NetworkPolicy", "ray101-no-ingress"),
         *{("RayJob", f"ray101-{w}") for w in ("retrieve", "dependencies", "dag", "tune")},
     }
     tune = yaml.safe_load(_obj(r, "RayJob", "ray101-tune")["spec"]["runtimeEnvYAML"])["env_vars"]

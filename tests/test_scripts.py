@@ -448,4 +448,4 @@ def test_job_upload_is_only_the_jobs_package(tmp_path):
     packaging.create_package(str(REPO_ROOT), package, include_gitignore=True, logger=None)
     tops = {name.split("/")[0] for name in zipfile.ZipFile(package).namelist()}
     assert "jobs" in tops
-    assert not tops & {".git", ".venv", "k8s", "helm", "tests", "images", "results"}
+    assert not tops & {".git", ".venv", "k8s", "helm", "tests", "tools", "images", "results"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from tools.manifests import checks, render, schemas
+from tools.manifests import checks, compare, generate, render, schemas
 from tools.manifests.model import Problem
 
 
@@ -16,6 +16,9 @@ def run() -> tuple[list[str], list[Problem]]:
     problems: list[Problem] = []
 
     start = time.monotonic()
+    stale = generate.differences()
+    problems += [Problem("make manifests", "", "", "", message) for message in stale]
+    lines.append(f"generated files (make manifests) current: {len(stale)} problem(s)")
     for values_file in render.CHART_VALUES.values():
         found = render.lint_chart(values_file, versions["KUBERNETES_VERSION"])
         problems += found
@@ -42,10 +45,10 @@ def run() -> tuple[list[str], list[Problem]]:
     for flavour in ("kind", "gpu"):
         helm, kustomize = by_source.get(f"helm:{flavour}"), by_source.get(f"kustomize:{flavour}")
         if helm and kustomize:
-            found = checks.compare_helm_kustomize(helm, kustomize)
+            found = list(compare.compare_helm_kustomize(helm, kustomize))
             problems += found
             lines.append(
-                f"{helm.source} and {kustomize.source} deploy the same kinds and names: "
+                f"{helm.source} and {kustomize.source} deploy the same objects, spec included: "
                 f"{len(found)} problem(s)"
             )
 

@@ -620,12 +620,12 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> list[Proble
     if endpoint:
         # The bucket must be the one the MinIO bucket Job creates.
         buckets = {
-            e.get("value")
+            argv[-1]
             for o in r.of_kind("Job")
             for t in pod_templates(o)
             for _, c in containers(t)
-            for e in c.get("env") or []
-            if e.get("name") == "BUCKET"
+            if (argv := [*(c.get("command") or []), *(c.get("args") or [])])[3:5]
+            == ["bucket", "create"]
         }
         bucket = urlsplit(path).netloc
         if bucket not in buckets:
@@ -1131,21 +1131,6 @@ def check_rendering(r: Rendered, ctx: Context, expect: Expect | None = None) -> 
 
 
 # ---------------------------------------------------------------- across renderings
-
-
-def resource_set(r: Rendered) -> set[tuple[str, str]]:
-    """(kind, name) of what gets applied. The Namespace is left out: Helm installs
-    into a namespace it is given (--create-namespace) and must not own it."""
-    return {ident(o) for o in r.objects if o.get("kind") != "Namespace"}
-
-
-def compare_helm_kustomize(helm: Rendered, kustomize: Rendered) -> list[Problem]:
-    """The chart and the overlay deploy the same objects."""
-    a, b = resource_set(helm), resource_set(kustomize)
-    label = f"{helm.source} vs {kustomize.source}"
-    problems = [Problem(label, k, n, "", f"only in {helm.source}") for k, n in sorted(a - b)]
-    problems += [Problem(label, k, n, "", f"only in {kustomize.source}") for k, n in sorted(b - a)]
-    return problems
 
 
 def probe_python() -> str:
