@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from tools.manifests import checks, compare, generate, render, schemas
+from tools.manifests import checkov, checks, compare, generate, render, schemas
 from tools.manifests.model import Problem
 
 
@@ -51,6 +51,14 @@ def run() -> tuple[list[str], list[Problem]]:
                 f"{helm.source} and {kustomize.source} deploy the same objects, spec included: "
                 f"{len(found)} problem(s)"
             )
+
+    report = checkov.scan(renderings)
+    problems += report.problems
+    lines.append(
+        f"checkov {report.version} (offline) over {len(renderings)} renderings: "
+        f"{report.passed} passed, {report.failed} failed, {report.skipped} skipped with a reason; "
+        f"{report.seconds:.1f}s"
+    )
 
     found = checks.check_imports(renderings)
     problems += found
