@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.manifests import checks, compare, generate, render, schemas
+from tools.manifests import checkov, checks, compare, generate, render, schemas
 from tools.manifests.model import Problem, Rendered, pod_templates
 from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
@@ -203,14 +203,14 @@ def test_a_workload_added_to_the_registry_gets_a_rayjob_on_both_paths(tmp_path):
 
 
 def test_chart_repeats_versions_env_exactly(versions):
-    problems = checks.check_chart_versions(CHART_DIR, versions)
+    problems = list(checks.check_chart_versions(CHART_DIR, versions))
     assert not problems, _report(problems)
 
 
 def test_entrypoints_commands_and_serve_application_import(rendered):
     """What the pods run: `python -m jobs.<module>` with its flags, `ray101 data
     load`, and serveConfigV2's jobs.echo:app, imported by the project's Python."""
-    problems = checks.check_imports(list(rendered.values()))
+    problems = list(checks.check_imports(list(rendered.values())))
     assert not problems, _report(problems)
 
 
@@ -332,7 +332,7 @@ def test_mongo_job_waits_only_for_a_loader_the_chart_runs(ctx):
     pod = _obj(r, "RayJob", "ray101-mongo")["spec"]["submitterPodTemplate"]
     assert "initContainers" not in pod["spec"]
     assert "ray101/mongodb-client" not in pod["metadata"]["labels"]
-    assert not checks.check_mongodb(r, ctx, checks.Expect(gpu="scale-from-zero"))
+    assert not list(checks.check_mongodb(r, ctx, checks.Expect(gpu="scale-from-zero")))
 
 
 # ---------------------------------------------------------------- negative cases
@@ -354,7 +354,7 @@ def test_rayjob_fields_kuberay_refuses_together_are_reported(rendered, ctx):
         job["spec"].update(submissionMode="SidecarMode", shutdownAfterJobFinishes=True)
 
     broken = _mutated(rendered["helm:default"], "RayJob", "ray101-dag", sidecar)
-    problems = checks.check_rayjobs(broken, ctx, checks.EXPECT["helm:default"])
+    problems = list(checks.check_rayjobs(broken, ctx, checks.EXPECT["helm:default"]))
     assert [(p.name, p.field) for p in problems] == [
         ("ray101-dag", "spec.shutdownAfterJobFinishes"),
         ("ray101-dag", "spec.submissionMode"),
@@ -399,13 +399,43 @@ def test_missing_limit_is_reported(rendered, ctx):
 
 
 def test_root_container_is_reported(rendered, ctx):
+    """In a Ray pod template by the project's checks, in a built-in kind by checkov."""
+
+    def ray_as_root(cluster):
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
+
+    broken = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", ray_as_root)
+    fields = {p.field for p in checks.check_rendering(broken, ctx)}
+    assert "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsNonRoot" in fields
+    assert "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsUser" in fields
+
     def as_root(sts):
         sts["spec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
 
     broken = _mutated(rendered["kustomize:kind"], "StatefulSet", "ray101-mongodb", as_root)
-    fields = {p.field for p in checks.check_rendering(broken, ctx)}
-    assert "spec.template.spec.containers[0].securityContext.runAsNonRoot" in fields
-    assert "spec.template.spec.containers[0].securityContext.runAsUser" in fields
+    report = checkov.scan([broken])
+    found = {(p.kind, p.name, p.message.split(":")[0]) for p in report.problems}
+    assert ("StatefulSet", "ray101-mongodb", "checkov CKV_K8S_23") in found, _report(
+        report.problems
+    )
+    assert all(p.source == "kustomize:kind" for p in report.problems)
+
+
+def test_checkov_passes_every_rendering_and_every_skip_has_a_reason(rendered):
+    report = checkov.scan(rendered.values())
+    assert not report.problems, _report(report.problems)
+    assert report.failed == 0 and report.passed > 1000 and report.skipped > 0
+
+
+def test_a_checkov_skip_without_a_reason_is_reported(rendered):
+    def bare_skip(deployment):
+        deployment["metadata"]["annotations"]["checkov.io/skip1"] = "CKV_K8S_43"
+
+    broken = _mutated(rendered["helm:kind"], "Deployment", "ray101-minio", bare_skip)
+    problems = checkov.scan([broken]).problems
+    assert [(p.kind, p.name, p.message) for p in problems] == [
+        ("Deployment", "ray101-minio", "checkov CKV_K8S_43 is skipped without a reason")
+    ]
 
 
 def test_image_and_ray_version_drift_is_reported(rendered, ctx):
@@ -454,7 +484,7 @@ def test_network_policy_must_admit_the_loader_and_no_one_else(rendered, ctx):
     broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", unlabel)
     broken = _mutated(broken, "RayService", "ray101-echo", label)
     messages = [
-        p.message for p in checks.check_mongodb(broken, ctx, checks.EXPECT["kustomize:kind"])
+        p.message for p in list(checks.check_mongodb(broken, ctx, checks.EXPECT["kustomize:kind"]))
     ]
     assert messages == [
         "does not admit Job/ray101-data-load spec.template",
@@ -468,7 +498,9 @@ def test_network_policy_must_admit_the_mongo_jobs_submitter(rendered, ctx):
 
     for source in ("helm:kind", "kustomize:kind"):
         broken = _mutated(rendered[source], "RayJob", "ray101-mongo", unlabel)
-        messages = [p.message for p in checks.check_mongodb(broken, ctx, checks.EXPECT[source])]
+        messages = [
+            p.message for p in list(checks.check_mongodb(broken, ctx, checks.EXPECT[source]))
+        ]
         assert messages == ["does not admit RayJob/ray101-mongo spec.submitterPodTemplate"]
 
 
@@ -482,7 +514,7 @@ def test_release_labels_in_immutable_templates_are_reported(rendered, ctx):
 
     broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", version_everywhere)
     broken = _mutated(broken, "StatefulSet", "ray101-mongodb", version_everywhere)
-    problems = checks.check_immutable_templates(broken, ctx, checks.EXPECT["kustomize:kind"])
+    problems = list(checks.check_immutable_templates(broken, ctx, checks.EXPECT["kustomize:kind"]))
     assert [(p.kind, p.field) for p in problems] == [
         ("StatefulSet", "spec.volumeClaimTemplates[0].metadata.labels.app.kubernetes.io/version"),
         ("Job", "spec.template.metadata.labels.app.kubernetes.io/version"),
@@ -496,7 +528,7 @@ def test_service_selecting_no_pod_is_reported(rendered, ctx):
         "ray101-minio",
         lambda s: s["spec"]["selector"].update({"app.kubernetes.io/component": "mini"}),
     )
-    problems = checks.check_services(broken, ctx, checks.EXPECT["helm:kind"])
+    problems = list(checks.check_services(broken, ctx, checks.EXPECT["helm:kind"]))
     assert [(p.kind, p.name, p.field) for p in problems] == [
         ("Service", "ray101-minio", "spec.selector")
     ]
@@ -546,7 +578,9 @@ def test_import_probe_catches_wrong_import_paths_modules_and_flags(rendered, tmp
         job["metadata"]["name"] = f"ray101-{name}"
         job["spec"]["entrypoint"] = entrypoint
         objects.append(job)
-    problems = checks.check_imports([Rendered("t", objects, "helm")], sys_path=[str(tmp_path)])
+    problems = list(
+        checks.check_imports([Rendered("t", objects, "helm")], sys_path=[str(tmp_path)])
+    )
     by_name = {p.name: p for p in problems}
     assert "echo-good" not in by_name, _report(problems)
     assert set(by_name) == {
