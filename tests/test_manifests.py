@@ -8,6 +8,7 @@ the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tools/manifests.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import http.server
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from tools.manifests import checkov, checks, compare, generate, render, schemas
+from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Problem, Rendered, pod_templates
 from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
@@ -51,7 +53,7 @@ def kubernetes(versions) -> schemas.KubernetesValidator:
 
 @pytest.fixture(scope="module")
 def crds(kubernetes) -> schemas.CrdValidator:
-    return schemas.CrdValidator(schemas.crds_dir(), kubernetes)
+    return schemas.CrdValidator(crd_dirs.directories(render.versions()), kubernetes)
 
 
 def _report(problems: list[Problem]) -> str:
@@ -630,23 +632,106 @@ def test_closing_a_crd_schema_rejects_unknown_fields_but_keeps_open_ones():
     assert [(list(e.path), e.validator) for e in errors] == [(["spec"], "additionalProperties")]
 
 
-def test_missing_crds_fail_clearly(tmp_path, monkeypatch, kubernetes):
+def test_a_crd_directory_named_by_its_variable_must_hold_the_crds(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path))
-    with pytest.raises(schemas.SchemaSetupError, match="KUBERAY_CRDS_DIR"):
-        schemas.CrdValidator(schemas.crds_dir(), kubernetes)
+    (kuberay, _) = crd_dirs.crd_sets(render.versions())
+    with pytest.raises(schemas.SchemaSetupError, match="KUBERAY_CRDS_DIR must name"):
+        crd_dirs.locate(kuberay)
 
 
-def test_command_line_exits_nonzero_when_crds_are_missing(tmp_path, monkeypatch, capsys):
+def test_command_line_exits_2_when_the_crds_are_missing(tmp_path, monkeypatch, capsys):
     from tools.manifests.__main__ import main
 
     monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path / "nowhere"))
-    assert main() == 2
+    assert main([]) == 2
     assert "no KubeRay CRDs in" in capsys.readouterr().err
 
 
-def test_crds_default_to_the_shared_directory(monkeypatch):
+def test_crds_come_from_the_shared_directory_when_no_variable_is_set(monkeypatch):
     monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
-    assert schemas.crds_dir() == REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
+    monkeypatch.delenv("PROMETHEUS_OPERATOR_CRDS_DIR", raising=False)
+    sets = crd_dirs.crd_sets(render.versions())
+    shared = REPO_ROOT.parent / "shared"
+    if not (shared / "kuberay").is_dir():
+        pytest.skip(f"no {shared} beside this checkout: the download path is tested below")
+    assert [crd_dirs.locate(s) for s in sets] == [
+        shared / "kuberay" / "v1.7.0" / "crds",
+        shared / "prometheus-operator" / "v0.93.0" / "crds",
+    ]
+
+
+def test_without_shared_crds_a_fresh_clone_downloads_them_once(tmp_path, monkeypatch):
+    """From a local server standing in for GitHub: fetched into the cache, then
+    read from there without another request."""
+    monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
+    (kuberay, _) = crd_dirs.crd_sets(render.versions())
+    source = REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
+    served = tmp_path / "served"
+    served.mkdir()
+    for name in kuberay.files:
+        text = (source / name).read_text() if (source / name).exists() else ""
+        (served / name).write_text(text or "kind: CustomResourceDefinition\n")
+    requests: list[str] = []
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(served), **kwargs)
+
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = dataclasses.replace(kuberay, base_url=f"http://127.0.0.1:{server.server_port}")
+        cache = tmp_path / "cache"
+        found = crd_dirs.locate(local, cache=cache, shared=tmp_path / "no-shared")
+        assert found == cache / "kuberay" / "v1.7.0"
+        assert sorted(p.name for p in found.iterdir()) == sorted(kuberay.files)
+        assert len(requests) == len(kuberay.files)
+        assert crd_dirs.locate(local, cache=cache, shared=tmp_path / "no-shared") == found
+        assert len(requests) == len(kuberay.files), "the cache is read, not fetched again"
+        broken = dataclasses.replace(local, base_url=f"http://127.0.0.1:{server.server_port}/gone")
+        with pytest.raises(
+            schemas.SchemaSetupError, match="could not download .* set KUBERAY_CRDS_DIR"
+        ):
+            crd_dirs.locate(broken, cache=tmp_path / "other", shared=tmp_path / "no-shared")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_monitoring_kinds_are_validated_against_the_prometheus_operator_crds(kubernetes, crds):
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "ray101-ray", "namespace": "ray101"},
+        "spec": {
+            "selector": {"matchLabels": {"ray.io/cluster": "ray101"}},
+            "podMetricsEndpoints": [{"port": "metrics", "intervall": "30s"}],
+        },
+    }
+    problems = schemas.validate(Rendered("t", [monitor], "given"), kubernetes, crds)
+    assert [(p.kind, p.field) for p in problems] == [
+        ("PodMonitor", "spec.podMetricsEndpoints[0].intervall")
+    ]
+
+
+def test_the_checker_reads_rendered_yaml_from_standard_input(rendered, tmp_path):
+    """What a user runs on their own overlay: `kubectl kustomize DIR | scripts/check-manifests -`."""
+    good = yaml.safe_dump_all(rendered["kustomize:kind"].all_objects())
+    bad = good.replace("entrypoint: python -m jobs.dag", "entryPoint: python -m jobs.dag")
+    assert bad != good
+    for text, code in ((good, 0), (bad, 1)):
+        result = subprocess.run(
+            ["bash", str(REPO_ROOT / "scripts" / "check-manifests"), "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+    assert "[stdin] RayJob/ray101-dag: spec.entryPoint: unknown field 'entryPoint'" in result.stdout
 
 
 # ---------------------------------------------------------------- the chart's values

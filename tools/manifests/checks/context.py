@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class Expect:
     """What a rendering is meant to contain."""
 
-    # GPU worker group: "none", "scale-from-zero" (replicas 0) or "always-on" (>= 1).
+    # GPU worker group: "none", "scale-from-zero" (replicas 0), "always-on" (>= 1)
+    # or "any" (manifests a user gives: no promise to keep).
     gpu: str
     # Images come from `kind load docker-image`: pull policy must not be Always.
     kind_cluster: bool = False
