@@ -18,27 +18,16 @@ EXIT_FAILED=1
 EXIT_USAGE=2
 EXIT_PREREQ=3
 
-# --- Fixed names (the same in the manifests, the chart and tests/e2e) -------
+# --- Fixed names (names.env: the same in the chart, the manifests and tests/e2e)
+# shellcheck source=SCRIPTDIR/../names.env
+source "${REPO_ROOT}/names.env"
 KIND_CLUSTER_NAME="${KIND_CLUSTER_NAME:-ray101}"
 KIND_CONFIG="scripts/kind/cluster.yaml"
-NAMESPACE="ray101"
-RELEASE="ray101"
 CHART_DIR="helm/ray101"
 KIND_VALUES="helm/ray101/values-kind.yaml"
 KIND_OVERLAY="k8s/overlays/kind"
 MONGO_SECRET_EXAMPLE="k8s/base/mongodb/secret.env.example"
-RAYCLUSTER="ray101"
-HEAD_SVC="ray101-head-svc"
 DASHBOARD_PORT=8265
-MONGO_STS="ray101-mongodb"
-MONGO_POD="ray101-mongodb-0"
-MONGO_SECRET="ray101-mongodb"
-MONGO_DB="sample_mflix"
-LOADER_JOB="ray101-data-load"
-RAYSERVICE="ray101-echo"
-SERVE_SVC="ray101-echo-serve-svc"
-SERVE_PORT=8000
-RAYJOB_PREFIX="ray101-"
 
 # The KubeRay operator, from its Helm repository.
 KUBERAY_HELM_REPO="kuberay"

@@ -390,7 +390,8 @@ def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path
     (tmp_path / "scripts").mkdir()
     for name in ("lib.sh", "deploy"):
         shutil.copy(SCRIPTS_DIR / name, tmp_path / "scripts" / name)
-    shutil.copy(REPO_ROOT / "versions.env", tmp_path / "versions.env")
+    for name in ("versions.env", "names.env"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
     overlay = tmp_path / "k8s" / "overlays" / "kind"
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text("resources: []\n")

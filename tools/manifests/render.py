@@ -17,8 +17,23 @@ from tools.manifests.model import Obj, Problem, Rendered
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "ray101"
 K8S_DIR = REPO_ROOT / "k8s"
-RELEASE = "ray101"
-NAMESPACE = "ray101"
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of versions.env or names.env (comments and blanks skipped)."""
+    result = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            result[key.strip()] = value.strip().strip('"')
+    return result
+
+
+# The release and namespace of names.env, the one place the deployment's names live.
+NAMES = read_env(REPO_ROOT / "names.env")
+RELEASE = NAMES["RELEASE"]
+NAMESPACE = NAMES["NAMESPACE"]
 
 # The renderings the checks cover: label -> values file (None: the chart's defaults).
 CHART_VALUES: dict[str, str | None] = {
@@ -36,13 +51,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def versions() -> dict[str, str]:
     """versions.env, the one place versions live."""
-    result = {}
-    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            result[key.strip()] = value.strip().strip('"')
-    return result
+    return read_env(REPO_ROOT / "versions.env")
 
 
 def parse_documents(text: str) -> list[Obj]:
