@@ -135,7 +135,8 @@ def _tree_copy(tmp_path: Path) -> Path:
         shutil.copytree(
             REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("*.env", "__pycache__")
         )
-    shutil.copy(REPO_ROOT / "versions.env", root / "versions.env")
+    for name in ("versions.env", "names.env"):
+        shutil.copy(REPO_ROOT / name, root / name)
     return root
 
 

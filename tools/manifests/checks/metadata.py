@@ -27,29 +27,23 @@ def check_names(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
     for obj in r.all_objects():
         kind, name = ident(obj)
         if not DNS_SUBDOMAIN.match(name or "") or len(name) > 253:
-            yield (r.problem(obj, "metadata.name", f"{name!r} is not a valid name"))
+            yield r.problem(obj, "metadata.name", f"{name!r} is not a valid name")
         if kind in RAY_KINDS and len(name) > KUBERAY_NAME_LIMIT:
-            yield (
-                r.problem(
-                    obj,
-                    "metadata.name",
-                    f"{len(name)} characters; KubeRay allows {KUBERAY_NAME_LIMIT}",
-                )
+            yield r.problem(
+                obj,
+                "metadata.name",
+                f"{len(name)} characters; KubeRay allows {KUBERAY_NAME_LIMIT}",
             )
         if kind == "Service" and (not DNS_LABEL.match(name) or len(name) > 63):
-            yield (
-                r.problem(
-                    obj, "metadata.name", f"{name!r} is not a DNS label (63 characters at most)"
-                )
+            yield r.problem(
+                obj, "metadata.name", f"{name!r} is not a DNS label (63 characters at most)"
             )
     for derived in derived_services(r):
         if len(derived) > 63:
-            yield (
-                r.problem(
-                    None,
-                    "metadata.name",
-                    f"KubeRay's Service {derived!r} would exceed 63 characters",
-                )
+            yield r.problem(
+                None,
+                "metadata.name",
+                f"KubeRay's Service {derived!r} would exceed 63 characters",
             )
 
 
@@ -59,15 +53,13 @@ def check_labels(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]
         labels = dig(obj, "metadata.labels") or {}
         missing = [k for k in STANDARD_LABELS if k not in labels]
         if missing:
-            yield (r.problem(obj, "metadata.labels", f"missing {', '.join(missing)}"))
+            yield r.problem(obj, "metadata.labels", f"missing {', '.join(missing)}")
         version = labels.get("app.kubernetes.io/version")
         if version is not None and str(version) != ctx.versions["RAY101_VERSION"]:
-            yield (
-                r.problem(
-                    obj,
-                    "metadata.labels.app.kubernetes.io/version",
-                    f"{version!r} is not versions.env RAY101_VERSION",
-                )
+            yield r.problem(
+                obj,
+                "metadata.labels.app.kubernetes.io/version",
+                f"{version!r} is not versions.env RAY101_VERSION",
             )
 
 
@@ -93,11 +85,9 @@ def check_immutable_templates(r: Rendered, ctx: Context, expect: Expect) -> Iter
             labels = (node.get("metadata") or {}).get("labels") or {}
             for label in RELEASE_LABELS:
                 if label in labels:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{where}.{label}",
-                            "changes with every release, but this cannot change after "
-                            "creation: the next upgrade would be refused",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{where}.{label}",
+                        "changes with every release, but this cannot change after "
+                        "creation: the next upgrade would be refused",
                     )

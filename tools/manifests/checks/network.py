@@ -34,10 +34,8 @@ def check_mongodb(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
         return
     sts = sets[0]
     if not dig(sts, "spec.volumeClaimTemplates"):
-        yield (
-            r.problem(
-                sts, "spec.volumeClaimTemplates", "MongoDB's data would not survive a restart"
-            )
+        yield r.problem(
+            sts, "spec.volumeClaimTemplates", "MongoDB's data would not survive a restart"
         )
     policies = [
         p
@@ -54,19 +52,15 @@ def check_mongodb(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
     for i, rule in enumerate(dig(policy, "spec.ingress") or []):
         for j, port in enumerate(rule.get("ports") or []):
             if port.get("port") not in mongo_ports:
-                yield (
-                    r.problem(
-                        policy,
-                        f"spec.ingress[{i}].ports[{j}].port",
-                        f"{port.get('port')} is not MongoDB's port",
-                    )
+                yield r.problem(
+                    policy,
+                    f"spec.ingress[{i}].ports[{j}].port",
+                    f"{port.get('port')} is not MongoDB's port",
                 )
         for peer in rule.get("from") or []:
             if "namespaceSelector" in peer or "ipBlock" in peer or "podSelector" not in peer:
-                yield (
-                    r.problem(
-                        policy, f"spec.ingress[{i}].from", "admits more than pods of this namespace"
-                    )
+                yield r.problem(
+                    policy, f"spec.ingress[{i}].from", "admits more than pods of this namespace"
                 )
                 continue
             selector = selector_labels(peer["podSelector"])
@@ -86,10 +80,8 @@ def check_mongodb(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
         if any(e.get("name") == "MONGODB_URI" for _, c in containers(t) for e in c.get("env") or [])
     }
     for kind, name, path in sorted(expected - admitted):
-        yield (r.problem(policy, "spec.ingress", f"does not admit {kind}/{name} {path}"))
+        yield r.problem(policy, "spec.ingress", f"does not admit {kind}/{name} {path}")
     for kind, name, path in sorted(admitted - expected):
-        yield (
-            r.problem(
-                policy, "spec.ingress", f"admits {kind}/{name} {path}, which does not use MongoDB"
-            )
+        yield r.problem(
+            policy, "spec.ingress", f"admits {kind}/{name} {path}, which does not use MongoDB"
         )

@@ -35,12 +35,10 @@ def check_resources(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Probl
                     values = dig(c, f"resources.{section}") or {}
                     for resource in ("cpu", "memory"):
                         if resource not in values:
-                            yield (
-                                r.problem(
-                                    obj,
-                                    f"{path}.resources.{section}.{resource}",
-                                    f"container {c.get('name')!r} has no {resource} {section[:-1]}",
-                                )
+                            yield r.problem(
+                                obj,
+                                f"{path}.resources.{section}.{resource}",
+                                f"container {c.get('name')!r} has no {resource} {section[:-1]}",
                             )
         for path, spec in ray_cluster_specs(obj):
             if spec.get("enableInTreeAutoscaling"):
@@ -48,12 +46,10 @@ def check_resources(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Probl
                 for section in ("requests", "limits"):
                     for resource in ("cpu", "memory"):
                         if resource not in (res.get(section) or {}):
-                            yield (
-                                r.problem(
-                                    obj,
-                                    f"{path}.autoscalerOptions.resources.{section}.{resource}",
-                                    f"the autoscaler sidecar has no {resource} {section[:-1]}",
-                                )
+                            yield r.problem(
+                                obj,
+                                f"{path}.autoscalerOptions.resources.{section}.{resource}",
+                                f"the autoscaler sidecar has no {resource} {section[:-1]}",
                             )
 
 
@@ -80,45 +76,35 @@ def check_security(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Proble
                 non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
                 uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
                 if ray and non_root is not True:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.securityContext.runAsNonRoot",
-                            f"container {name!r} may run as root",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.securityContext.runAsNonRoot",
+                        f"container {name!r} may run as root",
                     )
                 if ray and uid == 0:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.securityContext.runAsUser",
-                            f"container {name!r} runs as uid 0",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.securityContext.runAsUser",
+                        f"container {name!r} runs as uid 0",
                     )
                 want = _expected_uid(c.get("image", ""))
                 if want is not None and uid is not None and uid != want:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.securityContext.runAsUser",
-                            f"container {name!r} runs as uid {uid}, but {c.get('image')} runs as uid {want}",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.securityContext.runAsUser",
+                        f"container {name!r} runs as uid {uid}, but {c.get('image')} runs as uid {want}",
                     )
                 if ray and sc.get("allowPrivilegeEscalation") is not False:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.securityContext.allowPrivilegeEscalation",
-                            f"container {name!r} does not set allowPrivilegeEscalation: false",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.securityContext.allowPrivilegeEscalation",
+                        f"container {name!r} does not set allowPrivilegeEscalation: false",
                     )
                 if ray and sc.get("privileged"):
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.securityContext.privileged",
-                            f"container {name!r} is privileged",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.securityContext.privileged",
+                        f"container {name!r} is privileged",
                     )
         for path, spec in ray_cluster_specs(obj):
             if spec.get("enableInTreeAutoscaling"):
@@ -127,12 +113,10 @@ def check_security(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Proble
                     sc.get("runAsNonRoot") is not True
                     or sc.get("allowPrivilegeEscalation") is not False
                 ):
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.autoscalerOptions.securityContext",
-                            "the autoscaler sidecar must set runAsNonRoot: true and allowPrivilegeEscalation: false",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.autoscalerOptions.securityContext",
+                        "the autoscaler sidecar must set runAsNonRoot: true and allowPrivilegeEscalation: false",
                     )
 
 
@@ -148,57 +132,45 @@ def check_images(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]
                 short = repo.rsplit("/", 1)[-1]
                 where = f"{path}.image"
                 if not tag and not digest:
-                    yield (r.problem(obj, where, f"{image!r} has no tag: it means :latest"))
+                    yield r.problem(obj, where, f"{image!r} has no tag: it means :latest")
                     continue
                 if tag == "latest":
-                    yield (r.problem(obj, where, f"{image!r} uses :latest"))
+                    yield r.problem(obj, where, f"{image!r} uses :latest")
                 if short == PROJECT_IMAGE:
                     want = f"{v['RAY101_VERSION']}-gpu" if gpus_of(c) else v["RAY101_VERSION"]
                     if tag != want:
-                        yield (
-                            r.problem(
-                                obj,
-                                where,
-                                f"{image!r}: expected tag {want!r} (versions.env RAY101_VERSION)",
-                            )
+                        yield r.problem(
+                            obj,
+                            where,
+                            f"{image!r}: expected tag {want!r} (versions.env RAY101_VERSION)",
                         )
                 elif short == "ray" and not tag.startswith(v["RAY_VERSION"] + "-"):
-                    yield (
-                        r.problem(
-                            obj, where, f"{image!r} is not Ray {v['RAY_VERSION']} (versions.env)"
-                        )
+                    yield r.problem(
+                        obj, where, f"{image!r} is not Ray {v['RAY_VERSION']} (versions.env)"
                     )
                 elif short == "mongo" and image != v.get("MONGO_IMAGE", image):
-                    yield (
-                        r.problem(
-                            obj,
-                            where,
-                            f"{image!r} differs from versions.env MONGO_IMAGE={v['MONGO_IMAGE']}",
-                        )
+                    yield r.problem(
+                        obj,
+                        where,
+                        f"{image!r} differs from versions.env MONGO_IMAGE={v['MONGO_IMAGE']}",
                     )
                 elif short == "minio" and "MINIO_IMAGE" in v and image != v["MINIO_IMAGE"]:
-                    yield (
-                        r.problem(
-                            obj,
-                            where,
-                            f"{image!r} differs from versions.env MINIO_IMAGE={v['MINIO_IMAGE']}",
-                        )
+                    yield r.problem(
+                        obj,
+                        where,
+                        f"{image!r} differs from versions.env MINIO_IMAGE={v['MINIO_IMAGE']}",
                     )
                 policy = c.get("imagePullPolicy")
                 if expect.kind_cluster and policy == "Always":
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.imagePullPolicy",
-                            "Always would pull instead of using the image `kind load docker-image` loaded",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.imagePullPolicy",
+                        "Always would pull instead of using the image `kind load docker-image` loaded",
                     )
         for path, spec in ray_cluster_specs(obj):
             if spec.get("rayVersion") != v["RAY_VERSION"]:
-                yield (
-                    r.problem(
-                        obj,
-                        f"{path}.rayVersion",
-                        f"{spec.get('rayVersion')!r} differs from the image's Ray {v['RAY_VERSION']} (versions.env RAY_VERSION)",
-                    )
+                yield r.problem(
+                    obj,
+                    f"{path}.rayVersion",
+                    f"{spec.get('rayVersion')!r} differs from the image's Ray {v['RAY_VERSION']} (versions.env RAY_VERSION)",
                 )

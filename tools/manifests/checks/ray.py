@@ -33,12 +33,10 @@ def check_ray_clusters(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
         for path, spec in ray_cluster_specs(obj):
             head = spec.get("headGroupSpec") or {}
             if str((head.get("rayStartParams") or {}).get("num-cpus")) != "0":
-                yield (
-                    r.problem(
-                        obj,
-                        f"{path}.headGroupSpec.rayStartParams.num-cpus",
-                        'the head must set num-cpus: "0"',
-                    )
+                yield r.problem(
+                    obj,
+                    f"{path}.headGroupSpec.rayStartParams.num-cpus",
+                    'the head must set num-cpus: "0"',
                 )
             head_containers = dig(head, "template.spec.containers") or [{}]
             ports = {
@@ -46,19 +44,15 @@ def check_ray_clusters(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
             }
             for name, number in HEAD_PORTS.items():
                 if ports.get(name) != number:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.headGroupSpec.template.spec.containers[0].ports",
-                            f"port {name!r} must be {number} (got {ports.get(name)})",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.headGroupSpec.template.spec.containers[0].ports",
+                        f"port {name!r} must be {number} (got {ports.get(name)})",
                     )
             if dig(spec, "authOptions.mode") != "token":
-                yield (
-                    r.problem(obj, f"{path}.authOptions.mode", "Ray token authentication is off")
-                )
+                yield r.problem(obj, f"{path}.authOptions.mode", "Ray token authentication is off")
             if spec.get("enableInTreeAutoscaling") is not True:
-                yield (r.problem(obj, f"{path}.enableInTreeAutoscaling", "the autoscaler is off"))
+                yield r.problem(obj, f"{path}.enableInTreeAutoscaling", "the autoscaler is off")
             for i, group in enumerate(spec.get("workerGroupSpecs") or []):
                 lo, n, hi = (
                     group.get("minReplicas", 0),
@@ -66,12 +60,10 @@ def check_ray_clusters(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
                     group.get("maxReplicas", 0),
                 )
                 if not lo <= n <= hi:
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.workerGroupSpecs[{i}].replicas",
-                            f"group {group.get('groupName')!r}: needs minReplicas <= replicas <= maxReplicas ({lo}, {n}, {hi})",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.workerGroupSpecs[{i}].replicas",
+                        f"group {group.get('groupName')!r}: needs minReplicas <= replicas <= maxReplicas ({lo}, {n}, {hi})",
                     )
 
 
@@ -96,33 +88,27 @@ def check_gpu_group(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Probl
                 if "nvidia.com/gpu" in requests and str(requests["nvidia.com/gpu"]) != str(
                     limits.get("nvidia.com/gpu")
                 ):
-                    yield (
-                        r.problem(
-                            obj,
-                            f"{path}.resources.limits.nvidia.com/gpu",
-                            "GPU requests must equal limits",
-                        )
+                    yield r.problem(
+                        obj,
+                        f"{path}.resources.limits.nvidia.com/gpu",
+                        "GPU requests must equal limits",
                     )
                 if gpus_of(c):
                     tolerated = any(
                         t.get("key") == "nvidia.com/gpu" for t in tpl.spec.get("tolerations") or []
                     )
                     if not tolerated:
-                        yield (
-                            r.problem(
-                                obj,
-                                f"{tpl.path}.spec.tolerations",
-                                "GPU pods need the nvidia.com/gpu toleration",
-                            )
+                        yield r.problem(
+                            obj,
+                            f"{tpl.path}.spec.tolerations",
+                            "GPU pods need the nvidia.com/gpu toleration",
                         )
     if expect.gpu == "none":
         for i, g in gpu_groups:
-            yield (
-                r.problem(
-                    cluster,
-                    f"spec.workerGroupSpecs[{i}]",
-                    f"group {g.get('groupName')!r} asks for GPUs",
-                )
+            yield r.problem(
+                cluster,
+                f"spec.workerGroupSpecs[{i}]",
+                f"group {g.get('groupName')!r} asks for GPUs",
             )
         return
     if expect.gpu == "any":
@@ -137,22 +123,18 @@ def check_gpu_group(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Probl
         if expect.gpu == "scale-from-zero" and (
             g.get("replicas") != 0 or g.get("minReplicas") != 0
         ):
-            yield (
-                r.problem(
-                    cluster,
-                    f"{where}.replicas",
-                    "the GPU group must start at 0 (replicas and minReplicas 0)",
-                )
+            yield r.problem(
+                cluster,
+                f"{where}.replicas",
+                "the GPU group must start at 0 (replicas and minReplicas 0)",
             )
         if expect.gpu == "always-on" and (g.get("replicas", 0) < 1 or g.get("minReplicas", 0) < 1):
-            yield (
-                r.problem(
-                    cluster, f"{where}.replicas", "the GPU group must keep at least one worker"
-                )
+            yield r.problem(
+                cluster, f"{where}.replicas", "the GPU group must keep at least one worker"
             )
         if g.get("maxReplicas", 0) < 1:
-            yield (
-                r.problem(cluster, f"{where}.maxReplicas", "the GPU group can never start a worker")
+            yield r.problem(
+                cluster, f"{where}.maxReplicas", "the GPU group can never start a worker"
             )
 
 
@@ -168,94 +150,76 @@ def check_rayjobs(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
         found[workload] = obj
         parsed = parse_entrypoint(spec.get("entrypoint", ""))
         if parsed is None:
-            yield (
-                r.problem(
-                    obj,
-                    "spec.entrypoint",
-                    f"{spec.get('entrypoint')!r} is not `python -m <module> ...`",
-                )
+            yield r.problem(
+                obj,
+                "spec.entrypoint",
+                f"{spec.get('entrypoint')!r} is not `python -m <module> ...`",
             )
         elif workload in ctx.rayjob_modules and parsed[0] != ctx.rayjob_modules[workload]:
-            yield (
-                r.problem(
-                    obj,
-                    "spec.entrypoint",
-                    f"runs {parsed[0]}, but jobs/registry.py says workload {workload!r} is {ctx.rayjob_modules[workload]}",
-                )
+            yield r.problem(
+                obj,
+                "spec.entrypoint",
+                f"runs {parsed[0]}, but jobs/registry.py says workload {workload!r} is {ctx.rayjob_modules[workload]}",
             )
         elif workload not in ctx.rayjob_modules:
-            yield (
-                r.problem(
-                    obj,
-                    "metadata.name",
-                    f"{workload!r} is not a RayJob workload in jobs/registry.py",
-                )
+            yield r.problem(
+                obj,
+                "metadata.name",
+                f"{workload!r} is not a RayJob workload in jobs/registry.py",
             )
         selected = (spec.get("clusterSelector") or {}).get("ray.io/cluster")
         if spec.get("rayClusterSpec") is None and selected not in clusters:
-            yield (
-                r.problem(
-                    obj,
-                    "spec.clusterSelector",
-                    f"selects RayCluster {selected!r}, which is not rendered",
-                )
+            yield r.problem(
+                obj,
+                "spec.clusterSelector",
+                f"selects RayCluster {selected!r}, which is not rendered",
             )
         if spec.get("clusterSelector") and spec.get("shutdownAfterJobFinishes"):
-            yield (
-                r.problem(
-                    obj,
-                    "spec.shutdownAfterJobFinishes",
-                    "would delete the shared RayCluster after the job",
-                )
+            yield r.problem(
+                obj,
+                "spec.shutdownAfterJobFinishes",
+                "would delete the shared RayCluster after the job",
             )
         # What KubeRay's RayJob validation refuses or silently ignores.
         mode = spec.get("submissionMode", "K8sJobMode")
         if spec.get("clusterSelector") and mode == "SidecarMode":
-            yield (
-                r.problem(
-                    obj, "spec.submissionMode", "KubeRay refuses clusterSelector in SidecarMode"
-                )
+            yield r.problem(
+                obj, "spec.submissionMode", "KubeRay refuses clusterSelector in SidecarMode"
             )
         if spec.get("clusterSelector") and spec.get("suspend"):
-            yield (
-                r.problem(obj, "spec.suspend", "a RayJob with clusterSelector cannot be suspended")
+            yield r.problem(
+                obj, "spec.suspend", "a RayJob with clusterSelector cannot be suspended"
             )
         if spec.get("submitterPodTemplate") and mode != "K8sJobMode":
-            yield (
-                r.problem(
-                    obj,
-                    "spec.submitterPodTemplate",
-                    f"only K8sJobMode runs a submitter pod, not {mode}",
-                )
+            yield r.problem(
+                obj,
+                "spec.submitterPodTemplate",
+                f"only K8sJobMode runs a submitter pod, not {mode}",
             )
         if spec.get("ttlSecondsAfterFinished") and not spec.get("shutdownAfterJobFinishes"):
-            yield (
-                r.problem(
-                    obj,
-                    "spec.ttlSecondsAfterFinished",
-                    "does nothing without shutdownAfterJobFinishes",
-                )
+            yield r.problem(
+                obj,
+                "spec.ttlSecondsAfterFinished",
+                "does nothing without shutdownAfterJobFinishes",
             )
         if (
             not isinstance(spec.get("activeDeadlineSeconds"), int)
             or spec["activeDeadlineSeconds"] <= 0
         ):
-            yield (r.problem(obj, "spec.activeDeadlineSeconds", "a RayJob needs a deadline"))
+            yield r.problem(obj, "spec.activeDeadlineSeconds", "a RayJob needs a deadline")
         if spec.get("runtimeEnvYAML") is not None:
             try:
                 env = yaml.safe_load(spec["runtimeEnvYAML"]) or {}
             except yaml.YAMLError:
                 env = None
             if not isinstance(env, dict):
-                yield (r.problem(obj, "spec.runtimeEnvYAML", "is not a YAML mapping"))
+                yield r.problem(obj, "spec.runtimeEnvYAML", "is not a YAML mapping")
     if expect.all_parts:
         for workload in sorted(set(ctx.rayjob_modules) - set(found)):
-            yield (
-                r.problem(
-                    None,
-                    "",
-                    f"no RayJob {cluster}-{workload} for workload {workload!r} (jobs/registry.py)",
-                )
+            yield r.problem(
+                None,
+                "",
+                f"no RayJob {cluster}-{workload} for workload {workload!r} (jobs/registry.py)",
             )
 
 
@@ -287,12 +251,10 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
         }
         bucket = urlsplit(path).netloc
         if bucket not in buckets:
-            yield (
-                r.problem(
-                    job,
-                    where,
-                    f"bucket {bucket!r} is not the one created in MinIO ({sorted(buckets)})",
-                )
+            yield r.problem(
+                job,
+                where,
+                f"bucket {bucket!r} is not the one created in MinIO ({sorted(buckets)})",
             )
         cluster = next(iter(r.of_kind("RayCluster")), None)
         names = {
@@ -303,12 +265,10 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
         }
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             if key not in names and key not in env:
-                yield (
-                    r.problem(
-                        cluster or job,
-                        "spec",
-                        f"{key} is set nowhere, so Tune cannot write to {endpoint}",
-                    )
+                yield r.problem(
+                    cluster or job,
+                    "spec",
+                    f"{key} is set nowhere, so Tune cannot write to {endpoint}",
                 )
 
 
@@ -316,42 +276,36 @@ def check_serve_config(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
     """The echo RayService: the application, route and port the project documents."""
     services = r.of_kind("RayService")
     if expect.all_parts and not services:
-        yield (r.problem(None, "", "no RayService rendered"))
+        yield r.problem(None, "", "no RayService rendered")
     for obj in services:
         try:
             config = yaml.safe_load(dig(obj, "spec.serveConfigV2") or "")
         except yaml.YAMLError as exc:
-            yield (r.problem(obj, "spec.serveConfigV2", f"not YAML: {exc}"))
+            yield r.problem(obj, "spec.serveConfigV2", f"not YAML: {exc}")
             continue
         apps = (config or {}).get("applications") or []
         if not apps:
-            yield (r.problem(obj, "spec.serveConfigV2.applications", "no application"))
+            yield r.problem(obj, "spec.serveConfigV2.applications", "no application")
             continue
         app = apps[0]
         wanted = {"name": "echo", "import_path": "jobs.echo:app", "route_prefix": "/"}
         for key, value in wanted.items():
             if app.get(key) != value:
-                yield (
-                    r.problem(
-                        obj,
-                        f"spec.serveConfigV2.applications[0].{key}",
-                        f"{app.get(key)!r}, expected {value!r}",
-                    )
+                yield r.problem(
+                    obj,
+                    f"spec.serveConfigV2.applications[0].{key}",
+                    f"{app.get(key)!r}, expected {value!r}",
                 )
         port = ((config or {}).get("http_options") or {}).get("port", SERVE_PORT)
         if port != SERVE_PORT:
-            yield (
-                r.problem(
-                    obj, "spec.serveConfigV2.http_options.port", f"{port}, expected {SERVE_PORT}"
-                )
+            yield r.problem(
+                obj, "spec.serveConfigV2.http_options.port", f"{port}, expected {SERVE_PORT}"
             )
         for tpl in pod_templates(obj):
             ports = container_ports(tpl)
             if ports.get("serve") != port:
-                yield (
-                    r.problem(
-                        obj,
-                        f"{tpl.path}.spec.containers[0].ports",
-                        f"no containerPort named 'serve' = {port} (Serve listens there; KubeRay's serve Service targets it)",
-                    )
+                yield r.problem(
+                    obj,
+                    f"{tpl.path}.spec.containers[0].ports",
+                    f"no containerPort named 'serve' = {port} (Serve listens there; KubeRay's serve Service targets it)",
                 )

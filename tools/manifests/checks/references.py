@@ -42,29 +42,23 @@ def check_env_references(r: Rendered, ctx: Context, expect: Expect) -> Iterator[
                     if ref and not ref.get("optional"):
                         key = (namespace_of(obj), ref.get("name"))
                         if key not in secrets:
-                            yield (
-                                r.problem(
-                                    obj,
-                                    f"{path}.env[{i}].valueFrom.secretKeyRef.name",
-                                    f"Secret {ref.get('name')!r} is not rendered",
-                                )
+                            yield r.problem(
+                                obj,
+                                f"{path}.env[{i}].valueFrom.secretKeyRef.name",
+                                f"Secret {ref.get('name')!r} is not rendered",
                             )
                         elif ref.get("key") not in secrets[key]:
-                            yield (
-                                r.problem(
-                                    obj,
-                                    f"{path}.env[{i}].valueFrom.secretKeyRef.key",
-                                    f"Secret {ref.get('name')!r} has no key {ref.get('key')!r}",
-                                )
+                            yield r.problem(
+                                obj,
+                                f"{path}.env[{i}].valueFrom.secretKeyRef.key",
+                                f"Secret {ref.get('name')!r} has no key {ref.get('key')!r}",
                             )
                     for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", e.get("value") or ""):
                         if var not in defined:
-                            yield (
-                                r.problem(
-                                    obj,
-                                    f"{path}.env[{i}].value",
-                                    f"$({var}) is not defined before {e.get('name')}; it would stay literal",
-                                )
+                            yield r.problem(
+                                obj,
+                                f"{path}.env[{i}].value",
+                                f"$({var}) is not defined before {e.get('name')}; it would stay literal",
                             )
                     defined.add(e.get("name"))
 
@@ -157,27 +151,23 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
                     uri = re.sub(r"\$\([A-Za-z0-9_]+\)", "x", e.get("value") or "")
                     host = urlsplit(uri).hostname
                     if host not in names:
-                        yield (
-                            r.problem(
-                                obj,
-                                f"{path}.env[{i}].value",
-                                f"MongoDB host {host!r} is not the Service {svc['metadata']['name']!r} ({sorted(names)})",
-                            )
+                        yield r.problem(
+                            obj,
+                            f"{path}.env[{i}].value",
+                            f"MongoDB host {host!r} is not the Service {svc['metadata']['name']!r} ({sorted(names)})",
                         )
     if expect.all_parts:
         cluster = next(iter(r.of_kind("RayCluster")), None)
         for tpl in pod_templates(cluster or {}):
             env = {e.get("name") for _, c in containers(tpl) for e in c.get("env") or []}
             if "MONGODB_URI" not in env:
-                yield (
-                    r.problem(
-                        cluster,
-                        f"{tpl.path}.spec.containers[0].env",
-                        "no MONGODB_URI (the mongo workload reads it)",
-                    )
+                yield r.problem(
+                    cluster,
+                    f"{tpl.path}.spec.containers[0].env",
+                    "no MONGODB_URI (the mongo workload reads it)",
                 )
         if not users:
-            yield (r.problem(None, "", "no container gets MONGODB_URI"))
+            yield r.problem(None, "", "no container gets MONGODB_URI")
 
 
 def check_services(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
@@ -190,18 +180,16 @@ def check_services(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Proble
             if labels_match(selector, t.labels)
         ]
         if not matched:
-            yield (r.problem(svc, "spec.selector", f"{selector} matches no pod template"))
+            yield r.problem(svc, "spec.selector", f"{selector} matches no pod template")
             continue
         for i, port in enumerate(svc["spec"].get("ports") or []):
             target = port.get("targetPort", port.get("port"))
             for o, t in matched:
                 if target not in container_ports(t):
-                    yield (
-                        r.problem(
-                            svc,
-                            f"spec.ports[{i}].targetPort",
-                            f"{target!r} is no container port of {o['kind']}/{o['metadata']['name']}",
-                        )
+                    yield r.problem(
+                        svc,
+                        f"spec.ports[{i}].targetPort",
+                        f"{target!r} is no container port of {o['kind']}/{o['metadata']['name']}",
                     )
     for obj in r.all_objects():
         kind = obj.get("kind")
@@ -209,17 +197,15 @@ def check_services(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Proble
             selector = selector_labels(dig(obj, "spec.selector"))
             labels = pod_templates(obj)[0].labels
             if not labels_match(selector, labels):
-                yield (
-                    r.problem(
-                        obj,
-                        "spec.selector.matchLabels",
-                        f"{selector} does not match the pod template's labels",
-                    )
+                yield r.problem(
+                    obj,
+                    "spec.selector.matchLabels",
+                    f"{selector} does not match the pod template's labels",
                 )
         if kind == "StatefulSet":
             name = dig(obj, "spec.serviceName")
             if name not in {s["metadata"]["name"] for s in r.of_kind("Service")}:
-                yield (r.problem(obj, "spec.serviceName", f"names no rendered Service ({name!r})"))
+                yield r.problem(obj, "spec.serviceName", f"names no rendered Service ({name!r})")
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 ports = container_ports(tpl)
@@ -227,10 +213,8 @@ def check_services(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Proble
                     for kind_ in ("httpGet", "tcpSocket", "grpc"):
                         port = dig(c, f"{probe}.{kind_}.port")
                         if port is not None and port not in ports:
-                            yield (
-                                r.problem(
-                                    obj,
-                                    f"{path}.{probe}.{kind_}.port",
-                                    f"{port!r} is no container port",
-                                )
+                            yield r.problem(
+                                obj,
+                                f"{path}.{probe}.{kind_}.port",
+                                f"{port!r} is no container port",
                             )
