@@ -27,7 +27,6 @@ COMMANDS = [
     "submit",
     "e2e-kind",
     "kind-down",
-    "fetch-kuberay-crds",
     "local-cluster",
     "loadtest",
     "check-manifests",
@@ -379,13 +378,6 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
     assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
 
 
-def test_fetch_kuberay_crds_needs_curl(tmp_path):
-    result = run_script("fetch-kuberay-crds", str(tmp_path / "crds"), path=minimal_path(tmp_path))
-    assert result.returncode == MISSING_TOOL, result.stderr
-    assert re.search(r"^\s+curl\s", result.stderr, re.M)
-    assert result.stdout == "", "stdout carries only the KUBERAY_CRDS_DIR line"
-
-
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):
     (tmp_path / "scripts").mkdir()
     for name in ("lib.sh", "deploy"):
@@ -432,7 +424,6 @@ def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
         *COMMANDS[:3],
         "e2e-kind",
         "kind-down",
-        "fetch-kuberay-crds",
         "local-cluster",
         "check-manifests",
     ],

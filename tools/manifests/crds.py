@@ -10,16 +10,19 @@ kinds), at the versions of versions.env, in this order:
 
 So a fresh clone runs ``make test`` and ``make lint`` with no setup step;
 offline, point the variables at copies of the files.
+
+    python -m tools.manifests.crds     # print each directory (downloading once if needed)
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.manifests.render import REPO_ROOT
+from tools.manifests.render import REPO_ROOT, read_env
 
 
 class SchemaSetupError(RuntimeError):
@@ -119,3 +122,18 @@ def locate(crds: CrdSet, *, cache: Path | None = None, shared: Path | None = Non
 
 def directories(versions: dict[str, str]) -> list[Path]:
     return [locate(crds) for crds in crd_sets(versions)]
+
+
+def main() -> int:
+    versions = read_env(REPO_ROOT / "versions.env")
+    try:
+        for crds in crd_sets(versions):
+            print(f"{crds.env}={locate(crds)}")
+    except SchemaSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
