@@ -441,6 +441,21 @@ def test_a_checkov_skip_without_a_reason_is_reported(rendered):
     ]
 
 
+def test_a_raycluster_without_recreate_upgrades_is_reported(rendered, ctx):
+    for source in ("helm:kind", "kustomize:kind"):
+        assert _obj(rendered[source], "RayCluster", "ray101")["spec"]["upgradeStrategy"] == {
+            "type": "Recreate"
+        }
+    broken = _mutated(
+        rendered["kustomize:kind"],
+        "RayCluster",
+        "ray101",
+        lambda c: c["spec"].pop("upgradeStrategy"),
+    )
+    problems = list(checks.check_ray_clusters(broken, ctx, checks.EXPECT["kustomize:kind"]))
+    assert [(p.kind, p.field) for p in problems] == [("RayCluster", "spec.upgradeStrategy.type")]
+
+
 def test_image_and_ray_version_drift_is_reported(rendered, ctx):
     def drift(cluster):
         cluster["spec"]["rayVersion"] = "2.59.0"

@@ -28,8 +28,17 @@ from tools.manifests.model import (
 
 
 def check_ray_clusters(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
-    """Head without CPUs for tasks, the documented ports, token auth, autoscaling."""
+    """Head without CPUs for tasks, the documented ports, token auth, autoscaling;
+    a standalone RayCluster recreates its pods on a spec change (without it the
+    head and running workers keep the old image and Ray version while new
+    autoscaled workers get the new one), which only it may set."""
     for obj in r.all_objects():
+        if obj.get("kind") == "RayCluster" and dig(obj, "spec.upgradeStrategy.type") != "Recreate":
+            yield r.problem(
+                obj,
+                "spec.upgradeStrategy.type",
+                "must be Recreate: otherwise an upgrade leaves the head and running workers on the old spec",
+            )
         for path, spec in ray_cluster_specs(obj):
             head = spec.get("headGroupSpec") or {}
             if str((head.get("rayStartParams") or {}).get("num-cpus")) != "0":
