@@ -478,15 +478,46 @@ def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
     def elsewhere(job):
         env = job["spec"]["template"]["spec"]["containers"][0]["env"]
         uri = next(e for e in env if e["name"] == "MONGODB_URI")
-        uri["value"] = uri["value"].replace("ray101-mongodb.ray101.svc", "mongodb.ray101.svc")
+        uri["value"] = uri["value"].replace("ray101-mongodb.$(POD_NAMESPACE)", "mongodb.ray101")
 
     broken = _mutated(rendered["helm:default"], "Job", "ray101-data-load", elsewhere)
     problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
     assert problems and all(
-        p.field == "spec.template.spec.containers[0].env[2].value" for p in problems
+        p.field == "spec.template.spec.containers[0].env[3].value" for p in problems
     )
     assert any(
         "'mongodb.ray101.svc' is not the Service 'ray101-mongodb'" in p.message for p in problems
+    )
+
+
+def test_an_overlay_in_another_namespace_keeps_every_client_on_its_mongodb(tmp_path, ctx):
+    """No namespace is written into the base: every MongoDB client names the host
+    through its own namespace (the downward API), so `namespace:` in an overlay
+    moves them all."""
+    k8s = render.prepared_k8s_copy(tmp_path)
+    overlay = k8s / "overlays" / "elsewhere"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("namespace: team-a\nresources:\n  - ../kind\n")
+    moved = render.build_overlay("kustomize:elsewhere", overlay)
+    assert {o["metadata"].get("namespace") for o in moved.objects} == {"team-a", None}
+    expect = checks.Expect(gpu="none", kind_cluster=True)
+    problems = [
+        p
+        for check in (checks.check_urls, checks.check_mongodb_uri, checks.check_env_references)
+        for p in check(moved, ctx, expect)
+    ]
+    assert not problems, _report(problems)
+
+    # A host pinned to the old namespace is what the check reports.
+    def pinned(job):
+        env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+        uri = next(e for e in env if e["name"] == "MONGODB_URI")
+        uri["value"] = uri["value"].replace("$(POD_NAMESPACE)", "ray101")
+
+    broken = _mutated(moved, "Job", "ray101-data-load", pinned)
+    messages = [p.message for p in checks.check_urls(broken, ctx, expect)]
+    assert any("is in namespace 'ray101', but the pod runs in 'team-a'" in m for m in messages), (
+        messages
     )
 
 
@@ -857,7 +888,7 @@ def test_existing_secrets_replace_the_generated_ones():
         for t in pod_templates(o)
         for c in t.spec.get("containers", [])
         for e in c.get("env", [])
-        if "valueFrom" in e
+        if "secretKeyRef" in e.get("valueFrom", {})
     }
     assert names == {"my-mongo", "my-s3"}
 
@@ -963,7 +994,7 @@ def test_example_credentials_match_the_manifests(rendered):
     )
     assert set(example) == {"username", "password", "uri"}
     assert example["uri"] == (
-        f"mongodb://{example['username']}:{example['password']}@ray101-mongodb.ray101.svc:27017/?authSource=admin"
+        f"mongodb://{example['username']}:{example['password']}@ray101-mongodb:27017/?authSource=admin"
     )
     # The placeholder scripts/deploy replaces with a random password.
     assert re.fullmatch(r"[A-Za-z-]+", example["password"])

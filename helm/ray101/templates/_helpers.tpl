@@ -137,7 +137,16 @@ environment cannot read a Secret).
 {{- end }}
 {{- end }}
 
+{{/*
+MONGODB_URI from the Secret's parts, its host qualified by the pod's own
+namespace (the downward API), so an overlay that changes the namespace keeps
+every client pointed at its MongoDB.
+*/}}
 {{- define "ray101.mongodbEnv" -}}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
 - name: MONGODB_USERNAME
   valueFrom:
     secretKeyRef:
@@ -149,7 +158,7 @@ environment cannot read a Secret).
       name: {{ include "ray101.mongodb.secretName" . }}
       key: password
 - name: MONGODB_URI
-  value: {{ printf "mongodb://$(MONGODB_USERNAME):$(MONGODB_PASSWORD)@%s/?authSource=admin" (include "ray101.mongodb.address" .) | quote }}
+  value: {{ printf "mongodb://$(MONGODB_USERNAME):$(MONGODB_PASSWORD)@%s.$(POD_NAMESPACE).svc:27017/?authSource=admin" (include "ray101.mongodb.fullname" .) | quote }}
 {{- end }}
 
 {{/*

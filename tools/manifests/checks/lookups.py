@@ -140,3 +140,12 @@ def derived_services(r: Rendered) -> dict[str, dict[str | int, int]]:
             "serve": SERVE_PORT,
         }
     return derived
+
+
+def expand_namespace(value: str, env: list[Obj], namespace: str | None) -> str:
+    """``value`` with $(VAR) replaced where VAR is the pod's namespace (the
+    downward API's metadata.namespace), as the kubelet expands it."""
+    for e in env:
+        if dig(e, "valueFrom.fieldRef.fieldPath") == "metadata.namespace" and namespace:
+            value = value.replace(f"$({e.get('name')})", namespace)
+    return value

@@ -11,6 +11,7 @@ from tools.manifests.checks.lookups import (
     container_ports,
     derived_services,
     dig,
+    expand_namespace,
     labels_match,
     runtime_env_vars,
     selector_labels,
@@ -114,7 +115,7 @@ def check_urls(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 for i, e in enumerate(c.get("env") or []):
-                    value = e.get("value") or ""
+                    value = expand_namespace(e.get("value") or "", c.get("env") or [], ns)
                     if re.match(r"^(https?|mongodb)://", value):
                         yield from _check_url(r, obj, f"{path}.env[{i}].value", value, ns)
         for key, value in runtime_env_vars(obj).items():
@@ -148,7 +149,10 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
                     if e.get("name") != "MONGODB_URI":
                         continue
                     users += 1
-                    uri = re.sub(r"\$\([A-Za-z0-9_]+\)", "x", e.get("value") or "")
+                    uri = expand_namespace(
+                        e.get("value") or "", c.get("env") or [], namespace_of(obj)
+                    )
+                    uri = re.sub(r"\$\([A-Za-z0-9_]+\)", "x", uri)
                     host = urlsplit(uri).hostname
                     if host not in names:
                         yield r.problem(
