@@ -207,6 +207,21 @@ wait_job() {
   done
 }
 
+# delete_finished_jobs NAME...: delete each Job that has completed or failed.
+# A Job's pod template cannot change after creation, so applying a new image
+# to a finished Job is refused ("field is immutable"); the project's one-off
+# Jobs are idempotent, so the apply that follows simply runs them again.
+delete_finished_jobs() {
+  local name finished
+  for name in "$@"; do
+    finished="$(kget job "${name}" -o 'jsonpath={.status.conditions[?(@.status=="True")].type}')"
+    if [[ " ${finished} " == *" Complete "* || " ${finished} " == *" Failed "* ]]; then
+      info "deleting the finished Job ${name} (${finished// /, }); it runs again"
+      kubectl -n "${NAMESPACE}" delete job "${name}" --ignore-not-found --wait=true
+    fi
+  done
+}
+
 # wait_rayjob NAME TIMEOUT_S: until jobDeploymentStatus Complete and jobStatus SUCCEEDED.
 wait_rayjob() {
   local name=$1 deadline=$((SECONDS + $2)) deployment status

@@ -570,6 +570,29 @@ def test_release_labels_in_immutable_templates_are_reported(rendered, ctx):
     ]
 
 
+def test_release_labels_in_pod_templates_are_reported(rendered, ctx):
+    """A chart version in MongoDB's pod template would restart it on every upgrade."""
+    for source in ("helm:default", "kustomize:kind"):
+        assert not list(
+            checks.check_pod_templates_without_release_labels(
+                rendered[source], ctx, checks.EXPECT[source]
+            )
+        )
+
+    def versioned(sts):
+        sts["spec"]["template"]["metadata"]["labels"]["helm.sh/chart"] = "ray101-0.1.0"
+
+    broken = _mutated(rendered["helm:default"], "StatefulSet", "ray101-mongodb", versioned)
+    problems = list(
+        checks.check_pod_templates_without_release_labels(
+            broken, ctx, checks.EXPECT["helm:default"]
+        )
+    )
+    assert [(p.kind, p.field) for p in problems] == [
+        ("StatefulSet", "spec.template.metadata.labels.helm.sh/chart")
+    ]
+
+
 def test_service_selecting_no_pod_is_reported(rendered, ctx):
     broken = _mutated(
         rendered["helm:kind"],

@@ -144,6 +144,7 @@ def test_script_names_equal_the_e2e_tests_names():
         "MONGO_SECRET",
         "MONGO_DB",
         "LOADER_JOB",
+        "BUCKET_JOB",
         "RAYSERVICE",
         "SERVE_SVC",
         "SERVE_PORT",
@@ -376,6 +377,43 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
     args = call.split()
     assert args[:4] == ["upgrade", "--install", "ray101", "helm/ray101"]
     assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
+
+
+def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
+    """A Job's pod template is immutable: a finished loader or bucket Job is
+    deleted before helm runs, so a new image re-creates it instead of failing."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "calls"
+    # The loader has completed; the bucket Job does not exist.
+    (fake / "kubectl").write_text(
+        "#!/bin/sh\n"
+        f'echo "kubectl $*" >> "{calls}"\n'
+        'case "$*" in *"get job ray101-data-load"*) echo Complete ;; esac\n'
+    )
+    (fake / "helm").write_text(f'#!/bin/sh\necho "helm $*" >> "{calls}"\n')
+    for tool in ("helm", "kubectl"):
+        (fake / tool).chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "deploy")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PATH": f"{fake}:/usr/bin:/bin",
+            "RAY101_POLL_S": "1",
+            "RAY101_DEPLOY_TIMEOUT": "1",
+        },
+    )
+    assert result.returncode == 1, result.stderr  # the waits time out on the fake cluster
+    lines = calls.read_text().splitlines()
+    delete = "kubectl -n ray101 delete job ray101-data-load --ignore-not-found --wait=true"
+    assert delete in lines, lines
+    assert not any("delete job ray101-minio-bucket" in line for line in lines)
+    helm = next(i for i, line in enumerate(lines) if line.startswith("helm upgrade"))
+    assert lines.index(delete) < helm
 
 
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):

@@ -12,7 +12,12 @@ from collections.abc import Callable, Iterator
 from tools.manifests.checks.chart import check_chart_versions
 from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
 from tools.manifests.checks.imports import check_imports, probe_python
-from tools.manifests.checks.metadata import check_immutable_templates, check_labels, check_names
+from tools.manifests.checks.metadata import (
+    check_immutable_templates,
+    check_labels,
+    check_names,
+    check_pod_templates_without_release_labels,
+)
 from tools.manifests.checks.network import check_mongodb
 from tools.manifests.checks.pods import check_images, check_resources, check_security
 from tools.manifests.checks.ray import (
@@ -47,6 +52,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_names,
     check_labels,
     check_immutable_templates,
+    check_pod_templates_without_release_labels,
 ]
 
 

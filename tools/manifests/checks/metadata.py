@@ -19,6 +19,7 @@ from tools.manifests.model import (
     Problem,
     Rendered,
     ident,
+    pod_templates,
 )
 
 
@@ -90,4 +91,23 @@ def check_immutable_templates(r: Rendered, ctx: Context, expect: Expect) -> Iter
                         f"{where}.{label}",
                         "changes with every release, but this cannot change after "
                         "creation: the next upgrade would be refused",
+                    )
+
+
+def check_pod_templates_without_release_labels(
+    r: Rendered, ctx: Context, expect: Expect
+) -> Iterator[Problem]:
+    """No per-release label in any pod template: a chart or app version there
+    changes the template on every release, so each upgrade restarts the pods
+    (MongoDB, MinIO, every Ray node) even when nothing they run has changed."""
+    for obj in r.all_objects():
+        for tpl in pod_templates(obj):
+            if not tpl.path:  # a bare Pod is its own template
+                continue
+            for label in RELEASE_LABELS:
+                if label in (tpl.metadata.get("labels") or {}):
+                    yield r.problem(
+                        obj,
+                        f"{tpl.path}.metadata.labels.{label}",
+                        "changes with every release: each upgrade would restart these pods",
                     )
