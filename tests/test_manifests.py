@@ -456,6 +456,37 @@ def test_a_raycluster_without_recreate_upgrades_is_reported(rendered, ctx):
     assert [(p.kind, p.field) for p in problems] == [("RayCluster", "spec.upgradeStrategy.type")]
 
 
+def test_pods_that_break_the_restricted_pod_security_standard_are_reported(rendered, ctx):
+    def loosen(cluster):
+        worker = cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]
+        worker["containers"][0]["securityContext"]["capabilities"] = {"add": ["SYS_ADMIN"]}
+        worker["volumes"] = [{"name": "host", "hostPath": {"path": "/"}}]
+        cluster["spec"]["autoscalerOptions"]["securityContext"].pop("capabilities")
+
+    broken = _mutated(rendered["helm:kind"], "RayCluster", "ray101", loosen)
+    problems = list(checks.check_pod_security_restricted(broken, ctx, checks.EXPECT["helm:kind"]))
+    assert [p.field for p in problems] == [
+        "spec.workerGroupSpecs[0].template.spec.volumes[0]",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.capabilities.drop",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.capabilities.add",
+        "spec.autoscalerOptions.securityContext.capabilities.drop",
+    ]
+
+
+def test_the_namespace_enforces_restricted(rendered, ctx):
+    (namespace,) = rendered["kustomize:kind"].of_kind("Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+    def baseline(ns):
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline"
+
+    broken = _mutated(rendered["kustomize:kind"], "Namespace", "ray101", baseline)
+    problems = list(
+        checks.check_namespace_pod_security(broken, ctx, checks.EXPECT["kustomize:kind"])
+    )
+    assert [p.field for p in problems] == ["metadata.labels.pod-security.kubernetes.io/enforce"]
+
+
 def test_image_and_ray_version_drift_is_reported(rendered, ctx):
     def drift(cluster):
         cluster["spec"]["rayVersion"] = "2.59.0"

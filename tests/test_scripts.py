@@ -373,7 +373,7 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
     )
     assert result.returncode == 1, result.stderr
     assert "timed out after 1s waiting for StatefulSet ray101/ray101-mongodb" in result.stderr
-    (call,) = calls.read_text().splitlines()
+    (call,) = [c for c in calls.read_text().splitlines() if c.startswith("upgrade")]
     args = call.split()
     assert args[:4] == ["upgrade", "--install", "ray101", "helm/ray101"]
     assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
@@ -414,6 +414,13 @@ def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
     assert not any("delete job ray101-minio-bucket" in line for line in lines)
     helm = next(i for i, line in enumerate(lines) if line.startswith("helm upgrade"))
     assert lines.index(delete) < helm
+    # --create-namespace would leave the namespace without Pod Security labels:
+    # the chart's Namespace is applied first.
+    namespace = next(
+        i for i, line in enumerate(lines) if "--show-only templates/namespace.yaml" in line
+    )
+    assert "--set namespace.create=true" in lines[namespace]
+    assert namespace < helm and lines.index("kubectl apply -f -") < helm
 
 
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):

@@ -19,7 +19,13 @@ from tools.manifests.checks.metadata import (
     check_pod_templates_without_release_labels,
 )
 from tools.manifests.checks.network import check_mongodb
-from tools.manifests.checks.pods import check_images, check_resources, check_security
+from tools.manifests.checks.pods import (
+    check_images,
+    check_namespace_pod_security,
+    check_pod_security_restricted,
+    check_resources,
+    check_security,
+)
 from tools.manifests.checks.ray import (
     check_gpu_group,
     check_ray_clusters,
@@ -38,6 +44,8 @@ from tools.manifests.model import Problem, Rendered
 PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = [
     check_resources,
     check_security,
+    check_pod_security_restricted,
+    check_namespace_pod_security,
     check_images,
     check_ray_clusters,
     check_gpu_group,

@@ -15,6 +15,7 @@ from tools.manifests.checks.lookups import (
     image_parts,
 )
 from tools.manifests.model import (
+    Obj,
     Problem,
     Rendered,
     containers,
@@ -173,4 +174,91 @@ def check_images(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]
                     obj,
                     f"{path}.rayVersion",
                     f"{spec.get('rayVersion')!r} differs from the image's Ray {v['RAY_VERSION']} (versions.env RAY_VERSION)",
+                )
+
+
+# Volume types the "restricted" Pod Security Standard allows.
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+
+
+def _restricted_container(sc: Obj, pod_sc: Obj, what: str) -> Iterator[tuple[str, str]]:
+    """(field under the container, message) for each way a container breaks
+    the restricted Pod Security Standard."""
+    if sc.get("allowPrivilegeEscalation") is not False:
+        yield "securityContext.allowPrivilegeEscalation", f"{what} must set false"
+    if sc.get("privileged"):
+        yield "securityContext.privileged", f"{what} is privileged"
+    caps = sc.get("capabilities") or {}
+    if "ALL" not in (caps.get("drop") or []):
+        yield "securityContext.capabilities.drop", f"{what} must drop ALL"
+    if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+        yield "securityContext.capabilities.add", f"{what} adds {sorted(caps['add'])}"
+    if sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is not True:
+        yield "securityContext.runAsNonRoot", f"{what} must run as non-root"
+    if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+        yield "securityContext.runAsUser", f"{what} runs as uid 0"
+    seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        yield "securityContext.seccompProfile.type", f"{what} needs RuntimeDefault or Localhost"
+
+
+def check_pod_security_restricted(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """Every pod template meets the "restricted" Pod Security Standard the
+    namespace enforces, including the autoscaler sidecar KubeRay adds (it takes
+    autoscalerOptions.securityContext; KubeRay's init containers copy the Ray
+    container's, checked here as the Ray container)."""
+    for obj in r.all_objects():
+        for tpl in pod_templates(obj):
+            base = f"{tpl.path}.spec" if tpl.path else "spec"
+            pod_sc = tpl.spec.get("securityContext") or {}
+            for key in ("hostNetwork", "hostPID", "hostIPC"):
+                if tpl.spec.get(key):
+                    yield r.problem(obj, f"{base}.{key}", "not allowed by restricted")
+            for i, volume in enumerate(tpl.spec.get("volumes") or []):
+                kinds = set(volume) - {"name"}
+                if kinds - RESTRICTED_VOLUMES:
+                    yield r.problem(
+                        obj,
+                        f"{base}.volumes[{i}]",
+                        f"volume type {sorted(kinds)} not allowed by restricted",
+                    )
+            for path, c in containers(tpl):
+                for field, message in _restricted_container(
+                    c.get("securityContext") or {}, pod_sc, f"container {c.get('name')!r}"
+                ):
+                    yield r.problem(obj, f"{path}.{field}", message)
+                for j, port in enumerate(c.get("ports") or []):
+                    if port.get("hostPort"):
+                        yield r.problem(
+                            obj, f"{path}.ports[{j}].hostPort", "not allowed by restricted"
+                        )
+        for path, spec in ray_cluster_specs(obj):
+            if spec.get("enableInTreeAutoscaling"):
+                head_sc = dig(spec, "headGroupSpec.template.spec.securityContext") or {}
+                for field, message in _restricted_container(
+                    dig(spec, "autoscalerOptions.securityContext") or {},
+                    head_sc,
+                    "the autoscaler sidecar",
+                ):
+                    yield r.problem(obj, f"{path}.autoscalerOptions.{field}", message)
+
+
+def check_namespace_pod_security(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """A rendered Namespace enforces (and warns and audits) the restricted standard."""
+    for obj in r.of_kind("Namespace"):
+        labels = dig(obj, "metadata.labels") or {}
+        for mode in ("enforce", "warn", "audit"):
+            key = f"pod-security.kubernetes.io/{mode}"
+            if labels.get(key) != "restricted":
+                yield r.problem(
+                    obj, f"metadata.labels.{key}", f"{labels.get(key)!r}, expected 'restricted'"
                 )
