@@ -908,19 +908,34 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
     assert not problems, _report(problems)
 
 
-def test_generated_passwords_are_random_and_given_ones_are_used():
-    def secret_data(values):
-        secret = _obj(_render(values), "Secret", "ray101-mongodb")
-        import base64
+def test_a_render_without_a_cluster_refuses_to_draw_passwords():
+    """helm template, a client-side dry run, Argo CD and Flux render without a
+    cluster: `lookup` finds no Secret there, and a new random password per render
+    would drift from the one MongoDB keeps. The chart fails instead."""
+    import base64
 
+    import helm_python
+
+    for values, missing in (
+        ({}, "ray101-mongodb"),
+        ({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}}, "ray101-minio"),
+    ):
+        with pytest.raises(helm_python.HelmError) as caught:
+            render.render_chart("helm:gitops", values, offline=False)
+        message = str(caught.value)
+        assert "rendered without a cluster" in message and f"the Secret {missing}" in message
+        assert "existingSecret" in message
+
+    def secret_data(values):
+        secret = _obj(render.render_chart("h", values, offline=False), "Secret", "ray101-mongodb")
         return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
-    first, second = secret_data({}), secret_data({})
-    assert re.fullmatch(r"[A-Za-z0-9]{32}", first["password"])
-    # Offline there is no previous Secret to read back, so each render draws anew;
-    # on a cluster `lookup` returns the installed one and the password is kept.
-    assert first["password"] != second["password"]
-    given = secret_data({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}})
+    given = secret_data(
+        {
+            "mongodb": {"auth": {"password": "s3cretPassw0rd"}},
+            "minio": {"auth": {"existingSecret": "my-s3"}},
+        }
+    )
     assert given["password"] == "s3cretPassw0rd"
     assert (
         given["uri"]
@@ -948,11 +963,15 @@ def test_existing_secrets_replace_the_generated_ones():
 
 
 def test_passwords_stay_stable_across_upgrades_by_lookup():
-    """The Secret templates read the installed password back before drawing a new one."""
+    """The Secret templates read the installed password back before drawing a new
+    one, and draw one only when Helm reaches a cluster."""
+    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
+    assert 'lookup "v1" "Secret" .ctx.Release.Namespace .secret' in helpers
+    assert 'lookup "v1" "Namespace" "" "kube-system"' in helpers and "randAlphaNum" in helpers
     for template in ("mongodb/secret.yaml", "minio/secret.yaml"):
         text = (CHART_DIR / "templates" / template).read_text()
-        assert re.search(r'lookup "v1" "Secret" \.Release\.Namespace \$name', text), template
-        assert "randAlphaNum" in text and "helm.sh/resource-policy: keep" in text, template
+        assert 'include "ray101.password"' in text, template
+        assert "helm.sh/resource-policy: keep" in text, template
 
 
 def _undocumented_values(text: str) -> list[str]:

@@ -420,3 +420,27 @@ ray101/ingress: none
 {{- define "ray101.minioClientLabel" -}}
 ray101/minio-client: "true"
 {{- end }}
+
+{{/*
+A password for a Secret the chart creates: the one given in the values, else
+the one already in the cluster (upgrades), else a new random one, but only
+when Helm talks to a cluster. Rendered without one (helm template, a
+client-side dry run, Argo CD, Flux), `lookup` finds nothing and a new password
+on every render would drift from the one MongoDB was initialised with: fail
+instead. Call with (dict "ctx" $ "secret" NAME "key" KEY "given" VALUE "values" "mongodb.auth").
+*/}}
+{{- define "ray101.password" -}}
+{{- if .given }}
+{{- .given }}
+{{- else }}
+{{- $previous := lookup "v1" "Secret" .ctx.Release.Namespace .secret | default dict }}
+{{- $data := get $previous "data" | default dict }}
+{{- if hasKey $data .key }}
+{{- index $data .key | b64dec }}
+{{- else if lookup "v1" "Namespace" "" "kube-system" }}
+{{- randAlphaNum 32 }}
+{{- else }}
+{{- fail (printf "\nray101: rendered without a cluster (helm template, --dry-run=client, Argo CD, Flux), the Secret %s cannot keep its password: each render would draw a new one. Set %s.existingSecret to a Secret you create, or give the password (%s.%s)" .secret .values .values (ternary "password" "rootPassword" (eq .key "password"))) }}
+{{- end }}
+{{- end }}
+{{- end }}
