@@ -7,6 +7,7 @@ the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tools/manifests.
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import http.server
@@ -505,26 +506,47 @@ def test_image_and_ray_version_drift_is_reported(rendered, ctx):
     assert (image, "'ray101:latest': expected tag '0.1.0' (versions.env RAY101_VERSION)") in found
 
 
-def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
-    def elsewhere(job):
-        env = job["spec"]["template"]["spec"]["containers"][0]["env"]
-        uri = next(e for e in env if e["name"] == "MONGODB_URI")
-        uri["value"] = uri["value"].replace("ray101-mongodb.$(POD_NAMESPACE)", "mongodb.ray101")
+def _secret_uri(change):
+    """A change to the `uri` key of the MongoDB Secret (base64 in data)."""
 
-    broken = _mutated(rendered["helm:default"], "Job", "ray101-data-load", elsewhere)
-    problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
-    assert problems and all(
-        p.field == "spec.template.spec.containers[0].env[3].value" for p in problems
+    def edit(secret):
+        uri = base64.b64decode(secret["data"]["uri"]).decode()
+        secret["data"]["uri"] = base64.b64encode(change(uri).encode()).decode()
+
+    return edit
+
+
+def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
+    elsewhere = _secret_uri(
+        lambda uri: uri.replace("ray101-mongodb.ray101.svc", "mongodb.ray101.svc")
     )
+    broken = _mutated(rendered["helm:default"], "Secret", "ray101-mongodb", elsewhere)
+    problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
+    assert problems and all(p.field == "spec.template.spec.containers[0].env[0]" for p in problems)
     assert any(
         "'mongodb.ray101.svc' is not the Service 'ray101-mongodb'" in p.message for p in problems
     )
 
 
+def test_a_password_with_special_characters_reaches_the_driver_intact(ctx):
+    """The chart percent-encodes the user info of MONGODB_URI: pymongo's own URI
+    parser (what every pod's client runs) gives back the password exactly."""
+    from pymongo import uri_parser
+
+    password = "p@ss:w/o%rd?#&+ x"
+    r = render.render_chart("h", {"mongodb": {"auth": {"password": password}}})
+    secret = _obj(r, "Secret", "ray101-mongodb")
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["password"] == password  # what MONGO_INITDB_ROOT_PASSWORD reads
+    parsed = uri_parser.parse_uri(data["uri"])
+    assert (parsed["username"], parsed["password"]) == ("ray101", password)
+    assert parsed["nodelist"] == [("ray101-mongodb.ray101.svc", 27017)]
+    assert not [p for p in checks.check_mongodb_uri(r, ctx, checks.EXPECT["helm:default"])]
+
+
 def test_an_overlay_in_another_namespace_keeps_every_client_on_its_mongodb(tmp_path, ctx):
-    """No namespace is written into the base: every MongoDB client names the host
-    through its own namespace (the downward API), so `namespace:` in an overlay
-    moves them all."""
+    """No namespace is written into the base: MONGODB_URI (secret.env) names the
+    host without one, so `namespace:` in an overlay moves every client along."""
     k8s = render.prepared_k8s_copy(tmp_path)
     overlay = k8s / "overlays" / "elsewhere"
     overlay.mkdir()
@@ -540,12 +562,8 @@ def test_an_overlay_in_another_namespace_keeps_every_client_on_its_mongodb(tmp_p
     assert not problems, _report(problems)
 
     # A host pinned to the old namespace is what the check reports.
-    def pinned(job):
-        env = job["spec"]["template"]["spec"]["containers"][0]["env"]
-        uri = next(e for e in env if e["name"] == "MONGODB_URI")
-        uri["value"] = uri["value"].replace("$(POD_NAMESPACE)", "ray101")
-
-    broken = _mutated(moved, "Job", "ray101-data-load", pinned)
+    pinned = _secret_uri(lambda uri: uri.replace("@ray101-mongodb:", "@ray101-mongodb.ray101.svc:"))
+    broken = _mutated(moved, "Secret", "ray101-mongodb", pinned)
     messages = [p.message for p in checks.check_urls(broken, ctx, expect)]
     assert any("is in namespace 'ray101', but the pod runs in 'team-a'" in m for m in messages), (
         messages

@@ -138,27 +138,16 @@ environment cannot read a Secret).
 {{- end }}
 
 {{/*
-MONGODB_URI from the Secret's parts, its host qualified by the pod's own
-namespace (the downward API), so an overlay that changes the namespace keeps
-every client pointed at its MongoDB.
+MONGODB_URI, whole from the Secret's `uri` key: the chart writes it with the
+user and password percent-encoded (a password may hold @ : / % ?), the
+kustomize path from secret.env. No password or username in the pod's env.
 */}}
 {{- define "ray101.mongodbEnv" -}}
-- name: POD_NAMESPACE
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.namespace
-- name: MONGODB_USERNAME
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "ray101.mongodb.secretName" . }}
-      key: username
-- name: MONGODB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "ray101.mongodb.secretName" . }}
-      key: password
 - name: MONGODB_URI
-  value: {{ printf "mongodb://$(MONGODB_USERNAME):$(MONGODB_PASSWORD)@%s.$(POD_NAMESPACE).svc:27017/?authSource=admin" (include "ray101.mongodb.fullname" .) | quote }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ray101.mongodb.secretName" . }}
+      key: uri
 {{- end }}
 
 {{/*

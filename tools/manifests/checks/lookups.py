@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
 
@@ -142,10 +143,19 @@ def derived_services(r: Rendered) -> dict[str, dict[str | int, int]]:
     return derived
 
 
-def expand_namespace(value: str, env: list[Obj], namespace: str | None) -> str:
-    """``value`` with $(VAR) replaced where VAR is the pod's namespace (the
-    downward API's metadata.namespace), as the kubelet expands it."""
-    for e in env:
-        if dig(e, "valueFrom.fieldRef.fieldPath") == "metadata.namespace" and namespace:
-            value = value.replace(f"$({e.get('name')})", namespace)
-    return value
+def env_value(r: Rendered, obj: Obj, env: Obj) -> str:
+    """What an env entry holds: its value, or the rendered Secret's key it
+    names (decoded), or "" when neither is known here."""
+    if "value" in env:
+        return str(env.get("value") or "")
+    ref = dig(env, "valueFrom.secretKeyRef") or {}
+    for secret in r.of_kind("Secret"):
+        meta = secret.get("metadata") or {}
+        if meta.get("name") == ref.get("name") and meta.get("namespace") == obj.get(
+            "metadata", {}
+        ).get("namespace"):
+            if ref.get("key") in (secret.get("stringData") or {}):
+                return str(secret["stringData"][ref["key"]])
+            if ref.get("key") in (secret.get("data") or {}):
+                return base64.b64decode(secret["data"][ref["key"]]).decode(errors="replace")
+    return ""

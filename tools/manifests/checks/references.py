@@ -11,7 +11,7 @@ from tools.manifests.checks.lookups import (
     container_ports,
     derived_services,
     dig,
-    expand_namespace,
+    env_value,
     labels_match,
     runtime_env_vars,
     selector_labels,
@@ -115,9 +115,9 @@ def check_urls(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 for i, e in enumerate(c.get("env") or []):
-                    value = expand_namespace(e.get("value") or "", c.get("env") or [], ns)
+                    value = env_value(r, obj, e)
                     if re.match(r"^(https?|mongodb)://", value):
-                        yield from _check_url(r, obj, f"{path}.env[{i}].value", value, ns)
+                        yield from _check_url(r, obj, f"{path}.env[{i}]", value, ns)
         for key, value in runtime_env_vars(obj).items():
             if re.match(r"^(https?|mongodb)://", value):
                 yield from _check_url(r, obj, f"spec.runtimeEnvYAML.env_vars.{key}", value, ns)
@@ -149,15 +149,12 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
                     if e.get("name") != "MONGODB_URI":
                         continue
                     users += 1
-                    uri = expand_namespace(
-                        e.get("value") or "", c.get("env") or [], namespace_of(obj)
-                    )
-                    uri = re.sub(r"\$\([A-Za-z0-9_]+\)", "x", uri)
+                    uri = re.sub(r"\$\([A-Za-z0-9_]+\)", "x", env_value(r, obj, e))
                     host = urlsplit(uri).hostname
                     if host not in names:
                         yield r.problem(
                             obj,
-                            f"{path}.env[{i}].value",
+                            f"{path}.env[{i}]",
                             f"MongoDB host {host!r} is not the Service {svc['metadata']['name']!r} ({sorted(names)})",
                         )
     if expect.all_parts:
