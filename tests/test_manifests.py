@@ -25,6 +25,7 @@ import yaml
 from tools.manifests import checkov, checks, compare, generate, render, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Problem, Rendered, pod_templates
+from tools.manifests.model import containers as model_containers
 from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
 SOURCES = [*render.CHART_VALUES, *render.OVERLAYS]
@@ -514,6 +515,36 @@ def _secret_uri(change):
         secret["data"]["uri"] = base64.b64encode(change(uri).encode()).decode()
 
     return edit
+
+
+def test_only_kind_renderings_use_the_kind_loaded_image(rendered, ctx):
+    """A bare `ray101` exists only where `kind load` put it: a cluster would pull
+    docker.io/library/ray101 and every pod would sit in ImagePullBackOff."""
+    images = {
+        source: {
+            c["image"].rpartition(":")[0]
+            for o in rendered[source].all_objects()
+            for t in pod_templates(o)
+            for _, c in model_containers(t)
+            if "ray101" in c["image"]
+        }
+        for source in SOURCES
+    }
+    assert images["helm:kind"] == images["kustomize:kind"] == {"ray101"}
+    for source in ("helm:default", "helm:gpu", "kustomize:gpu"):
+        assert images[source] == {"registry.example.com/ray101"}, source
+
+    def bare(cluster):
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] = (
+            "ray101:0.1.0"
+        )
+
+    broken = _mutated(rendered["kustomize:gpu"], "RayCluster", "ray101", bare)
+    problems = list(checks.check_images(broken, ctx, checks.EXPECT["kustomize:gpu"]))
+    assert [(p.field, p.message.split(":")[0]) for p in problems] == [
+        ("spec.headGroupSpec.template.spec.containers[0].image", "'ray101")
+    ]
+    assert "exists only where `kind load` put it" in problems[0].message
 
 
 def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):

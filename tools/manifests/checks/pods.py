@@ -137,6 +137,13 @@ def check_images(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]
                     continue
                 if tag == "latest":
                     yield r.problem(obj, where, f"{image!r} uses :latest")
+                if short == PROJECT_IMAGE and repo == PROJECT_IMAGE and not expect.kind_cluster:
+                    yield r.problem(
+                        obj,
+                        where,
+                        f"{image!r} exists only where `kind load` put it: a cluster would pull "
+                        "docker.io/library/ray101 (name your registry: image.repository, or an overlay's images entry)",
+                    )
                 if short == PROJECT_IMAGE:
                     want = f"{v['RAY101_VERSION']}-gpu" if gpus_of(c) else v["RAY101_VERSION"]
                     if tag != want:
