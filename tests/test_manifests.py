@@ -489,6 +489,79 @@ def test_the_namespace_enforces_restricted(rendered, ctx):
     assert [p.field for p in problems] == ["metadata.labels.pod-security.kubernetes.io/enforce"]
 
 
+def _quantity(value) -> float:
+    """A Kubernetes quantity in bytes or cores."""
+    text = str(value)
+    for suffix, factor in (("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30), ("m", 1e-3)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def _amount(containers: list[dict], section: str, resource: str) -> float:
+    return sum(
+        _quantity((c.get("resources", {}).get(section) or {}).get(resource, 0)) for c in containers
+    )
+
+
+def _full_scale(r: Rendered, section: str) -> dict[str, float]:
+    """CPU and memory of every pod at once, each Ray worker group at maxReplicas,
+    the autoscaler sidecars included; a pod counts the larger of its init
+    containers and the sum of its containers, as the scheduler does."""
+    total = {"cpu": 0.0, "memory": 0.0}
+    for obj in r.all_objects():
+        spec = obj.get("spec", {}).get("rayClusterConfig") or obj.get("spec", {})
+        groups = {g["groupName"]: g["maxReplicas"] for g in spec.get("workerGroupSpecs") or []}
+        for tpl in pod_templates(obj):
+            count = groups.get(tpl.group, 1)
+            for resource in total:
+                pods = [
+                    tpl.spec.get("containers") or [],
+                    *([c] for c in tpl.spec.get("initContainers") or []),
+                ]
+                total[resource] += count * max(_amount(cs, section, resource) for cs in pods)
+        if obj["kind"] in ("RayCluster", "RayService"):
+            for resource in total:
+                total[resource] += _quantity(
+                    spec["autoscalerOptions"]["resources"][section][resource]
+                )
+    return total
+
+
+def test_the_kind_rendering_fits_the_docker_budget_docs_kind_states(rendered):
+    text = (REPO_ROOT / "docs" / "kind.md").read_text()
+    match = re.search(r"Docker needs \*\*(\d+) GiB of memory and (\d+) CPUs\*\*", text)
+    assert match, "docs/kind.md states no Docker budget"
+    memory, cpus = int(match[1]) * 2**30, int(match[2])
+    stated = re.search(r"the pods request about (\d+) GiB and ([\d.]+) CPUs", text)
+    for source in ("helm:kind", "kustomize:kind"):
+        requests = _full_scale(rendered[source], "requests")
+        # kind's control plane (API server, etcd, scheduler) and the node agents take about 1 GiB.
+        assert requests["memory"] <= memory - 2**30, (source, requests["memory"] / 2**30)
+        assert requests["cpu"] <= cpus - 1, (source, requests["cpu"])
+        assert abs(requests["memory"] / 2**30 - int(stated[1])) < 1, requests
+        assert abs(requests["cpu"] - float(stated[2])) < 0.5, requests
+        limits = _full_scale(rendered[source], "limits")
+        head = _obj(rendered[source], "RayCluster", "ray101")["spec"]["headGroupSpec"]
+        head_limit = _quantity(
+            head["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+        )
+        assert head_limit <= memory / 2 and limits["memory"] > requests["memory"]
+
+
+def test_a_ray_pod_without_shared_memory_is_reported(rendered, ctx):
+    def no_shm(service):
+        service["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]["spec"].pop(
+            "volumes"
+        )
+
+    broken = _mutated(rendered["helm:kind"], "RayService", "ray101-echo", no_shm)
+    problems = list(checks.check_ray_clusters(broken, ctx, checks.EXPECT["helm:kind"]))
+    assert [(p.kind, p.field) for p in problems] == [
+        ("RayService", "spec.rayClusterConfig.workerGroupSpecs[0].template.spec.volumes")
+    ]
+
+
 def test_image_and_ray_version_drift_is_reported(rendered, ctx):
     def drift(cluster):
         cluster["spec"]["rayVersion"] = "2.59.0"

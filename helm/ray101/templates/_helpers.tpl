@@ -270,6 +270,17 @@ spec:
         {{- end }}
       securityContext:
         {{- toYaml $ctx.Values.containerSecurityContext | nindent 8 }}
+      # Ray's object store lives in /dev/shm; a container's own is 64 MiB.
+      volumeMounts:
+        - name: shared-mem
+          mountPath: /dev/shm
+  volumes:
+    # In memory, up to the container's memory limit (which it counts against),
+    # as KubeRay itself adds it when a template has none (common/pod.go).
+    - name: shared-mem
+      emptyDir:
+        medium: Memory
+        sizeLimit: {{ .resources.limits.memory }}
 {{- end }}
 
 {{/*

@@ -33,6 +33,24 @@ def check_ray_clusters(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
     head and running workers keep the old image and Ray version while new
     autoscaled workers get the new one), which only it may set."""
     for obj in r.all_objects():
+        if obj.get("kind") in ("RayCluster", "RayService"):
+            for tpl in pod_templates(obj):
+                memory = {
+                    v.get("name")
+                    for v in tpl.spec.get("volumes") or []
+                    if dig(v, "emptyDir.medium") == "Memory"
+                }
+                mounts = {
+                    m.get("name")
+                    for m in (tpl.spec.get("containers") or [{}])[0].get("volumeMounts") or []
+                    if m.get("mountPath") == "/dev/shm"
+                }
+                if not memory & mounts:
+                    yield r.problem(
+                        obj,
+                        f"{tpl.path}.spec.volumes",
+                        "no in-memory emptyDir at /dev/shm: Ray's object store would fall back to disk",
+                    )
         if obj.get("kind") == "RayCluster" and dig(obj, "spec.upgradeStrategy.type") != "Recreate":
             yield r.problem(
                 obj,
