@@ -134,6 +134,17 @@ def test_kind_up_installs_the_pinned_operator_from_the_kuberay_repository():
     assert values["KUBERAY_VERSION"] == VERSIONS["KUBERAY_VERSION"] == "1.7.0"
 
 
+def test_kind_up_applies_the_pinned_crds_server_side_before_the_operator():
+    """Helm skips a chart's crds/ on upgrade: without this an operator upgrade
+    would run against the old CRDs."""
+    text = (SCRIPTS_DIR / "kind-up").read_text()
+    crds = text.index(
+        'helm show crds "${KUBERAY_HELM_REPO}/kuberay-operator" --version "${KUBERAY_VERSION}" |'
+    )
+    apply = text.index("kubectl apply --server-side --force-conflicts -f -", crds)
+    assert crds < apply < text.index('helm upgrade --install "${OPERATOR_RELEASE}"')
+
+
 def test_script_names_equal_the_e2e_tests_names():
     names = [
         "NAMESPACE",
