@@ -474,6 +474,30 @@ def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
     assert "kubectl" in result.stderr
 
 
+def test_submit_tune_refuses_without_the_storage_its_rayjob_names(tmp_path):
+    """Tune's trials on several pods need shared storage: without the tune
+    RayJob's RAY101_STORAGE_PATH, scripts/submit says so in one line, exit 3."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    # A cluster with the RayCluster but a tune RayJob without a runtime env.
+    (fake / "kubectl").write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *"get raycluster ray101 -o name"*) echo raycluster.ray.io/ray101 ;; esac\n'
+    )
+    (fake / "kubectl").chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "submit"), "tune"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"},
+    )
+    assert result.returncode == MISSING_TOOL, result.stdout + result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "tune needs shared storage, and RayJob ray101/ray101-tune names none" in line
+
+
 @pytest.mark.parametrize(
     "name",
     [
