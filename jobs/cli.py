@@ -15,6 +15,9 @@ COMMANDS: dict[str, str] = {
     "data load": "jobs.mongo.data_load:main",
     "serve": "jobs.echo.foreground:main",
     "loadtest": "jobs.loadtest.command:main",
+    "wait data": "jobs.wait:data_main",
+    "wait bucket": "jobs.wait:bucket_main",
+    "bucket create": "jobs.wait:create_bucket_main",
 }
 
 
@@ -25,7 +28,9 @@ ray101 run NAME [flags]          one workload (ray101 run NAME --help)
 ray101 run all [--only NAME…]    every workload on one embedded Ray, one table
 ray101 data load [flags]         sample_mflix-shaped data into MongoDB
 ray101 serve [--host] [--port]   the echo service in the foreground
-ray101 loadtest [flags]          bounded load against the echo service"""
+ray101 loadtest [flags]          bounded load against the echo service
+ray101 wait data|bucket [flags]  wait until MongoDB has the data / the bucket exists
+ray101 bucket create [flags]     create Tune's bucket (S3 or MinIO) if it is missing"""
 
 
 def _resolve(target: str) -> Callable[[Sequence[str]], int]:
