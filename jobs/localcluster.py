@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import signal
@@ -31,83 +30,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from jobs import dashboard
+from jobs.cluster_shape import DEFAULT_VALUES, Group, chart_values, groups_from_values
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
 from jobs.errors import UsageError
 from jobs.flags import ArgumentParser, non_negative_int
 from jobs.ports import free_port
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHART_DIR = REPO_ROOT / "helm" / "ray101"
-DEFAULT_VALUES = "values-kind.yaml"
 # Each raylet's object store; three or more share this machine's /dev/shm.
 OBJECT_STORE_BYTES = 200_000_000
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 10.0
 # The label `status` shows each node's group by.
 GROUP_LABEL = "ray101/group"
-
-
-@dataclass(frozen=True)
-class Group:
-    """One node group of the RayCluster: how many raylets, and what each advertises."""
-
-    name: str
-    replicas: int
-    cpus: int
-    gpus: int = 0
-
-
-def _cpu_count(quantity: Any) -> int:
-    """A Kubernetes CPU quantity ("2", "500m", 4) as whole CPUs, rounded up as KubeRay does."""
-    text = str(quantity)
-    value = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-    return max(1, math.ceil(value))
-
-
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def chart_values(values_file: str | None = DEFAULT_VALUES) -> dict[str, Any]:
-    """The chart's values.yaml with ``values_file`` (a name in the chart or a path) over it."""
-    base = CHART_DIR / "values.yaml"
-    if not base.is_file():
-        raise UsageError(f"the chart's values are missing ({base}); run from a ray101 checkout")
-    values = yaml.safe_load(base.read_text()) or {}
-    if values_file:
-        path = Path(values_file)
-        path = path if path.is_file() else CHART_DIR / values_file
-        if not path.is_file():
-            raise UsageError(f"values file {values_file!r} not found (nor in {CHART_DIR})")
-        values = _merge(values, yaml.safe_load(path.read_text()) or {})
-    return values
-
-
-def groups_from_values(values: dict[str, Any]) -> list[Group]:
-    """The worker groups the chart renders, as local raylets."""
-    ray_values = values["ray"]
-    cpu = ray_values["cpuWorkers"]
-    groups = [Group("cpu", int(cpu["replicas"]), _cpu_count(cpu["resources"]["limits"]["cpu"]))]
-    gpu = ray_values.get("gpuWorkers") or {}
-    if gpu.get("enabled") and int(gpu.get("replicas", 0)) > 0:
-        groups.append(
-            Group(
-                "gpu",
-                int(gpu["replicas"]),
-                _cpu_count(gpu["resources"]["limits"]["cpu"]),
-                int(gpu.get("gpusPerWorker", 1)),
-            )
-        )
-    return groups
 
 
 @dataclass
@@ -126,8 +61,8 @@ class State:
     dashboard_url: str
     client_address: str
     temp_dir: str
+    groups: list[Group] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
-    pids: list[int] = field(default_factory=list)
 
     @classmethod
     def load(cls) -> State | None:
@@ -136,6 +71,7 @@ class State:
         except (OSError, ValueError):
             return None
         data["nodes"] = [Node(**n) for n in data.get("nodes", [])]
+        data["groups"] = [Group(**g) for g in data.get("groups", [])]
         return cls(**data)
 
     def save(self) -> None:
@@ -219,13 +155,13 @@ def _alive_nodes(state: State) -> list[dict[str, Any]]:
     return [n for n in dashboard.nodes(state.dashboard_url) if n.get("state") == "ALIVE"]
 
 
-def _wait_for_nodes(state: State, want: int) -> None:
+def _wait_for_nodes(state: State, want: int, starting: Node) -> None:
+    """Until ``want`` nodes are alive; fails at once when ``starting``'s `ray start` exits."""
     deadline = time.monotonic() + START_TIMEOUT_S
     alive: list = []
     while time.monotonic() < deadline:
-        for node in state.nodes:
-            if not _pid_alive(node.pid):
-                raise RuntimeError(f"ray start ({node.role}) exited: {_tail(Path(node.log))}")
+        if not _pid_alive(starting.pid):
+            raise RuntimeError(f"ray start ({starting.role}) exited: {_tail(Path(starting.log))}")
         try:
             alive = _alive_nodes(state)
             if len(alive) >= want:
@@ -266,9 +202,11 @@ def running() -> State | None:
 
 
 def up(values_file: str | None = DEFAULT_VALUES, workers: int | None = None) -> State:
-    """Start the cluster (or return the running one), shaped by the chart's values."""
+    """Start the cluster shaped by the chart's values; on a running one, restart only
+    the workers that died (a killed raylet), so `up` can always be run again."""
     state = running()
     if state is not None:
+        _start_workers(state)
         return state
     if State.load() is not None:
         down()  # what is left of a cluster whose head died
@@ -284,6 +222,7 @@ def up(values_file: str | None = DEFAULT_VALUES, workers: int | None = None) -> 
         # Short and its own: Ray's socket paths must stay under 108 bytes, and
         # this directory names the cluster's processes for `down`.
         temp_dir=tempfile.mkdtemp(prefix="ray101-cluster-", dir="/tmp"),
+        groups=groups,
     )
     state.save()
     try:
@@ -292,27 +231,46 @@ def up(values_file: str | None = DEFAULT_VALUES, workers: int | None = None) -> 
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dash),
             "--ray-client-server-port", str(client),
         ]  # fmt: skip
-        state.nodes.append(_start_node(state, "head", head_args, "head"))
+        head = _start_node(state, "head", head_args, "head")
+        state.nodes.append(head)
         state.save()
-        _wait_for_nodes(state, 1)
-        for group in groups:
-            for i in range(group.replicas):
-                args = ["--address", state.gcs_address, "--num-cpus", str(group.cpus)]
-                if group.gpus:
-                    args += ["--num-gpus", str(group.gpus)]
-                node = _start_node(state, group.name, args, f"{group.name}-{i + 1}")
-                node.logical_gpus = group.gpus
-                state.nodes.append(node)
-                state.save()
-                # One at a time: a raylet has 30 s to register, and several
-                # starting at once on a small machine can miss that.
-                _wait_for_nodes(state, len(state.nodes))
+        _wait_for_nodes(state, 1, head)
+        _start_workers(state)
     except BaseException:
         down()
         raise
-    state.pids = cluster_pids(state)
-    state.save()
     return state
+
+
+def _start_workers(state: State) -> None:
+    """Start every worker the shape has and no live `ray start` stands for."""
+    for group in state.groups:
+        live = [n for n in state.nodes if n.role == group.name and _pid_alive(n.pid)]
+        for _ in range(group.replicas - len(live)):
+            args = ["--address", state.gcs_address, "--num-cpus", str(group.cpus)]
+            if group.gpus:
+                args += ["--num-gpus", str(group.gpus)]
+            number = sum(n.role == group.name for n in state.nodes) + 1
+            node = _start_node(state, group.name, args, f"{group.name}-{number}")
+            node.logical_gpus = group.gpus
+            state.nodes.append(node)
+            state.save()
+            # One at a time: a raylet has 30 s to register, and several
+            # starting at once on a small machine can miss that.
+            _wait_for_nodes(state, sum(_pid_alive(n.pid) for n in state.nodes), node)
+
+
+def raylet_pid(state: State, node_id: str) -> int | None:
+    """The raylet process of one node of this cluster (to kill it in a test, say)."""
+    flag = f"--node_id={node_id}".encode()
+    for pid in cluster_pids(state):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"/raylet") and flag in argv:
+            return pid
+    return None
 
 
 def cluster_pids(state: State) -> list[int]:
