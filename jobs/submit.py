@@ -211,6 +211,15 @@ def report(client: JobSubmissionClient, job_id: str, status: JobStatus) -> int:
     return EXIT_FAILED
 
 
+def quiet_ray_client() -> None:
+    """Hide the job client's own chatter (packaging, uploads, websockets); errors show.
+
+    Ray's modules set their loggers' levels themselves, so each is lowered."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "ray" or name.startswith("ray."):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _env_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -268,8 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         args = build_parser().parse_args(argv)
         setup_logging()
-        # The job client's own chatter (packaging, uploads, websockets); errors still show.
-        logging.getLogger("ray").setLevel(logging.ERROR)
+        quiet_ray_client()
         sub = plan(args)
         address = job_api_address(args.address)
         client = make_client(address)

@@ -67,3 +67,12 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory):
+    """One `ray101 cluster up` (head + 2 workers) for the session, stopped even on failure."""
+    from tests.cluster_fixture import session_cluster
+
+    with session_cluster(tmp_path_factory.mktemp("ray101-state")) as cluster:
+        yield cluster
