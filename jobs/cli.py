@@ -26,8 +26,12 @@ USAGE = """\
 ray101 list                      the workloads
 ray101 run NAME [flags]          one workload (ray101 run NAME --help)
 ray101 run all [--only NAME…]    every workload on one embedded Ray, one table
+ray101 cluster up|down|status    a multi-node Ray on this machine, shaped like the kind RayCluster
+ray101 submit NAME [ARGS…]       one workload through Ray's job API (default: that cluster)
+ray101 submit --from-manifest F  a RayJob's entrypoint and runtime env, unchanged
 ray101 data load [flags]         sample_mflix-shaped data into MongoDB
 ray101 serve [--host] [--port]   the echo service in the foreground
+ray101 serve --from-manifest F   a RayService's Serve config on the cluster, then called over HTTP
 ray101 loadtest [flags]          bounded load against the echo service"""
 
 
