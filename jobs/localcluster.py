@@ -40,7 +40,8 @@ from jobs.ports import free_port
 # Each raylet's object store; three or more share this machine's /dev/shm.
 OBJECT_STORE_BYTES = 200_000_000
 START_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 10.0
+# Seconds for SIGTERM before SIGKILL: the session is thrown away, so a short grace.
+STOP_TIMEOUT_S = 5.0
 # The label `status` shows each node's group by.
 GROUP_LABEL = "ray101/group"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs import localcluster
+from tests.conftest import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
@@ -34,14 +35,7 @@ class LocalCluster:
 
     def cli(self, *args: str, timeout: float = 300, env: dict | None = None):
         """``ray101 ARGS`` against this cluster, in a fresh process."""
-        return subprocess.run(
-            [sys.executable, "-m", "jobs.cli", *args],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**self.env, **(env or {})},
-        )
+        return run_cli(*args, timeout=timeout, env={**self.env, **(env or {})})
 
     def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
         return subprocess.Popen(
