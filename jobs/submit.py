@@ -158,7 +158,7 @@ def submit(client: JobSubmissionClient, sub: Submission) -> str:
         )
     except AuthenticationError as exc:
         raise UsageError(f"the job API refused the token: {_first(exc)}") from None
-    except (ValueError, TypeError) as exc:  # e.g. a runtime env Ray rejects
+    except (ValueError, TypeError, RuntimeError) as exc:  # a runtime env Ray rejects, an id in use
         raise UsageError(f"job {sub.submission_id} not submitted: {_first(exc)}") from None
 
 
@@ -286,7 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.no_wait:
             print(job_id)
             return EXIT_OK
-        return report(client, job_id, wait(client, job_id))
+        try:
+            return report(client, job_id, wait(client, job_id))
+        except (ConnectionError, RuntimeError) as exc:  # the job API went away mid-run
+            print(f"error: lost the job API at {address} following {job_id}: {_first(exc)}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
 
     return run_command(body)
 
