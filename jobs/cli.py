@@ -12,7 +12,7 @@ from jobs.errors import UsageError
 
 # Commands besides `run`/`list`, each the `main(argv)` of the module that owns it.
 COMMANDS: dict[str, str] = {
-    "cluster": "jobs.localcluster:main",
+    "cluster": "jobs.cluster_command:main",
     "submit": "jobs.submit:main",
     "serve --from-manifest": "jobs.submit:serve_manifest_main",
     "data load": "jobs.mongo_data:load_main",
