@@ -14,7 +14,7 @@ import time
 import ray
 
 from jobs import flags, runner
-from jobs.cluster import IO_TASK_CPUS
+from jobs.cluster import IO_TASK_CPUS, alive_nodes, nodes_lost
 from jobs.report import JobResult, speedup, timed, timed_best
 
 NAME = "retrieve"
@@ -64,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     database = make_database(args.items)
+    # Ray retries the tasks of a node that dies; the report names the nodes lost.
+    nodes_before = alive_nodes()
     sequential, sequential_s = timed(run_sequential, database, args.delay)
     # The first round also starts the worker processes; the fastest of the
     # warm rounds shows the steady state a long-running cluster has.
@@ -77,6 +79,9 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         *format_runtime("Parallel", parallel_s, parallel),
         f"Speedup: {speedup(sequential_s, parallel_s):.1f}x",
     ]
+    lost = nodes_lost(nodes_before)
+    if lost:
+        lines.append(f"Nodes lost while it ran (their tasks were retried): {lost}")
     return JobResult(
         name=NAME,
         ok=ok,
@@ -87,7 +92,12 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
             "parallel_s": parallel_s,
             "speedup": speedup(sequential_s, parallel_s),
         },
-        details={"items": args.items, "delay_s": args.delay, "task_num_cpus": IO_TASK_CPUS},
+        details={
+            "items": args.items,
+            "delay_s": args.delay,
+            "task_num_cpus": IO_TASK_CPUS,
+            "nodes_lost": lost,
+        },
         lines=lines,
         error=None if ok else "parallel data differs from sequential data",
     )
