@@ -43,9 +43,10 @@ data: $(STAMP) ## Load sample_mflix-shaped data into MONGODB_URI (idempotent)
 test: $(STAMP) $(CHECKOV_STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, plus helm lint, schemas, checkov and the project's checks of every rendered manifest
+lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, the docs' commands against the code (tools.docs_check), plus helm lint, schemas, checkov and the project's checks of every rendered manifest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m tools.docs_check
 	$(BIN)/python -m tools.manifests
 
 manifests: $(STAMP) ## Regenerate the chart's generated values and k8s/base from jobs/ and helm/ray101
@@ -55,7 +56,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-e2e: ## kind end to end: scripts/e2e-kind, then pytest -m e2e tests/e2e (needs docker, kind, kubectl, helm: docs/kind.md)
+e2e: ## kind end to end: scripts/e2e-kind, then pytest -m e2e tests/e2e (needs docker, kind, kubectl, helm, curl: docs/kind.md)
 	@scripts/e2e-kind --check
 	@$(MAKE) --no-print-directory setup
 	scripts/e2e-kind
@@ -72,5 +73,5 @@ constraints-checkov: ## Re-pin constraints-checkov.txt from the current .venv-ch
 	{ head -n 2 constraints-checkov.txt; $(CHECKOV_VENV)/bin/pip freeze | grep -v '^checkov=='; } \
 	  > constraints-checkov.txt.new && mv constraints-checkov.txt.new constraints-checkov.txt
 
-clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache results
+clean: ## Remove .venv, .venv-checkov and the tool caches (results/, your benchmark output, is kept)
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

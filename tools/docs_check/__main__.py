@@ -1,0 +1,63 @@
+"""python -m tools.docs_check: exit 1, one line per problem, when a page drifted from the code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tools.docs_check.check import (
+    Problem,
+    command_problems,
+    make_help_targets,
+    undocumented_script_flags,
+)
+from tools.docs_check.extract import commands
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pages(root: Path) -> list[Path]:
+    return [root / "README.md", *sorted((root / "docs").glob("*.md")), root / "tests" / "README.md"]
+
+
+def readme_problems(root: Path) -> list[Problem]:
+    """Every docs page is linked from the README; the README names every make target."""
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    problems = [
+        Problem("README.md", 1, f"docs/{page.name}", "page not linked from the README")
+        for page in sorted((root / "docs").glob("*.md"))
+        if f"](docs/{page.name}" not in readme
+    ]
+    named = {
+        c.words[1]
+        for c in commands(root / "README.md", root)
+        if c.words[0] == "make" and len(c.words) > 1
+    }
+    problems += [
+        Problem("README.md", 1, f"make {t}", "make target not named in the README")
+        for t in make_help_targets(root)
+        if t not in named
+    ]
+    return problems
+
+
+def problems(root: Path = ROOT) -> tuple[int, list[Problem]]:
+    """(the number of commands checked, what is wrong)."""
+    found, checked = [], 0
+    for page in pages(root):
+        for command in commands(page, root):
+            checked += 1
+            found += command_problems(command, root)
+    return checked, found + readme_problems(root) + undocumented_script_flags(root)
+
+
+def main() -> int:
+    checked, found = problems()
+    for problem in found:
+        print(problem)
+    print(f"docs: {checked} commands checked, {len(found)} problem(s)", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""The commands a Markdown page shows: from shell code blocks and inline code."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+# Fenced blocks in these languages hold commands; YAML, JSON and output do not.
+SHELL_LANGUAGES = {"", "bash", "sh", "shell", "console"}
+FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
+INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+# Separators between commands on one line; a bare `a|b` (alternatives in a
+# synopsis) has no spaces around it and is not split.
+SEPARATORS = re.compile(r"\s(?:&&|\|\||\||;)\s|;$")
+ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+HEADS = re.compile(r"^(?:\./)?(?:\.venv/bin/)?(?:ray101|python[0-9.]*|make|scripts/\S+)$")
+
+
+@dataclass(frozen=True)
+class Command:
+    path: str  # the page, relative to the repository
+    line: int
+    words: tuple[str, ...]  # the command without env assignments, `.venv/bin/` removed
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+def _words(text: str) -> list[str] | None:
+    try:
+        words = shlex.split(text, comments=True)
+    except ValueError:  # an unbalanced quote: prose, not a command
+        return None
+    while words and ENV_ASSIGNMENT.match(words[0]):
+        words.pop(0)
+    # A synopsis's brackets ([--db NAME]) and ellipses are not part of any word.
+    words = [w.strip("[]") for w in words]
+    words = [w for w in words if w and w not in ("…", "...")]
+    if not words or not HEADS.match(words[0]):
+        return None
+    head = words[0].removeprefix("./").removeprefix(".venv/bin/")
+    if head.startswith("python"):
+        if words[1:2] != ["-m"] or not words[2:3] or not words[2].startswith("jobs."):
+            return None  # python -m pytest, python some_file.py: not the project's commands
+        head = "python"
+    if head == "ray101" and len(words) == 1:
+        return None  # the namespace or the project's name, not a command
+    return [head, *words[1:]]
+
+
+def _commands_in(text: str, path: str, line: int) -> list[Command]:
+    found = []
+    for part in SEPARATORS.split(text):
+        words = _words(part.strip().removeprefix("$ "))
+        if words:
+            found.append(Command(path, line, tuple(words)))
+    return found
+
+
+def commands(page: Path, root: Path) -> list[Command]:
+    """Every command of one page, in order, with its line number."""
+    path = page.relative_to(root).as_posix()
+    lines = page.read_text(encoding="utf-8").splitlines()
+    found: list[Command] = []
+    fence: str | None = None  # the open block's language, None outside a block
+    pending, start = "", 0
+    for number, line in enumerate(lines, 1):
+        opened = FENCE.match(line)
+        if opened:
+            fence = None if fence is not None else opened.group(2).lower()
+            continue
+        if fence is None:
+            for match in INLINE.finditer(line):
+                found += _commands_in(match.group(1), path, number)
+        elif fence in SHELL_LANGUAGES:
+            if not pending:
+                start = number
+            if line.rstrip().endswith("\\"):
+                pending += line.rstrip()[:-1] + " "
+                continue
+            found += _commands_in(pending + line, path, start)
+            pending = ""
+    return found

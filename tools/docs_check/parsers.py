@@ -1,0 +1,77 @@
+"""The argparse parser a ``ray101`` or ``python -m jobs.…`` command line reaches.
+
+The command's own ``main`` is called with the words shown, so the dispatch
+the user's shell would reach is the one checked; its parser's ``parse_args``
+is stopped before it parses, and the parser and its words are handed back.
+Nothing past the parser runs: no Ray, no server, no file written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import importlib
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from jobs import cli, flags
+from jobs.errors import UsageError
+
+
+class _Reached(BaseException):  # BaseException: no `except Exception` of a command catches it
+    def __init__(self, parser: argparse.ArgumentParser, argv: list[str]) -> None:
+        self.parser, self.argv = parser, argv
+
+
+def _stop(self: argparse.ArgumentParser, args: Sequence[str] | None = None, namespace=None):
+    raise _Reached(self, list(args or []))
+
+
+def reach(
+    main: Callable[[list[str]], int], argv: list[str]
+) -> tuple[argparse.ArgumentParser | None, list[str]]:
+    """(the parser ``main(argv)`` builds, the words it would parse); (None, []) when
+    ``main`` returns without parsing (``ray101 list``). A UsageError (an unknown
+    command or workload) propagates."""
+    original = flags.ArgumentParser.parse_args
+    flags.ArgumentParser.parse_args = _stop  # type: ignore[method-assign]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            main(argv)
+    except _Reached as reached:
+        return reached.parser, reached.argv
+    finally:
+        flags.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    return None, []
+
+
+def ray101(argv: list[str]) -> tuple[argparse.ArgumentParser | None, list[str]]:
+    """``ray101 ARGV``: through the CLI's own dispatch (which raises on a mistake)."""
+    return reach(cli.dispatch, argv)
+
+
+def _main_of(module_name: str) -> Callable[[list[str]], int]:
+    """What ``python -m MODULE`` calls: the module's ``main``, or for a package the
+    ``main`` its ``__main__.py`` imports (read, not run: it would run the command)."""
+    module = importlib.import_module(module_name)
+    if hasattr(module, "main"):
+        return module.main
+    main_file = Path(module.__file__ or "").with_name("__main__.py")
+    if not main_file.exists():
+        raise UsageError(f"python -m {module_name}: the module has no main")
+    for node in ast.walk(ast.parse(main_file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "main" for a in node.names):
+            return importlib.import_module(node.module or "").main
+    raise UsageError(f"python -m {module_name}: its __main__.py imports no main")
+
+
+def python_module(
+    module_name: str, argv: list[str]
+) -> tuple[argparse.ArgumentParser | None, list[str]]:
+    try:
+        main = _main_of(module_name)
+    except ModuleNotFoundError:
+        raise UsageError(f"no module {module_name}") from None
+    return reach(main, argv)
