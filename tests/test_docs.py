@@ -3,13 +3,16 @@ checker catches a page that drifted: a made-up flag, subcommand, target or page.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from jobs.echo.config import rayservice_serve_config
 from tools.docs_check.__main__ import problems
 from tools.docs_check.extract import commands
 
@@ -127,3 +130,9 @@ def test_the_checker_exits_1_and_prints_each_problem(repo):
                           timeout=300)  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "docs/page.md:1: ray101 run dag --nope: no flag --nope" in done.stdout
+
+
+def test_echo_page_shows_the_serve_config_the_rayservices_deploy():
+    text = (REPO_ROOT / "docs" / "echo.md").read_text()
+    (block,) = re.findall(r"```yaml\nserveConfigV2: \|\n(.*?)```", text, re.S)
+    assert yaml.safe_load(block) == rayservice_serve_config()

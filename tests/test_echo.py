@@ -160,7 +160,7 @@ def test_reconfigure_changes_the_limit():
 
 
 def test_autoscaling_variant_is_valid():
-    """The autoscaling alternative docs/echo.md gives for clusters with room."""
+    """SERVE_CONFIG with the RayService's autoscaling replicas passes Serve's schema."""
     deployment = {k: v for k, v in echo.DEPLOYMENT_OPTIONS.items() if k != "num_replicas"}
     deployment["autoscaling_config"] = {
         "min_replicas": 2,
