@@ -19,7 +19,7 @@ import ray
 
 from jobs import runner
 from jobs.overhead import findings, microbenchmark, plot, sweep, table
-from jobs.overhead.work import KINDS, spin_rate
+from jobs.overhead.work import CPU, KINDS, spin_rate
 from jobs.report import JobResult
 
 NAME = "overhead"
@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> JobResult:
     if cpus <= 0:
         raise RuntimeError("the Ray cluster has no CPUs to run tasks on")
     iterations_per_s = spin_rate()
-    overhead = microbenchmark.measure(args.bench_seconds)
+    # ray101's own task (a CPU-bound item with no work) beside Ray's.
+    own_batch = functools.partial(sweep.run_per_item, CPU, 0)
+    overhead = microbenchmark.measure(args.bench_seconds, own_batch=own_batch)
     durations = [ms / 1e3 for ms in args.durations]
     slots = {k.name: k.slots(cpus) for k in KINDS}
     cells = []
@@ -146,6 +148,7 @@ def run(args: argparse.Namespace) -> JobResult:
             "microbenchmark": {
                 "sync_tasks_per_s": [overhead.sync.mean, overhead.sync.sd],
                 "async_tasks_per_s": [overhead.async_.mean, overhead.async_.sd],
+                "own_tasks_per_s": [overhead.own.mean, overhead.own.sd],
                 "window_s": args.bench_seconds,
             },
             "reference": microbenchmark.REFERENCE,
