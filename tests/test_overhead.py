@@ -73,6 +73,8 @@ def test_result_has_break_even_and_the_1ms_figures(small_run):
     assert t["own_tasks_per_s"] > 0
     assert json.loads(to_json(result))["result"] == json.loads(json.dumps(result.result))
     assert any(line.startswith("Break-even task duration") for line in result.lines)
+    assert len(result.details["load_average_1m"]) == 2
+    assert result.lines[-2 if result.lines[-1].startswith("Wrote") else -1].startswith("Load")
 
 
 def test_items_and_chunks_follow_the_budget_and_the_cluster(small_run):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import time
 
@@ -86,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> JobResult:
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
     cpus = ray.cluster_resources().get("CPU", 0)
     if cpus <= 0:
         raise RuntimeError("the Ray cluster has no CPUs to run tasks on")
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> JobResult:
         cells += sweep.measure(plans, args.rounds, warm_up)
 
     found = findings.summarise(cells, overhead)
+    load = [load_before, os.getloadavg()[0]]
     mismatches = [
         f"{c.kind} {table.duration(c.duration_s)}: {s}" for c in cells for s in c.mismatches
     ]
@@ -123,6 +125,7 @@ def run(args: argparse.Namespace) -> JobResult:
         "",
         *table.findings_lines(list(KINDS), found),
         *findings.goal_lines(found),
+        table.load_line(load, os.cpu_count() or 1),
     ]
     result = JobResult(
         name=NAME,
@@ -153,6 +156,7 @@ def run(args: argparse.Namespace) -> JobResult:
             },
             "reference": microbenchmark.REFERENCE,
             "goals": found.goals,
+            "load_average_1m": load,
             "cells": [c.to_dict() for c in cells],
         },
         lines=lines,

@@ -92,3 +92,11 @@ def findings_lines(kinds: list[Kind], found: Findings) -> list[str]:
                 f"sequential, one task per item {ratio(cell.speedup('per_item'))}"
             )
     return lines
+
+
+def load_line(load: list[float], cores: int) -> str:
+    """The machine's load, so a reader can tell a figure from a noisy neighbour."""
+    line = f"Load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end, on {cores} cores"
+    if max(load) > cores:
+        line += ": other processes shared the CPUs, so the CPU-bound figures are not Ray's alone"
+    return line
