@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import time
 
@@ -20,7 +21,7 @@ import ray
 from jobs import flags, runner
 from jobs.overhead import findings, microbenchmark, sweep, table
 from jobs.overhead import plot as overhead_plot
-from jobs.overhead.work import KINDS, spin_rate
+from jobs.overhead.work import CPU, KINDS, spin_rate
 from jobs.report import JobResult
 
 NAME = "overhead"
@@ -86,12 +87,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
     cpus = ray.cluster_resources().get("CPU", 0)
     if cpus <= 0:
         raise RuntimeError("the Ray cluster has no CPUs to run tasks on")
     iterations_per_s = spin_rate()
-    overhead = microbenchmark.measure(args.bench_seconds)
+    # ray101's own task (a CPU-bound item with no work) beside Ray's.
+    own_batch = functools.partial(sweep.run_per_item, CPU, 0)
+    overhead = microbenchmark.measure(args.bench_seconds, own_batch=own_batch)
     durations = [ms / 1e3 for ms in args.durations]
     slots = {k.name: k.slots(cpus) for k in KINDS}
     cells = []
@@ -110,6 +113,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         cells += sweep.measure(plans, args.rounds, warm_up)
 
     found = findings.summarise(cells, overhead)
+    load = [load_before, os.getloadavg()[0]]
     mismatches = [
         f"{c.kind} {table.duration(c.duration_s)}: {s}" for c in cells for s in c.mismatches
     ]
@@ -121,6 +125,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         "",
         *table.findings_lines(list(KINDS), found),
         *findings.goal_lines(found),
+        table.load_line(load, os.cpu_count() or 1),
     ]
     result = JobResult(
         name=NAME,
@@ -146,10 +151,12 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
             "microbenchmark": {
                 "sync_tasks_per_s": [overhead.sync.mean, overhead.sync.sd],
                 "async_tasks_per_s": [overhead.async_.mean, overhead.async_.sd],
+                "own_tasks_per_s": [overhead.own.mean, overhead.own.sd],
                 "window_s": args.bench_seconds,
             },
             "reference": microbenchmark.REFERENCE,
             "goals": found.goals,
+            "load_average_1m": load,
             "cells": [c.to_dict() for c in cells],
         },
         lines=lines,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobs.overhead.microbenchmark import ASYNC_BATCH, TaskOverhead
+from jobs.overhead.microbenchmark import TaskOverhead
 from jobs.overhead.sweep import RAY_STRATEGIES, Cell, break_even
 
 # The headline cell: a millisecond of work per item.
@@ -22,7 +22,7 @@ class Findings:
     break_even: dict[str, dict[str, float | None]]
     # kind -> the cell at HEADLINE_S, when it was measured
     headline: dict[str, Cell]
-    # one task per item with no work, CPU-bound: ray101's own task throughput
+    # ray101's CPU-bound item task with no work, timed as Ray's async figure is
     own_tasks_per_s: float | None
     goals: dict[str, bool]
 
@@ -39,12 +39,11 @@ def summarise(cells: list[Cell], overhead: TaskOverhead) -> Findings:
         for kind, mine in by_kind.items()
     }
     headline = {c.kind: c for c in cells if c.duration_s == HEADLINE_S}
-    idle = next((c for c in by_kind.get("cpu", []) if c.duration_s == 0), None)
-    own = idle.items / idle.seconds["per_item"] if idle else None
+    own = overhead.own.mean if overhead.own else None
     goals = {}
     if "cpu" in headline:
         goals[GOAL_BATCHED] = headline["cpu"].speedup("batched") >= BATCHED_GOAL
-    if own and idle.items >= ASYNC_BATCH:  # judged only on bursts as big as Ray's
+    if own:
         goals[GOAL_OWN] = overhead.async_.mean / own <= OWN_OVERHEAD_GOAL
     return Findings(crossings, headline, own, goals)
 

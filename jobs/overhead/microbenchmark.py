@@ -50,22 +50,29 @@ class Rate:
     sd: float
 
 
-def rate(fn: Callable[[], object], multiplier: int, window_s: float, windows: int) -> Rate:
-    """ray_perf's ``timeit``: warm up for a window, then count calls in ``windows`` windows."""
-    start, count = time.perf_counter(), 0
-    while time.perf_counter() - start < window_s:
-        fn()
-        count += 1
-    step = count // 10 + 1  # check the clock every tenth of a warm-up window's calls
-    stats = []
-    for _ in range(windows):
+def rates(
+    fns: list[Callable[[], object]], multiplier: int, window_s: float, windows: int
+) -> list[Rate]:
+    """ray_perf's ``timeit`` for each of ``fns``: warm up for a window, then count
+    calls in ``windows`` windows. Several functions take their windows in turn,
+    so a load that comes and goes on the machine weighs on each alike."""
+    steps = []
+    for fn in fns:
         start, count = time.perf_counter(), 0
         while time.perf_counter() - start < window_s:
-            for _ in range(step):
-                fn()
-            count += step
-        stats.append(multiplier * count / (time.perf_counter() - start))
-    return Rate(statistics.fmean(stats), statistics.pstdev(stats))
+            fn()
+            count += 1
+        steps.append(count // 10 + 1)  # check the clock every tenth of a warm-up's calls
+    stats: list[list[float]] = [[] for _ in fns]
+    for _ in range(windows):
+        for fn, step, figures in zip(fns, steps, stats, strict=True):
+            start, count = time.perf_counter(), 0
+            while time.perf_counter() - start < window_s:
+                for _ in range(step):
+                    fn()
+                count += step
+            figures.append(multiplier * count / (time.perf_counter() - start))
+    return [Rate(statistics.fmean(f), statistics.pstdev(f)) for f in stats]
 
 
 def sync_task() -> None:
@@ -80,6 +87,7 @@ def async_tasks() -> None:
 class TaskOverhead:
     sync: Rate
     async_: Rate
+    own: Rate | None = None  # the caller's own tasks, timed like ``async_``
 
     @property
     def round_trip_s(self) -> float:
@@ -92,8 +100,17 @@ class TaskOverhead:
         return 1.0 / self.async_.mean
 
 
-def measure(window_s: float, windows: int = 3) -> TaskOverhead:
-    return TaskOverhead(
-        sync=rate(sync_task, 1, window_s, windows),
-        async_=rate(async_tasks, ASYNC_BATCH, window_s, windows),
+def measure(
+    window_s: float, windows: int = 3, own_batch: Callable[[int], object] | None = None
+) -> TaskOverhead:
+    """Ray's sync and async task rates; with ``own_batch`` (submit and wait for
+    that many of the caller's tasks), the caller's rate too, its windows taken
+    in turn with the async ones."""
+    (sync,) = rates([sync_task], 1, window_s, windows)
+    if own_batch is None:
+        (async_,) = rates([async_tasks], ASYNC_BATCH, window_s, windows)
+        return TaskOverhead(sync, async_)
+    async_, own = rates(
+        [async_tasks, lambda: own_batch(ASYNC_BATCH)], ASYNC_BATCH, window_s, windows
     )
+    return TaskOverhead(sync, async_, own)
