@@ -136,3 +136,8 @@ def test_echo_page_shows_the_serve_config_the_rayservices_deploy():
     text = (REPO_ROOT / "docs" / "echo.md").read_text()
     (block,) = re.findall(r"```yaml\nserveConfigV2: \|\n(.*?)```", text, re.S)
     assert yaml.safe_load(block) == rayservice_serve_config()
+
+
+def test_a_link_to_a_missing_file_is_reported(repo):
+    found = _page(repo, "# page\n\nSee [the old page](gone.md#part) and [ok](../README.md).\n")
+    assert found == ["docs/page.md:3: gone.md: the link names no file"]

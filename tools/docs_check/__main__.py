@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from tools.docs_check.check import (
     undocumented_script_flags,
 )
 from tools.docs_check.extract import commands
+
+# A Markdown link to a file of the repository: [text](path) or [text](path#anchor).
+LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +45,19 @@ def readme_problems(root: Path) -> list[Problem]:
     return problems
 
 
+def link_problems(page: Path, root: Path) -> list[Problem]:
+    """Relative links that name no file (a page or script renamed or removed)."""
+    found = []
+    rel = page.relative_to(root).as_posix()
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        for target in LINK.findall(line):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                found.append(Problem(rel, number, target, "the link names no file"))
+    return found
+
+
 def problems(root: Path = ROOT) -> tuple[int, list[Problem]]:
     """(the number of commands checked, what is wrong)."""
     found, checked = [], 0
@@ -48,6 +65,7 @@ def problems(root: Path = ROOT) -> tuple[int, list[Problem]]:
         for command in commands(page, root):
             checked += 1
             found += command_problems(command, root)
+        found += link_problems(page, root)
     return checked, found + readme_problems(root) + undocumented_script_flags(root)
 
 
