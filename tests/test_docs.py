@@ -141,3 +141,10 @@ def test_echo_page_shows_the_serve_config_the_rayservices_deploy():
 def test_a_link_to_a_missing_file_is_reported(repo):
     found = _page(repo, "# page\n\nSee [the old page](gone.md#part) and [ok](../README.md).\n")
     assert found == ["docs/page.md:3: gone.md: the link names no file"]
+
+
+def test_a_repository_path_that_does_not_exist_is_reported(repo):
+    (repo / "jobs").mkdir()
+    (repo / "jobs" / "real.py").write_text("")
+    found = _page(repo, "# page\n\n`jobs/real.py` and `jobs/renamed.py`, `jobs/<name>.py`\n")
+    assert found == ["docs/page.md:3: jobs/renamed.py: no such file in the repository"]

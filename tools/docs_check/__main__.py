@@ -16,6 +16,8 @@ from tools.docs_check.extract import commands
 
 # A Markdown link to a file of the repository: [text](path) or [text](path#anchor).
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
+# A repository path in inline code: `jobs/mongo/data.py` (scripts/ are checked as commands).
+PATH = re.compile(r"`((?:jobs|tools|tests|helm|k8s|images|docs|\.github)/[^`\s]*)`")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +48,8 @@ def readme_problems(root: Path) -> list[Problem]:
 
 
 def link_problems(page: Path, root: Path) -> list[Problem]:
-    """Relative links that name no file (a page or script renamed or removed)."""
+    """Relative links and repository paths in inline code that name no file
+    (a page, module or script renamed or removed)."""
     found = []
     rel = page.relative_to(root).as_posix()
     for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
@@ -55,6 +58,13 @@ def link_problems(page: Path, root: Path) -> list[Problem]:
                 continue
             if not (page.parent / target).exists():
                 found.append(Problem(rel, number, target, "the link names no file"))
+        for named in PATH.findall(line):
+            if any(c in named for c in "<>*{}…$"):
+                continue  # a pattern or placeholder, not one file
+            path = root / named.split(":")[0].rstrip("/,.")
+            # A git-ignored file made from its committed example (secret.env).
+            if not path.exists() and not path.with_name(path.name + ".example").exists():
+                found.append(Problem(rel, number, named, "no such file in the repository"))
     return found
 
 

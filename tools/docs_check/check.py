@@ -12,8 +12,8 @@ from jobs.errors import UsageError
 from tools.docs_check import parsers
 from tools.docs_check.extract import Command
 
-# A word that stands for a value the reader fills in: NAME, FILE, <workload>, $VAR.
-PLACEHOLDER = re.compile(r"^([A-Z][A-Z0-9_]*|.*[<>].*|\$.*|\{.*\})$")
+# A word that stands for a value the reader fills in: NAME, FILE, <workload>, $VAR, jobs.….
+PLACEHOLDER = re.compile(r"^([A-Z][A-Z0-9_]*|.*[<>].*|\$.*|\{.*\}|.*(…|\.\.\.).*)$")
 # Scripts that pass their arguments to a ray101 command: checked as that command.
 WRAPPERS = {
     "scripts/local-cluster": ("cluster",),
@@ -164,6 +164,8 @@ def script_help(path: Path) -> str:
 
 def script_problems(words: list[str], root: Path) -> list[str]:
     name = words[0]
+    if PLACEHOLDER.match(name.removeprefix("scripts/")):
+        return []  # `scripts/…`: the scripts in general
     path = root / name
     if not path.is_file():
         return [f"no script {name}"]
