@@ -22,6 +22,7 @@ EXPECT: dict[str, Expect] = {
     "helm:default": Expect(gpu="scale-from-zero"),
     "helm:kind": Expect(gpu="none", kind_cluster=True),
     "helm:gpu": Expect(gpu="always-on"),
+    "helm:all-parts": Expect(gpu="scale-from-zero"),
     "kustomize:kind": Expect(gpu="none", kind_cluster=True),
     "kustomize:gpu": Expect(gpu="always-on"),
 }

@@ -107,6 +107,11 @@ def _check_url(r: Rendered, obj: Obj, field: str, url: str, namespace: str | Non
     return []
 
 
+# URLs of another release's services (kube-prometheus-stack's Prometheus and
+# Grafana, in its own namespace) or of the browser (the Grafana iframe host).
+EXTERNAL_URL_ENV = frozenset({"RAY_PROMETHEUS_HOST", "RAY_GRAFANA_HOST", "RAY_GRAFANA_IFRAME_HOST"})
+
+
 def check_urls(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
     """In-cluster URLs in env and runtime envs (MONGODB_URI, AWS_ENDPOINT_URL,
     the echo URL) name a rendered Service, in the right namespace, on one of its ports."""
@@ -115,6 +120,8 @@ def check_urls(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 for i, e in enumerate(c.get("env") or []):
+                    if e.get("name") in EXTERNAL_URL_ENV:
+                        continue
                     value = env_value(r, obj, e)
                     if re.match(r"^(https?|mongodb)://", value):
                         yield from _check_url(r, obj, f"{path}.env[{i}]", value, ns)
