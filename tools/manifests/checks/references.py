@@ -64,7 +64,7 @@ def check_env_references(r: Rendered, ctx: Context, expect: Expect) -> Iterator[
                     defined.add(e.get("name"))
 
 
-def _service_for_host(r: Rendered, host: str, namespace: str | None) -> tuple[Obj | None, str]:
+def service_for_host(r: Rendered, host: str, namespace: str | None) -> tuple[Obj | None, str]:
     """The Service a DNS name designates: NAME, NAME.NS, NAME.NS.svc[.cluster.local]."""
     parts = host.split(".")
     name = parts[0]
@@ -92,7 +92,7 @@ def _check_url(r: Rendered, obj: Obj, field: str, url: str, namespace: str | Non
         return []
     if "." not in host and host not in {s["metadata"]["name"] for s in r.of_kind("Service")}:
         return []  # not an in-cluster name this check knows
-    svc, why = _service_for_host(r, host, namespace)
+    svc, why = service_for_host(r, host, namespace)
     if svc is None:
         return [r.problem(obj, field, f"{url!r}: {why}")]
     ports = [p.get("port") for p in svc["spec"].get("ports") or []]
