@@ -43,10 +43,13 @@ CHART_VALUES: dict[str, str | None] = {
     # Every optional part on (monitoring, GCS fault tolerance, Ingress, HTTPRoutes):
     # values for the checks only.
     "helm:all-parts": "ci/values-all-parts.yaml",
+    # The kustomize base with monitoring on (k8s/overlays/monitoring's twin).
+    "helm:monitoring": "ci/values-monitoring.yaml",
 }
 OVERLAYS: dict[str, str] = {
     "kustomize:kind": "overlays/kind",
     "kustomize:gpu": "overlays/gpu",
+    "kustomize:monitoring": "overlays/monitoring",
 }
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

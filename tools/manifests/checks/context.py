@@ -27,6 +27,8 @@ EXPECT: dict[str, Expect] = {
     "helm:all-parts": Expect(gpu="scale-from-zero", every_option=True),
     "kustomize:kind": Expect(gpu="none", kind_cluster=True),
     "kustomize:gpu": Expect(gpu="always-on"),
+    "helm:monitoring": Expect(gpu="scale-from-zero"),
+    "kustomize:monitoring": Expect(gpu="scale-from-zero"),
 }
 
 

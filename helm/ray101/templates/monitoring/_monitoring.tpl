@@ -32,9 +32,7 @@ metadata:
     release: {{ $ctx.Values.monitoring.release | quote }}
 spec:
   jobLabel: ray.io/node-type
-  namespaceSelector:
-    matchNames:
-      - {{ $ctx.Release.Namespace }}
+  # No namespaceSelector: the PodMonitor's own namespace, wherever an overlay puts it.
   selector:
     matchLabels:
       {{- include "ray101.selectorLabels" (dict "ctx" $ctx "component" .component) | nindent 6 }}
