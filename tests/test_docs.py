@@ -148,3 +148,17 @@ def test_a_repository_path_that_does_not_exist_is_reported(repo):
     (repo / "jobs" / "real.py").write_text("")
     found = _page(repo, "# page\n\n`jobs/real.py` and `jobs/renamed.py`, `jobs/<name>.py`\n")
     assert found == ["docs/page.md:3: jobs/renamed.py: no such file in the repository"]
+
+
+def test_resources_page_states_the_kind_budget_of_kind_md():
+    budget = (
+        r"Docker needs\s+\*\*(\d+) GiB of memory and (\d+) CPUs\*\*",
+        r"the pods request about (\d+) GiB\s+and ([\d.]+) CPUs",
+    )
+    kind = (REPO_ROOT / "docs" / "kind.md").read_text()
+    resources = (REPO_ROOT / "docs" / "resources.md").read_text()
+    for pattern in budget:
+        stated = re.search(pattern, kind)
+        assert stated, f"docs/kind.md no longer says {pattern!r}"
+        copied = re.search(pattern, resources)
+        assert copied and copied.groups() == stated.groups(), pattern
