@@ -162,3 +162,12 @@ def test_resources_page_states_the_kind_budget_of_kind_md():
         assert stated, f"docs/kind.md no longer says {pattern!r}"
         copied = re.search(pattern, resources)
         assert copied and copied.groups() == stated.groups(), pattern
+
+
+def test_a_synopsis_continuation_line_is_checked_with_its_command(repo):
+    text = (
+        "# page\n\n```\nray101 run tune [--samples 1000]\n    [--max-epochs 10] [--epochs 3]\n```\n"
+    )
+    found = _page(repo, text)
+    assert len(found) == 1 and found[0].startswith("docs/page.md:4: ray101 run tune")
+    assert "no flag --epochs" in found[0]

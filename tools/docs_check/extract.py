@@ -60,27 +60,49 @@ def _commands_in(text: str, path: str, line: int) -> list[Command]:
     return found
 
 
+# A synopsis's continuation line: indented, starting with a flag or an optional one.
+SYNOPSIS_CONTINUATION = re.compile(r"^\s+\[?-")
+
+
+def _block_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A shell block's logical lines: `\\` continuations and a synopsis's
+    indented `[--flag …]` lines joined to the line they continue."""
+    joined: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in lines:
+        if pending is not None:
+            pending = (pending[0], pending[1] + " " + line)
+        elif joined and SYNOPSIS_CONTINUATION.match(line):
+            joined[-1] = (joined[-1][0], joined[-1][1] + " " + line)
+            continue
+        else:
+            pending = (number, line)
+        if pending[1].rstrip().endswith("\\"):
+            pending = (pending[0], pending[1].rstrip()[:-1])
+            continue
+        joined.append(pending)
+        pending = None
+    return joined + ([pending] if pending else [])
+
+
 def commands(page: Path, root: Path) -> list[Command]:
     """Every command of one page, in order, with its line number."""
     path = page.relative_to(root).as_posix()
-    lines = page.read_text(encoding="utf-8").splitlines()
     found: list[Command] = []
     fence: str | None = None  # the open block's language, None outside a block
-    pending, start = "", 0
-    for number, line in enumerate(lines, 1):
+    block: list[tuple[int, str]] = []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
         opened = FENCE.match(line)
         if opened:
+            if fence in SHELL_LANGUAGES:
+                for start, text in _block_lines(block):
+                    found += _commands_in(text, path, start)
             fence = None if fence is not None else opened.group(2).lower()
+            block = []
             continue
         if fence is None:
             for match in INLINE.finditer(line):
                 found += _commands_in(match.group(1), path, number)
-        elif fence in SHELL_LANGUAGES:
-            if not pending:
-                start = number
-            if line.rstrip().endswith("\\"):
-                pending += line.rstrip()[:-1] + " "
-                continue
-            found += _commands_in(pending + line, path, start)
-            pending = ""
+        else:
+            block.append((number, line))
     return found
