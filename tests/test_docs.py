@@ -171,3 +171,12 @@ def test_a_synopsis_continuation_line_is_checked_with_its_command(repo):
     found = _page(repo, text)
     assert len(found) == 1 and found[0].startswith("docs/page.md:4: ray101 run tune")
     assert "no flag --epochs" in found[0]
+
+
+def test_inline_code_across_lines_and_synopsis_alternatives_are_checked(repo):
+    text = (
+        "# page\n\nThe synopsis `ray101 loadtest [--duration S | --requests N]\n[--bogus]` here.\n"
+    )
+    found = _page(repo, text)
+    assert len(found) == 1 and found[0].startswith("docs/page.md:3:"), found
+    assert "no flag --bogus" in found[0]

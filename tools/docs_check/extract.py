@@ -10,7 +10,7 @@ from pathlib import Path
 # Fenced blocks in these languages hold commands; YAML, JSON and output do not.
 SHELL_LANGUAGES = {"", "bash", "sh", "shell", "console"}
 FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
-INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+INLINE = re.compile(r"(?<!`)`([^`]+)`(?!`)")  # may span the lines of a paragraph
 # Separators between commands on one line; a bare `a|b` (alternatives in a
 # synopsis) has no spaces around it and is not split.
 SEPARATORS = re.compile(r"\s(?:&&|\|\||\||;)\s|;$")
@@ -52,8 +52,14 @@ def _words(text: str) -> list[str] | None:
 
 
 def _commands_in(text: str, path: str, line: int) -> list[Command]:
-    found = []
+    found, parts = [], []
     for part in SEPARATORS.split(text):
+        # `--duration S | --requests N`: alternatives in a synopsis, not a pipe.
+        if parts and re.match(r"\s*\[?-", part):
+            parts[-1] += " " + part
+        else:
+            parts.append(part)
+    for part in parts:
         words = _words(part.strip().removeprefix("$ "))
         if words:
             found.append(Command(path, line, tuple(words)))
@@ -91,8 +97,12 @@ def commands(page: Path, root: Path) -> list[Command]:
     found: list[Command] = []
     fence: str | None = None  # the open block's language, None outside a block
     block: list[tuple[int, str]] = []
+    paragraph: list[tuple[int, str]] = []
     for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
         opened = FENCE.match(line)
+        if fence is None and (opened or not line.strip()):
+            found += _inline_commands(paragraph, path)
+            paragraph = []
         if opened:
             if fence in SHELL_LANGUAGES:
                 for start, text in _block_lines(block):
@@ -101,8 +111,19 @@ def commands(page: Path, root: Path) -> list[Command]:
             block = []
             continue
         if fence is None:
-            for match in INLINE.finditer(line):
-                found += _commands_in(match.group(1), path, number)
+            paragraph.append((number, line))
         else:
             block.append((number, line))
+    return found + _inline_commands(paragraph, path)
+
+
+def _inline_commands(paragraph: list[tuple[int, str]], path: str) -> list[Command]:
+    """The commands in a paragraph's inline code, each at the line its span starts on."""
+    if not paragraph:
+        return []
+    text = "\n".join(line for _, line in paragraph)
+    found = []
+    for match in INLINE.finditer(text):
+        number = paragraph[text.count("\n", 0, match.start())][0]
+        found += _commands_in(match.group(1).replace("\n", " "), path, number)
     return found
