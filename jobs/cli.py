@@ -13,8 +13,8 @@ from jobs.errors import UsageError
 # Commands besides `run`/`list`, each the `main(argv)` of the module that owns it.
 COMMANDS: dict[str, str] = {
     "data load": "jobs.mongo.data_load:main",
-    "serve": "jobs.echo:serve_main",
-    "loadtest": "jobs.loadtest:main",
+    "serve": "jobs.echo.foreground:main",
+    "loadtest": "jobs.loadtest.command:main",
 }
 
 

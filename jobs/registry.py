@@ -45,7 +45,10 @@ WORKLOADS: dict[str, Workload] = {
             demo_args=("--standin", "--movies", "2000", "--comments", "4000"),
         ),
         Workload(
-            "echo", "jobs.echo", "Ray Serve echo service: start, call, check, stop", rayjob=False
+            "echo",
+            "jobs.echo.workload",
+            "Ray Serve echo service: start, call, check, stop",
+            rayjob=False,
         ),
         Workload(
             "tune",

