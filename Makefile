@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo data test lint format e2e constraints clean
+.PHONY: help setup demo data test lint format e2e bench constraints clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ lint: $(STAMP) ## ruff, plus helm lint and validation of every rendered manifest
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: $(STAMP) ## Every workload's benchmark (under 15 min on 2 cores), then docs/benchmarks.md from their JSON
+	@status=0; $(BIN)/python scripts/bench/run.py --out results/bench || status=$$?; \
+	$(BIN)/python scripts/bench/report.py --results results/bench --page docs/benchmarks.md && exit $$status
 
 e2e: ## kind end to end: scripts/e2e-kind, then pytest -m e2e tests/e2e (needs docker, kind, kubectl, helm: docs/kind.md)
 	@scripts/e2e-kind --check

@@ -1,0 +1,132 @@
+"""``make bench``: every workload's benchmark, one after another, then docs/benchmarks.md.
+
+Each step is a ``ray101`` command (or the Tune comparison script) writing its
+JSON and PNG into ``--out`` (default results/bench/). Steps run in their own
+process with their own embedded Ray, one at a time so they do not share the
+cores, each bounded by its own limit and all of them by ``--budget``; progress
+goes to stderr. What each step ran, how long it took and how it ended is kept
+in ``OUT/steps.json``, which the report reads to show each figure's command.
+
+Run: .venv/bin/python scripts/bench/run.py [--out results/bench] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from jobs import bench  # noqa: E402
+
+# All steps together stay under 15 minutes on a 2-core machine.
+DEFAULT_BUDGET_S = 14 * 60
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    # What a reader types (shown in the report); run as `python -m jobs.cli ...`
+    # or, for a script, `python <script> ...`.
+    command: tuple[str, ...]
+    limit_s: int
+    out_subdir: str = ""
+
+    def argv(self, out: Path) -> list[str]:
+        where = str(out / self.out_subdir) if self.out_subdir else str(out)
+        args = [where if a == "{out}" else a for a in self.command[1:]]
+        if self.command[0] == "ray101":
+            return [sys.executable, "-m", "jobs.cli", *args]
+        return [sys.executable, self.command[0], *args]
+
+    def shown(self, out: Path) -> str:
+        where = out / self.out_subdir if self.out_subdir else out
+        return " ".join(_relative(where) if a == "{out}" else a for a in self.command)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return f"{path.resolve().relative_to(REPO_ROOT)}/"
+    except ValueError:
+        return f"{path}/"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("retrieve", ("ray101", "run", "retrieve", "--out", "{out}"), 180),
+    Step("retrieve-cold", ("ray101", "run", "retrieve", "--cold", "--out", "{out}"), 180, "cold"),
+    Step("dependencies", ("ray101", "run", "dependencies", "--out", "{out}"), 180),
+    Step("overhead", ("ray101", "run", "overhead", "--out", "{out}"), 240),
+    Step("mongo", ("ray101", "run", "mongo", "--standin", "--out", "{out}"), 180),
+    Step("echo", ("ray101", "loadtest", "--baseline", "--rounds", "3", "--out", "{out}"), 240),
+    Step("tune", ("scripts/bench/tune_compare.py", "--out", "{out}"), 420),
+)
+
+
+def run_step(step: Step, out: Path, limit_s: float, log_dir: Path) -> dict:
+    log_path = log_dir / f"{step.name}.log"
+    start = time.perf_counter()
+    with log_path.open("w") as log:
+        try:
+            done = subprocess.run(
+                step.argv(out), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                timeout=limit_s, check=False,
+            )  # fmt: skip
+            rc = done.returncode
+        except subprocess.TimeoutExpired:
+            rc = None
+    seconds = time.perf_counter() - start
+    return {
+        "command": step.shown(out),
+        "seconds": round(seconds, 1),
+        "returncode": rc,
+        "status": "ok" if rc == 0 else ("timed out" if rc is None else f"exit {rc}"),
+        "log": str(log_path.relative_to(out)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, help="seconds, all steps")
+    parser.add_argument("--only", nargs="+", choices=[s.name for s in STEPS], metavar="NAME")
+    args = parser.parse_args(argv)
+    steps = [s for s in STEPS if not args.only or s.name in args.only]
+    out = args.out.resolve()
+    log_dir = out / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    steps_path = out / "steps.json"
+    record = json.loads(steps_path.read_text()) if args.only and steps_path.exists() else {}
+    record.setdefault("steps", {})
+    record["environment_at_start"] = bench.environment()
+    deadline = time.monotonic() + args.budget
+    failed = []
+    for i, step in enumerate(steps, 1):
+        left = deadline - time.monotonic()
+        if left < 30:
+            record["steps"][step.name] = {"command": step.shown(out), "status": "not run: budget"}
+            failed.append(step.name)
+            continue
+        print(f"[{i}/{len(steps)}] {step.shown(out)} (at most {min(step.limit_s, left):.0f} s)",
+              file=sys.stderr, flush=True)  # fmt: skip
+        result = run_step(step, out, min(step.limit_s, left), log_dir)
+        record["steps"][step.name] = result
+        print(f"      {result['status']} in {result['seconds']:.0f} s", file=sys.stderr, flush=True)
+        if result["status"] != "ok":
+            failed.append(step.name)
+            tail = (out / result["log"]).read_text().splitlines()[-5:]
+            print("\n".join(f"      | {line}" for line in tail), file=sys.stderr)
+    record["environment_at_end"] = bench.environment()
+    steps_path.write_text(json.dumps(record, indent=2))
+    if failed:
+        print(f"failed or not run: {', '.join(failed)} (logs in {log_dir})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
