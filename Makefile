@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo data test lint format e2e bench constraints clean
+.PHONY: help setup demo data test lint format e2e bench constraints dashboards clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ e2e: ## kind end to end: scripts/e2e-kind, then pytest -m e2e tests/e2e (needs d
 constraints: ## Re-pin constraints.txt from the current .venv
 	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^ray101' \
 	  | sed -E 's/^(torch==[0-9.]+)\+cpu$$/\1/'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+
+dashboards: $(STAMP) ## Regenerate helm/ray101/dashboards/ from the Grafana dashboards a Ray head writes
+	RAY101_PYTHON=$(abspath $(BIN))/python scripts/dashboards
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache results

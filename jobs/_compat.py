@@ -37,6 +37,9 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("ray._private.worker", "_global_node"),
     ("ray._private.state", "actors"),
     ("ray._private.runtime_env.packaging", "create_package"),
+    ("ray.serve.context", "_disconnect"),
+    ("ray._private.ray_constants", "PROMETHEUS_SERVICE_DISCOVERY_FILE"),
+    ("ray._private.worker", "global_worker"),
     ("ray._private.state", "state"),
 )
 
@@ -77,6 +80,35 @@ def application_from_import_path(import_path: str) -> Any:
     import_attr = _attr("ray._common.utils", "import_attr")
     build = _attr("ray.serve._private.api", "call_user_app_builder_with_args_if_necessary")
     return build(import_attr(import_path), {})
+
+
+def forget_serve_client() -> None:
+    """Drop this driver's cached Serve client.
+
+    Public equivalent: ``serve.shutdown()``, which keeps the cached handle when
+    the controller it points at is already dead (a GCS restart, another cluster).
+    """
+    _attr("ray.serve.context", "_disconnect")()
+
+
+def prometheus_discovery_file_name() -> str:
+    """The name of the Prometheus file_sd file Ray writes into its session directory.
+
+    Public equivalent: the name given in Ray's metrics documentation; reading
+    the constant keeps a rename in Ray from silently breaking the scrape.
+    """
+    return _attr("ray._private.ray_constants", "PROMETHEUS_SERVICE_DISCOVERY_FILE")
+
+
+def gcs_kv_get(key: bytes, namespace: bytes, timeout_s: float) -> bytes | None:
+    """Read one key from the GCS's key-value store, failing after ``timeout_s``.
+
+    Public equivalent: none with a timeout; ``ray.experimental.internal_kv``
+    waits as long as the GCS client's reconnection window, which is what a
+    probe for "does the GCS answer now" must not do.
+    """
+    worker = _attr("ray._private.worker", "global_worker")
+    return worker.gcs_client.internal_kv_get(key, namespace, timeout=timeout_s)
 
 
 def global_node() -> Any | None:

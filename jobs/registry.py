@@ -52,7 +52,7 @@ WORKLOADS: dict[str, Workload] = {
         ),
         Workload(
             "tune",
-            "jobs.tune_lightning",
+            "jobs.tune",
             "Ray Tune + PyTorch Lightning with ASHA early stopping",
             demo_args=("--num-samples", "4", "--max-epochs", "4", "--samples", "600"),
         ),

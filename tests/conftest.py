@@ -8,6 +8,7 @@ without fighting a session-wide instance.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,10 @@ from pathlib import Path
 
 import pytest
 import ray
+
+from tests.servers.local_cluster import LocalCluster, joined, local_cluster
+from tests.servers.prometheus import Prometheus, prometheus_server
+from tests.servers.redis import Redis, redis_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,3 +90,55 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# ---------------------------------------------------------------------------
+# Real servers on loopback ports (tests/servers): a missing binary fails the
+# test that needs it, with the package to install.
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[Redis]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ha_cluster(redis: Redis) -> Iterator[LocalCluster]:
+    """A head and one worker whose GCS keeps its state in ``redis``, joined by this process.
+
+    The variables are the ones KubeRay sets on a RayCluster with GCS fault
+    tolerance; a namespace of its own keeps this cluster's keys apart.
+    """
+    env = {
+        "RAY_REDIS_ADDRESS": redis.address,
+        "REDIS_PASSWORD": redis.password,
+        "RAY_external_storage_namespace": f"ray101-test-{secrets.token_hex(4)}",
+    }
+    with local_cluster(workers=1, env=env) as cluster, joined(cluster):
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def metrics_cluster() -> Iterator[LocalCluster]:
+    """A head and one worker exporting metrics every second (Ray's default: 10 s)."""
+    env = {"RAY_metrics_report_interval_ms": "1000"}
+    with local_cluster(workers=1, env=env) as cluster, joined(cluster):
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def prometheus(metrics_cluster: LocalCluster) -> Iterator[Prometheus]:
+    with prometheus_server(metrics_cluster.session_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def report_line(capsys):
+    """Print a line past output capture: the figures a run measured."""
+
+    def write(text: str) -> None:
+        with capsys.disabled():
+            print(f"\n{text}")
+
+    return write

@@ -29,6 +29,7 @@ COMMANDS = [
     "kind-down",
     "fetch-kuberay-crds",
     "local-cluster",
+    "dashboards",
     "loadtest",
 ]
 BASH_FILES = [SCRIPTS_DIR / "lib.sh", *(SCRIPTS_DIR / name for name in COMMANDS)]
@@ -425,7 +426,8 @@ def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", [*COMMANDS[:3], "e2e-kind", "kind-down", "fetch-kuberay-crds", "local-cluster"]
+    "name",
+    [*COMMANDS[:3], "e2e-kind", "kind-down", "fetch-kuberay-crds", "local-cluster", "dashboards"],
 )
 def test_unknown_flags_are_usage_errors(name):
     result = run_script(name, "--no-such-flag")

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import ray
 import torch
+from ray import tune
 from ray.cluster_utils import Cluster
 
+import jobs.tune as tune_job
 from jobs import _compat, command, runner
-from jobs import tune_lightning as tl
+from jobs.errors import UsageError
+from jobs.tune import data, model, results, search
 from tests.conftest import REPO_ROOT
 
 SEED = 7
@@ -29,7 +36,7 @@ def tiny_run(ray_session, tmp_path_factory):
     order and, training being seeded, its decisions are the same on every run."""
     tmp = tmp_path_factory.mktemp("tune")
     argv = [*TINY, "--max-concurrent-trials", "1", "--storage-path", str(tmp / "storage")]
-    result = runner.invoke(tl, [*argv, "--out", str(tmp / "bench")])
+    result = runner.invoke(tune_job, [*argv, "--out", str(tmp / "bench")])
     assert result.ok, result.error
     return result, tmp
 
@@ -38,8 +45,8 @@ def tiny_run(ray_session, tmp_path_factory):
 def test_best_config_lies_in_the_search_space(tiny_run):
     result, _ = tiny_run
     best = result.result
-    assert best["config"]["hidden_size"] in tl.HIDDEN_SIZES
-    low, high = tl.LEARNING_RATE_RANGE
+    assert best["config"]["hidden_size"] in search.HIDDEN_SIZES
+    low, high = search.LEARNING_RATE_RANGE
     assert low <= best["config"]["learning_rate"] <= high
     assert 0.0 <= best["val_acc"] <= 1.0
     # Chosen on validation loss: no epoch of any trial did better.
@@ -89,32 +96,83 @@ def test_results_and_checkpoints_are_written(tiny_run):
         rows = list(csv.DictReader(f))
     assert sorted(r["trial_id"] for r in rows) == sorted(result.details["epochs_per_trial"])
     assert (tmp / "bench" / "tune.json").exists() and (tmp / "bench" / "tune.png").exists()
-    # The best checkpoint holds the weights that scored the reported validation loss.
-    model = tl.load_model(result.result["checkpoint"])
-    split = tl.make_data(tl.DataSpec(samples=400, seed=SEED))
+    # The best checkpoint holds the weights that scored the reported validation
+    # loss, and the hyperparameters to rebuild the model from.
+    saved = torch.load(Path(result.result["checkpoint"]) / model.CHECKPOINT_FILE)
+    mlp = model.MLP(**saved["hparams"])
+    mlp.load_state_dict(saved["state_dict"])
+    split = data.make_data(data.DataSpec(samples=400, seed=SEED))
     with torch.no_grad():
-        loss = torch.nn.functional.cross_entropy(model(split.x_val), split.y_val).item()
+        loss = torch.nn.functional.cross_entropy(mlp.eval()(split.x_val), split.y_val).item()
     assert loss == pytest.approx(result.result["val_loss"], rel=1e-4)
+
+
+def wait_until_released(job_id: str | None = None, timeout_s: float = 60) -> int:
+    """Wait until every trial worker (of one job, or of all) is dead and every trial
+    reservation removed; fail naming what is still held. Returns how many workers."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        actors = [
+            a for a in _compat.actors().values()
+            if a["ActorClassName"] == "ImplicitFunc" and job_id in (None, a["JobID"])
+        ]  # fmt: skip
+        groups = [g for g in ray.util.placement_group_table().values() if g["strategy"] == "SPREAD"]
+        assert actors and groups, "no trace of any trial worker or reservation in the GCS"
+        held = [a["State"] for a in actors if a["State"] != "DEAD"]
+        held += [g["state"] for g in groups if g["state"] != "REMOVED"]
+        if not held:
+            return len(actors)
+        # Tune has asked for all of them to go when fit returns; on a busy machine
+        # the GCS may record the last of them a little later.
+        assert time.monotonic() < deadline, f"still held {timeout_s:.0f} s after the run: {held}"
+        time.sleep(0.5)
 
 
 @pytest.mark.slow
 def test_trial_workers_and_reservations_are_released(tiny_run):
-    trial_actors = [a for a in _compat.actors().values() if a["ActorClassName"] == "ImplicitFunc"]
-    assert trial_actors and all(a["State"] == "DEAD" for a in trial_actors)
-    spread = [g for g in ray.util.placement_group_table().values() if g["strategy"] == "SPREAD"]
-    assert spread and all(g["state"] == "REMOVED" for g in spread)
+    assert wait_until_released() >= 1
 
 
 @pytest.mark.slow
 def test_same_seed_gives_same_data_and_configs(tiny_run):
     result, _ = tiny_run
     ran = [t["config"] for t in result.details["trials"]]  # in trial (sampling) order
-    assert ran == tl.sample_configs(4, SEED)
-    assert tl.sample_configs(4, SEED) != tl.sample_configs(4, SEED + 1)
-    a, b = tl.make_data(tl.DataSpec(seed=SEED)), tl.make_data(tl.DataSpec(seed=SEED))
+    assert ran == search.sample_configs(4, SEED)
+    assert search.sample_configs(4, SEED) != search.sample_configs(4, SEED + 1)
+    a, b = data.make_data(data.DataSpec(seed=SEED)), data.make_data(data.DataSpec(seed=SEED))
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_val, b.y_val)
-    c = tl.make_data(tl.DataSpec(seed=SEED + 1))
+    c = data.make_data(data.DataSpec(seed=SEED + 1))
     assert not torch.equal(a.x_train, c.x_train)
+
+
+@pytest.mark.slow
+def test_ok_is_what_the_checks_find(tiny_run):
+    """The checks behind ``ok``, on the real run's table and best, and on copies of
+    them with one thing wrong."""
+    result, _ = tiny_run
+    rows, best = result.details["trials"], result.result
+    assert result.ok and results.problems(rows, best) == [] == result.details["problems"]
+
+    no_epochs = copy.deepcopy(rows)
+    no_epochs[0].update(epochs=0, history=[])
+    assert results.problems(no_epochs, None)[-1].startswith("no best config")
+    assert f"trial {rows[0]['trial_id']} reported no epoch" in results.problems(no_epochs, None)
+
+    failed = copy.deepcopy(rows)
+    failed[1]["error"] = "ValueError: bad"
+    assert results.problems(failed, best) == [
+        f"trial {rows[1]['trial_id']} failed: ValueError: bad"
+    ]
+
+    # A best that is not the lowest validation loss of any epoch (e.g. picked on
+    # training loss, as the tutorial does), and one the table does not show.
+    worst = max((h for r in rows for h in r["history"]), key=lambda h: h["val_loss"])
+    not_lowest = {**best, "val_loss": worst["val_loss"]}
+    assert any("not the lowest validation loss" in p for p in results.problems(rows, not_lowest))
+    other = next(r for r in rows if r["trial_id"] != best["trial_id"])
+    elsewhere = {**best, "config": other["config"]}
+    assert any("does not match" in p for p in results.problems(rows, elsewhere))
+    assert results.problems([], None)[0] == "no trial ran"
 
 
 @pytest.mark.parametrize(
@@ -129,21 +187,44 @@ def test_same_seed_gives_same_data_and_configs(tiny_run):
     ],
 )
 def test_bad_flags_exit_2(argv, capsys):
-    assert tl.main(argv) == command.EXIT_USAGE
+    assert tune_job.main(argv) == command.EXIT_USAGE
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
-    "argv",
+    "argv, message",
     [
-        ["--grace-period", "5", "--max-epochs", "2"],
-        ["--informative", "30", "--features", "20"],
-        ["--cpus-per-trial", "64"],
-        ["--gpus-per-trial", "1"],  # the test Ray has no GPU
+        (["--grace-period", "5", "--max-epochs", "2"], "--grace-period (5) cannot exceed"),
+        (["--informative", "30", "--features", "20"], "--informative (30) cannot exceed"),
+        (["--classes", "9", "--informative", "3"], "--classes 9 needs --informative >= 4"),
+        (["--samples", "4", "--classes", "3"], "--samples 4 is too few"),
     ],
 )
-def test_impossible_settings_exit_2(ray_session, argv, capsys):
-    assert tl.main(argv) == command.EXIT_USAGE
+def test_impossible_settings_fail_before_ray(argv, message, capsys):
+    """Found by preflight, which the runner calls before it connects to Ray."""
+    args = runner.build_parser(tune_job).parse_args(argv)
+    with pytest.raises(UsageError, match=re.escape(message)):
+        runner.preflight(tune_job, args)
+    assert tune_job.main(argv) == command.EXIT_USAGE
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {message}")
+
+
+def test_preflight_returns_what_it_settled(tmp_path):
+    argv = ["--samples", "600", "--seed", "3", "--storage-path", str(tmp_path), "--name", "x"]
+    args = runner.build_parser(tune_job).parse_args(argv)
+    plan = runner.preflight(tune_job, args)
+    assert plan.data == data.DataSpec(samples=600, seed=3)
+    assert (plan.storage_path, plan.name) == (str(tmp_path), "x")
+    assert not hasattr(args, "data") and not hasattr(args, "spec")  # nothing written onto the flags
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--cpus-per-trial", "64"], ["--gpus-per-trial", "1"]],  # the test Ray has no GPU
+)
+def test_trials_bigger_than_the_local_ray_exit_2(ray_session, argv, capsys):
+    assert tune_job.main(argv) == command.EXIT_USAGE
     assert "error:" in capsys.readouterr().err
 
 
@@ -154,11 +235,11 @@ def test_cli_bad_flag_is_one_line(cli):
 
 
 def test_storage_path_from_flag_env_or_default(monkeypatch, tmp_path):
-    monkeypatch.delenv(tl.STORAGE_ENV, raising=False)
-    assert tl.resolve_storage(None) == str(tl.DEFAULT_STORAGE.resolve())
-    monkeypatch.setenv(tl.STORAGE_ENV, "s3://ray101-tune/runs")
-    assert tl.resolve_storage(None) == "s3://ray101-tune/runs"
-    assert tl.resolve_storage(str(tmp_path)) == str(tmp_path)
+    monkeypatch.delenv(search.STORAGE_ENV, raising=False)
+    assert search.resolve_storage(None) == str(search.DEFAULT_STORAGE.resolve())
+    monkeypatch.setenv(search.STORAGE_ENV, "s3://ray101-tune/runs")
+    assert search.resolve_storage(None) == "s3://ray101-tune/runs"
+    assert search.resolve_storage(str(tmp_path)) == str(tmp_path)
 
 
 def multi_node_probe() -> None:
@@ -172,7 +253,7 @@ def multi_node_probe() -> None:
         cluster.add_node(num_cpus=2)
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False, logging_level="WARNING")
-        groups = [tl.trial_resources(1, 0).to_placement_group() for _ in range(2)]
+        groups = [search.trial_resources(1, 0).to_placement_group() for _ in range(2)]
         ray.get([g.ready() for g in groups], timeout=60)
         nodes = {ray.util.placement_group_table(g)["bundles_to_node_id"][0] for g in groups}
         for g in groups:
@@ -180,7 +261,7 @@ def multi_node_probe() -> None:
         print(json.dumps({"reservation_nodes": len(nodes)}), flush=True)
         # The job reuses this connection, as `ray101 run all` does.
         argv = ["--json", *TINY, "--max-concurrent-trials", "1", "--storage-path", sys.argv[1]]
-        code = tl.main(argv)
+        code = tune_job.main(argv)
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -201,3 +282,70 @@ def test_trials_spread_over_nodes_of_a_cluster(tmp_path):
     assert job["ok"]
     assert job["details"]["total_epochs"] < job["details"]["budget_epochs"] == 12
     assert Path(job["details"]["results_files"][0]).exists()
+
+
+@pytest.mark.slow
+def test_a_run_where_no_trial_reports_is_not_ok(cli, tmp_path):
+    """Every trial fails before its first epoch (Lightning reads Trainer defaults
+    from PL_TRAINER_* variables, and the trial workers inherit this one): Tune
+    finishes, and the run reports ok false, naming each trial, exit 1."""
+    proc = cli(
+        "run", "tune", "--json", "--num-samples", "2", "--max-epochs", "2", "--samples", "400",
+        "--num-cpus", "2", "--storage-path", str(tmp_path),
+        env={"PL_TRAINER_PRECISION": "no-such-precision"}, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == command.EXIT_FAILED, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False and out["result"] is None
+    assert set(out["details"]["epochs_per_trial"].values()) == {0}
+    for trial_id in out["details"]["epochs_per_trial"]:
+        assert f"trial {trial_id} failed: ValueError: Precision 'no-such-precision'" in out["error"]
+    assert "no best config" in out["error"]
+
+
+def trial_statuses(storage: Path) -> list[str]:
+    """Every trial's status in the experiment state Tune last saved under ``storage``."""
+    (experiment,) = (p for p in storage.iterdir() if p.is_dir())
+    return [t.status for t in tune.ExperimentAnalysis(str(experiment)).trials]
+
+
+@pytest.mark.slow
+def test_sigterm_mid_search_stops_the_trials_and_exits_143(ray_session, tmp_path):
+    """`ray job stop` or a pod's deletion sends SIGTERM to the driver mid-search: Tune
+    stops every trial and saves its state, the job ends with one line and 143."""
+    storage = tmp_path / "storage"
+    # A search far longer than the test: it is still training when the signal comes.
+    argv = ["--num-samples", "4", "--max-epochs", "500", "--grace-period", "500"]
+    argv += ["--samples", "2000", "--storage-path", str(storage)]
+    # It joins this module's Ray, so its trial workers can be looked at after it ended.
+    address = ray.get_runtime_context().gcs_address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.tune", *argv, "--address", address],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while not any(p.stat().st_size for p in storage.glob("*/*/result.json")):
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "no trial reported an epoch within 240 s"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == command.EXIT_TERMINATED, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == "terminated (SIGTERM): stopped"
+    assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr[-3000:]
+    assert took < 30, f"took {took:.1f} s to stop after SIGTERM"
+    # Stopped by Tune, not left running: every trial ended and the state says so.
+    statuses = trial_statuses(storage)
+    assert len(statuses) == 4 and set(statuses) == {"TERMINATED"}, statuses
+    # Its trial workers, the only ones of a job other than this module's own.
+    own = ray.get_runtime_context().get_job_id()
+    actors = _compat.actors().values()
+    (job_id,) = {a["JobID"] for a in actors if a["ActorClassName"] == "ImplicitFunc"} - {own}
+    assert wait_until_released(job_id=job_id) >= 1

@@ -101,7 +101,11 @@ def shutdown_serve(timeout_s: float = STOP_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout_s
         while serve_running() and time.monotonic() < deadline:
             time.sleep(0.1)
-    serve.shutdown()  # forgets the client; nothing is left running to stop
+    serve.shutdown()  # nothing is left running to stop
+    # serve.shutdown keeps its cached controller handle when that controller
+    # is already gone, and a later driver with the same job id (the first
+    # driver of another cluster is 01000000 too) would reuse the dead handle.
+    _compat.forget_serve_client()
 
 
 def url_for(host: str, port: int) -> str:

@@ -10,7 +10,8 @@ all outside the tutorial's steps, and why:
   a benchmark must start its own, with a known number of CPUs.
 - ``storage_path`` in ``tune.run``: results go to a scratch directory instead of
   ``~/ray_results``.
-- A timer around ``tune.run`` and a JSON summary (best config, trials, epochs) for
+- A timer around ``tune.run`` and a JSON summary (best config, trials, epochs, and
+  the budget the run had: trials, epochs per trial, rows) for
   ``scripts/bench/tune_compare.py``. Epochs per trial are read from the checkpoint
   that Lightning's default ModelCheckpoint leaves in each trial's working directory
   (``epoch=9-step=250.ckpt`` means 10 epochs): the tutorial reports to Tune once, at
@@ -173,6 +174,14 @@ def main() -> None:
         for t in analysis.trials
     ]
     summary = {
+        # What this run had, as it ran: its trials, the most epochs a trial
+        # trained (every trial trains all of them: nothing can stop one early),
+        # and the rows of the data set.
+        "budget": {
+            "num_samples": len(trials),
+            "max_t": max(t["epochs"] for t in trials),
+            "samples": len(generate_synthetic_data()[1]),
+        },
         "wall_s": wall_s,
         "best_config": analysis.best_config,
         "best_loss": analysis.best_result["loss"],

@@ -1,0 +1,9 @@
+"""``python -m jobs.tune``.
+
+This file runs as ``__main__``; the trial function lives in ``jobs.tune.model``,
+an importable module, so Ray pickles it by reference and every worker imports it.
+"""
+
+from jobs.tune import main
+
+raise SystemExit(main())
