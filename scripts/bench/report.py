@@ -20,21 +20,11 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Each figure: where ``make bench`` writes its JSON (the PNG lies beside it).
-SOURCES: dict[str, str] = {
-    "retrieve": "retrieve.json",
-    "retrieve-cold": "cold/retrieve.json",
-    "dependencies": "dependencies.json",
-    "overhead": "overhead.json",
-    "mongo": "mongo.json",
-    "echo": "loadtest.json",
-    "tune-compare": "tune-compare.json",
-    "tune": "tune.json",
-}
+from bench_steps import FIGURES, STEP_OF  # noqa: E402
+
 STEPS_FILE = "steps.json"
-# The step of scripts/bench/run.py that writes each figure.
-STEP_OF = {"tune-compare": "tune"}
 
 # What the tutorial printed as its outputs, in seconds.
 TUTORIAL = {
@@ -345,7 +335,7 @@ def render(figures: dict[str, dict], record: dict, assets: set[str]) -> str:
 def read_assets(assets_dir: Path) -> tuple[dict[str, dict], dict, set[str]]:
     figures = {
         key: json.loads((assets_dir / f"{key}.json").read_text())
-        for key in SOURCES
+        for key in FIGURES
         if (assets_dir / f"{key}.json").is_file()
     }
     steps_path = assets_dir / STEPS_FILE
@@ -365,7 +355,7 @@ def publish(results: Path, page: Path) -> Path:
     if assets.exists():
         shutil.rmtree(assets)
     assets.mkdir(parents=True)
-    for key, rel in SOURCES.items():
+    for key, rel in FIGURES.items():
         source = results / rel
         if source.is_file():
             shutil.copyfile(source, assets / f"{key}.json")
