@@ -84,6 +84,11 @@ class Page:
     def goal(self, what: str, tutorial: str, ours: str, goal: str, met: bool | None) -> None:
         self.headline.append([what, tutorial, ours, goal, verdict(met)])
 
+    def section(self, heading: str, key: str, title: str) -> dict | None:
+        """A ``##`` heading, then :meth:`figure`."""
+        self.add(f"## {heading}", "")
+        return self.figure(key, title)
+
     def figure(self, key: str, title: str) -> dict | None:
         """The section's heading, command and plot; its JSON, or None (said so) when absent."""
         step = self.steps.get(STEP_OF.get(key, key), {})
@@ -161,9 +166,10 @@ def core(page: Page) -> None:
 
 
 def overhead(page: Page) -> None:
-    page.add("## When to use Ray: task overhead and batching", "")
-    data = page.figure(
-        "overhead", "overhead: break-even task duration, one task per item vs batched"
+    data = page.section(
+        "When to use Ray: task overhead and batching",
+        "overhead",
+        "overhead: break-even task duration, one task per item vs batched",
     )
     if data is None:
         return
@@ -206,9 +212,10 @@ def _rate(value: float | None) -> str:
 
 
 def mongo(page: Page) -> None:
-    page.add("## MongoDB aggregations", "")
-    data = page.figure(
-        "mongo", "mongo: sequential, the tutorial's actors, a warm pool, partitioned"
+    data = page.section(
+        "MongoDB aggregations",
+        "mongo",
+        "mongo: sequential, the tutorial's actors, a warm pool, partitioned",
     )
     if data is None:
         return
@@ -233,8 +240,9 @@ def mongo(page: Page) -> None:
 
 
 def echo(page: Page) -> None:
-    page.add("## Echo service (Ray Serve)", "")
-    data = page.figure("echo", "echo: Ray Serve against a bare ASGI echo, same run")
+    data = page.section(
+        "Echo service (Ray Serve)", "echo", "echo: Ray Serve against a bare ASGI echo, same run"
+    )
     if data is None:
         return
     rows = [
