@@ -56,7 +56,7 @@ STEPS: tuple[Step, ...] = (
     _one("mongo", "ray101", "run", "mongo", "--standin", "--out", "{out}", limit_s=180),
     _one("echo", "ray101", "loadtest", "--baseline", "--rounds", "3", "--out", "{out}",
          limit_s=240, json="loadtest.json"),
-    Step("tune", ("scripts/bench/tune_compare.py", "--out", "{out}"), 420,
+    Step("tune", ("scripts/bench/tune_compare.py", "--out", "{out}"), 500,
          {"tune": "tune.json", "tune-compare": "tune-compare.json"}),
 )  # fmt: skip
 

@@ -171,7 +171,10 @@ def overhead(page: Page) -> None:
         "overhead",
         "overhead: break-even task duration, one task per item vs batched",
     )
+    goal = GOALS["overhead_batched_speedup_1ms"]
     if data is None:
+        page.goal("overhead: batched, CPU-bound 1 ms items", "–", "not measured", f"≥ {goal}×",
+                  None)  # fmt: skip
         return
     result, t = data.get("result", {}), data.get("timings", {})
     rows = []
@@ -194,7 +197,6 @@ def overhead(page: Page) -> None:
         "",
     )
     batched = dig(result, "batched_speedup_at_1ms", "cpu")
-    goal = GOALS["overhead_batched_speedup_1ms"]
     page.goal("overhead: batched, CPU-bound 1 ms items", "–", _x(batched), f"≥ {goal}×",
               at_least(batched, goal))  # fmt: skip
 
@@ -235,7 +237,8 @@ def mongo(page: Page) -> None:
     if dig(data, "details", "standin"):
         page.add("Measured against the stand-in, not MongoDB: the modes compare, the seconds "
                  "say nothing about a MongoDB server.", "")  # fmt: skip
-    page.goal("mongo: sequential / actors", "0.77 s / 1.44 s",
+    where = " (stand-in)" if dig(data, "details", "standin") else ""
+    page.goal(f"mongo: sequential / actors{where}", "0.77 s / 1.44 s",
               f"{s(t.get('sequential_s'))} / {s(t.get('actors_s'))}", "–", None)  # fmt: skip
 
 
@@ -256,6 +259,14 @@ def echo(page: Page) -> None:
         "shows the echo's reply, not its speed.",
         "",
     )
+    base_p99 = dig(data, "summary", "baseline", "p99_ms")
+    if base_p99 is not None and base_p99 > GOALS["echo_p99_ms"]:
+        page.add(
+            f"The bare ASGI server's own p99 in the same run is {base_p99:.1f} ms, above the "
+            f"{GOALS['echo_p99_ms']:g} ms goal: at this load the tail is set by the machine's "
+            "contended cores before Serve adds anything.",
+            "",
+        )
     page.goal("echo: throughput of bare ASGI", "–", "–" if ratio is None else f"{ratio:.1%}",
               f"≥ {GOALS['echo_ratio']:.0%}", at_least(ratio, GOALS["echo_ratio"]))  # fmt: skip
     page.goal("echo: p99 latency", "–", "–" if p99 is None else f"{p99:.1f} ms",
