@@ -8,10 +8,14 @@ BIN    := $(VENV)/bin
 # pip reads the constraints file so every install resolves to the same versions.
 PIP    := $(BIN)/pip install --constraint constraints.txt
 STAMP  := $(VENV)/.installed
+# checkov (the manifests' security scanner) lives in a virtualenv of its own:
+# its pins (packaging, ...) conflict with Ray's.
+CHECKOV_VENV  ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo data test lint format e2e bench constraints dashboards clean
+.PHONY: help setup demo data test lint format manifests e2e bench constraints constraints-checkov dashboards clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,7 +26,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) --quiet --editable '.[dev]'
 	@touch $@
 
-setup: $(STAMP) ## Create .venv and install ray101 with its pinned dependencies
+$(CHECKOV_STAMP): versions.env constraints-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet --constraint constraints-checkov.txt 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
+setup: $(STAMP) $(CHECKOV_STAMP) ## Create .venv (ray101 and its pinned dependencies) and .venv-checkov
 
 demo: $(STAMP) ## Run every workload on an embedded local Ray and print one summary table
 	$(BIN)/ray101 run all
@@ -30,13 +40,16 @@ demo: $(STAMP) ## Run every workload on an embedded local Ray and print one summ
 data: $(STAMP) ## Load sample_mflix-shaped data into MONGODB_URI (idempotent)
 	$(BIN)/ray101 data load
 
-test: $(STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
+test: $(STAMP) $(CHECKOV_STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, plus helm lint and validation of every rendered manifest
+lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, plus helm lint, schemas, checkov and the project's checks of every rendered manifest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m tests.manifests
+	$(BIN)/python -m tools.manifests
+
+manifests: $(STAMP) ## Regenerate the chart's generated values and k8s/base from jobs/ and helm/ray101
+	$(BIN)/python -m tools.manifests.generate
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -59,5 +72,9 @@ constraints: ## Re-pin constraints.txt from the current .venv
 dashboards: $(STAMP) ## Regenerate helm/ray101/dashboards/ from the Grafana dashboards a Ray head writes
 	RAY101_PYTHON=$(abspath $(BIN))/python scripts/dashboards
 
+constraints-checkov: ## Re-pin constraints-checkov.txt from the current .venv-checkov
+	{ head -n 2 constraints-checkov.txt; $(CHECKOV_VENV)/bin/pip freeze | grep -v '^checkov=='; } \
+	  > constraints-checkov.txt.new && mv constraints-checkov.txt.new constraints-checkov.txt
+
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache results
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache results

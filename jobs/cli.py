@@ -12,9 +12,15 @@ from jobs.errors import UsageError
 
 # Commands besides `run`/`list`, each the `main(argv)` of the module that owns it.
 COMMANDS: dict[str, str] = {
+    "cluster": "jobs.cluster_command:main",
+    "submit": "jobs.submit:main",
+    "serve --from-manifest": "jobs.submit:serve_manifest_main",
     "data load": "jobs.mongo.data_load:main",
     "serve": "jobs.echo.foreground:main",
     "loadtest": "jobs.loadtest.command:main",
+    "wait data": "jobs.wait:data_main",
+    "wait bucket": "jobs.wait:bucket_main",
+    "bucket create": "jobs.wait:create_bucket_main",
 }
 
 
@@ -23,9 +29,15 @@ USAGE = """\
 ray101 list                      the workloads
 ray101 run NAME [flags]          one workload (ray101 run NAME --help)
 ray101 run all [--only NAME…]    every workload on one embedded Ray, one table
+ray101 cluster up|down|status    a multi-node Ray on this machine, shaped like the kind RayCluster
+ray101 submit NAME [ARGS…]       one workload through Ray's job API (default: that cluster)
+ray101 submit --from-manifest F  a RayJob's entrypoint and runtime env, unchanged
 ray101 data load [flags]         sample_mflix-shaped data into MongoDB
 ray101 serve [--host] [--port]   the echo service in the foreground
-ray101 loadtest [flags]          bounded load against the echo service"""
+ray101 serve --from-manifest F   a RayService's Serve config on the cluster, then called over HTTP
+ray101 loadtest [flags]          bounded load against the echo service
+ray101 wait data|bucket [flags]  wait until MongoDB has the data / the bucket exists
+ray101 bucket create [flags]     create Tune's bucket (S3 or MinIO) if it is missing"""
 
 
 def _resolve(target: str) -> Callable[[Sequence[str]], int]:

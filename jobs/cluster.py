@@ -163,6 +163,21 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator
         ray.shutdown()
 
 
+def alive_nodes() -> dict[str, str]:
+    """The nodes alive now, node id -> its raylet's address."""
+    return {
+        n["NodeID"]: f"{n['NodeManagerAddress']}:{n['NodeManagerPort']}"
+        for n in ray.nodes()
+        if n["Alive"]
+    }
+
+
+def nodes_lost(before: dict[str, str]) -> list[dict[str, str]]:
+    """The nodes of ``before`` (from :func:`alive_nodes`) that have died since."""
+    now = alive_nodes()
+    return [{"node_id": i, "address": a} for i, a in before.items() if i not in now]
+
+
 def _client_runtime_env() -> dict:
     """Ship this package to a remote cluster joined through Ray Client."""
     import jobs

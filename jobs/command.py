@@ -28,7 +28,14 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main thread on SIGTERM, so it unwinds like Ctrl-C does."""
 
 
+# Set once SIGTERM has arrived. Ray's blocking calls (ray.get, ray.wait) turn
+# any KeyboardInterrupt raised inside them into a plain KeyboardInterrupt, so
+# the exception's type alone cannot tell SIGTERM from Ctrl-C.
+_sigterm_received = threading.Event()
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
+    _sigterm_received.set()
     raise Terminated
 
 
@@ -62,9 +69,9 @@ def run_command(body: Callable[[], int]) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except Terminated:
-        print("terminated (SIGTERM): stopped", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated) or _sigterm_received.is_set():
+            print("terminated (SIGTERM): stopped", file=sys.stderr)
+            return EXIT_TERMINATED
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

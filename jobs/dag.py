@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 import warnings
 
 import ray
 
-from jobs import runner
+from jobs import flags, runner
 from jobs.report import JobResult, timed
 
 NAME = "dag"
@@ -26,12 +27,14 @@ log = logging.getLogger(__name__)
 
 
 @ray.remote(num_cpus=0.25)
-def task1() -> str:
+def task1(delay: float = 0.0) -> str:
+    time.sleep(delay)
     return "Result from task1"
 
 
 @ray.remote(num_cpus=0.25)
-def task2() -> str:
+def task2(delay: float = 0.0) -> str:
+    time.sleep(delay)
     return "Result from task2"
 
 
@@ -44,14 +47,14 @@ def expected() -> str:
     return "Task3 received: Result from task1 and Result from task2"
 
 
-def run_chained() -> str:
+def run_chained(delay: float = 0.0) -> str:
     """The recommended form: refs passed straight to the dependent task."""
-    return ray.get(task3.remote(task1.remote(), task2.remote()))
+    return ray.get(task3.remote(task1.remote(delay), task2.remote(delay)))
 
 
-def run_dag_api() -> tuple[str, list[str]]:
+def run_dag_api(delay: float = 0.0) -> tuple[str, list[str]]:
     """The DAG API; returns the result and any deprecation warnings it raised."""
-    dag = task3.bind(task1.bind(), task2.bind())
+    dag = task3.bind(task1.bind(delay), task2.bind(delay))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ref = dag.execute()
@@ -61,9 +64,19 @@ def run_dag_api() -> tuple[str, list[str]]:
     return ray.get(ref), notices
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--delay",
+        type=flags.non_negative_float,
+        default=0.0,
+        help="seconds task1 and task2 each wait: both at once, so each form takes about "
+        "this long, not twice (default 0)",
+    )
+
+
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
-    chained, chained_s = timed(run_chained)
-    (via_dag, notices), dag_s = timed(run_dag_api)
+    chained, chained_s = timed(run_chained, args.delay)
+    (via_dag, notices), dag_s = timed(run_dag_api, args.delay)
     ok = chained == via_dag == expected()
     return JobResult(
         name=NAME,

@@ -1,7 +1,9 @@
 """Every workload, in one place: the CLI, ``make demo``, the tests and the
 Kubernetes manifests (one RayJob each, ``rayjob: true``) read this table.
 
-Adding a workload is one module in ``jobs/`` and one entry here.
+Adding a workload is one module in ``jobs/`` and one entry here; ``make
+manifests`` then writes its RayJob into the chart's values and the kustomize
+base.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from jobs.errors import UsageError
+
+NEEDS = ("none", "mongodb", "storage")
+# Tune's small budget: `make demo` and the kind cluster (a laptop) both use it.
+TUNE_SMALL_ARGS = ("--num-samples", "4", "--max-epochs", "4", "--samples", "600")
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,24 @@ class Workload:
     demo_args: tuple[str, ...] = ()
     # Runs as a batch job (a RayJob); the echo service runs as a RayService instead.
     rayjob: bool = True
+    # What the RayJob needs besides the RayCluster: "mongodb" (MONGODB_URI and
+    # the loaded sample data), "storage" (a bucket every Ray node reaches) or "none".
+    needs: str = "none"
+    # Seconds before KubeRay marks the RayJob failed (activeDeadlineSeconds).
+    deadline_s: int = 600
+    # Flags of the RayJob on a full cluster, and on kind (a laptop; None: the same).
+    cluster_args: tuple[str, ...] = ()
+    kind_args: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.needs not in NEEDS:
+            raise ValueError(f"workload {self.name!r}: needs must be one of {NEEDS}")
+
+    def args_for(self, profile: str) -> tuple[str, ...]:
+        """The RayJob's flags for "cluster" or "kind"."""
+        if profile == "kind" and self.kind_args is not None:
+            return self.kind_args
+        return self.cluster_args
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -43,6 +67,8 @@ WORKLOADS: dict[str, Workload] = {
             "jobs.mongo",
             "MongoDB aggregations: sequential, actors, warm pool, partitioned",
             demo_args=("--standin", "--movies", "2000", "--comments", "4000"),
+            needs="mongodb",
+            deadline_s=1800,
         ),
         Workload(
             "echo",
@@ -51,10 +77,30 @@ WORKLOADS: dict[str, Workload] = {
             rayjob=False,
         ),
         Workload(
+            "overhead",
+            "jobs.overhead",
+            "when Ray pays off: task overhead, break-even task duration, batching",
+            demo_args=(
+                "--items",
+                "200",
+                "--budget",
+                "0.1",
+                "--rounds",
+                "1",
+                "--bench-seconds",
+                "0.3",
+            ),
+            rayjob=False,
+        ),
+        Workload(
             "tune",
             "jobs.tune",
             "Ray Tune + PyTorch Lightning with ASHA early stopping",
-            demo_args=("--num-samples", "4", "--max-epochs", "4", "--samples", "600"),
+            demo_args=TUNE_SMALL_ARGS,
+            needs="storage",
+            deadline_s=3600,
+            cluster_args=("--num-samples", "8", "--max-epochs", "8"),
+            kind_args=TUNE_SMALL_ARGS,
         ),
     )
 }

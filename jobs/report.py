@@ -95,3 +95,16 @@ def summary_table(results: list[JobResult]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Rows of figures under a header and a rule: the first column left-aligned,
+    the figures right-aligned so their digits line up."""
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first, *rest = cells
+        figures = (c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))
+        return "  ".join([first.ljust(widths[0]), *figures]).rstrip()
+
+    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]

@@ -14,7 +14,7 @@ import time
 import ray
 
 from jobs import flags, runner, timeline, warmup
-from jobs.cluster import IO_TASK_CPUS
+from jobs.cluster import IO_TASK_CPUS, alive_nodes, nodes_lost
 from jobs.report import JobResult, speedup
 
 NAME = "retrieve"
@@ -67,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     database = make_database(args.items)
+    # Ray retries the tasks of a node that dies; the report names the nodes lost.
+    nodes_before = alive_nodes()
     rounds = timeline.Rounds()
     workers = warmup.during_baseline(
         args, args.items, IO_TASK_CPUS, args.items * args.delay, __name__
@@ -86,6 +88,9 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         *format_runtime("Parallel", parallel_s, parallel),
         f"Speedup: {speedup(sequential_s, parallel_s):.1f}x",
     ]
+    lost = nodes_lost(nodes_before)
+    if lost:
+        lines.append(f"Nodes lost while it ran (their tasks were retried): {lost}")
     return JobResult(
         name=NAME,
         ok=ok,
@@ -104,6 +109,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
             "timeline": rounds.to_dict(
                 {"retrieve_task": args.items}, keep=["sequential", *p.labels]
             ),
+            "nodes_lost": lost,
         },
         lines=lines,
         error=None if ok else "parallel data differs from sequential data",

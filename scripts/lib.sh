@@ -18,27 +18,16 @@ EXIT_FAILED=1
 EXIT_USAGE=2
 EXIT_PREREQ=3
 
-# --- Fixed names (the same in the manifests, the chart and tests/e2e) -------
+# --- Fixed names (names.env: the same in the chart, the manifests and tests/e2e)
+# shellcheck source=SCRIPTDIR/../names.env
+source "${REPO_ROOT}/names.env"
 KIND_CLUSTER_NAME="${KIND_CLUSTER_NAME:-ray101}"
 KIND_CONFIG="scripts/kind/cluster.yaml"
-NAMESPACE="ray101"
-RELEASE="ray101"
 CHART_DIR="helm/ray101"
 KIND_VALUES="helm/ray101/values-kind.yaml"
 KIND_OVERLAY="k8s/overlays/kind"
 MONGO_SECRET_EXAMPLE="k8s/base/mongodb/secret.env.example"
-RAYCLUSTER="ray101"
-HEAD_SVC="ray101-head-svc"
 DASHBOARD_PORT=8265
-MONGO_STS="ray101-mongodb"
-MONGO_POD="ray101-mongodb-0"
-MONGO_SECRET="ray101-mongodb"
-MONGO_DB="sample_mflix"
-LOADER_JOB="ray101-data-load"
-RAYSERVICE="ray101-echo"
-SERVE_SVC="ray101-echo-serve-svc"
-SERVE_PORT=8000
-RAYJOB_PREFIX="ray101-"
 
 # The KubeRay operator, from its Helm repository.
 KUBERAY_HELM_REPO="kuberay"
@@ -215,6 +204,21 @@ wait_job() {
       return 1
     fi
     sleep "${POLL_S}"
+  done
+}
+
+# delete_finished_jobs NAME...: delete each Job that has completed or failed.
+# A Job's pod template cannot change after creation, so applying a new image
+# to a finished Job is refused ("field is immutable"); the project's one-off
+# Jobs are idempotent, so the apply that follows simply runs them again.
+delete_finished_jobs() {
+  local name finished
+  for name in "$@"; do
+    finished="$(kget job "${name}" -o 'jsonpath={.status.conditions[?(@.status=="True")].type}')"
+    if [[ " ${finished} " == *" Complete "* || " ${finished} " == *" Failed "* ]]; then
+      info "deleting the finished Job ${name} (${finished// /, }); it runs again"
+      kubectl -n "${NAMESPACE}" delete job "${name}" --ignore-not-found --wait=true
+    fi
   done
 }
 

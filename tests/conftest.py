@@ -142,3 +142,12 @@ def report_line(capsys):
             print(f"\n{text}")
 
     return write
+
+
+@pytest.fixture(scope="session")
+def ray101_cluster(tmp_path_factory):
+    """One `ray101 cluster up` (head + 2 workers) for the session, stopped even on failure."""
+    from tests.cluster_fixture import session_cluster
+
+    with session_cluster(tmp_path_factory.mktemp("ray101-state")) as cluster:
+        yield cluster

@@ -2,15 +2,19 @@
 
 Renders the chart (default, kind and gpu values) and builds the kustomize
 overlays, then validates every object against the Kubernetes 1.35 schemas and
-the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tests/manifests.
+the KubeRay 1.7.0 CRDs and runs the cluster-only checks of tools/manifests.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import dataclasses
 import http.server
+import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -18,9 +22,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.manifests import checks, render, schemas
-from tests.manifests.model import Problem, Rendered, pod_templates
-from tests.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
+from tools.manifests import checkov, checks, compare, generate, render, schemas
+from tools.manifests import crds as crd_dirs
+from tools.manifests.model import Problem, Rendered, pod_templates
+from tools.manifests.model import containers as model_containers
+from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
 SOURCES = [*render.CHART_VALUES, *render.OVERLAYS]
 
@@ -49,7 +55,7 @@ def kubernetes(versions) -> schemas.KubernetesValidator:
 
 @pytest.fixture(scope="module")
 def crds(kubernetes) -> schemas.CrdValidator:
-    return schemas.CrdValidator(schemas.crds_dir(), kubernetes)
+    return schemas.CrdValidator(crd_dirs.directories(render.versions()), kubernetes)
 
 
 def _report(problems: list[Problem]) -> str:
@@ -97,21 +103,119 @@ def test_cluster_only_checks_pass(source, rendered, ctx):
 
 @pytest.mark.parametrize("flavour", ["kind", "gpu"])
 def test_helm_and_kustomize_deploy_the_same_objects(flavour, rendered):
+    """Object by object, spec included: what the README promises."""
     helm, kustomize = rendered[f"helm:{flavour}"], rendered[f"kustomize:{flavour}"]
-    problems = checks.compare_helm_kustomize(helm, kustomize)
+    problems = list(compare.compare_helm_kustomize(helm, kustomize))
     assert not problems, _report(problems)
-    assert len(checks.resource_set(helm)) >= 18
+    assert len(compare.applied(helm)) >= 20
+
+
+def test_a_difference_inside_a_spec_is_found(rendered):
+    def shrink(cluster):
+        cluster["spec"]["workerGroupSpecs"][0]["maxReplicas"] = 7
+
+    kustomize = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", shrink)
+    kustomize.objects = [o for o in kustomize.objects if o["metadata"]["name"] != "ray101-dag"]
+    problems = list(compare.compare_helm_kustomize(rendered["helm:kind"], kustomize))
+    assert [(p.kind, p.name, p.field) for p in problems] == [
+        ("RayJob", "ray101-dag", ""),
+        ("RayCluster", "ray101", "spec.workerGroupSpecs[0].maxReplicas"),
+    ]
+    assert problems[1].message == "helm:kind: 2, kustomize:kind: 7"
+
+
+def test_generated_files_are_current():
+    """`make manifests` would change nothing: the chart's generated values, k8s/base
+    and the kind overlay's RayJob patch are what jobs/ and helm/ray101 give."""
+    assert generate.differences() == []
+
+
+def _tree_copy(tmp_path: Path) -> Path:
+    """The parts of the repository `make manifests` reads and writes."""
+    root = tmp_path / "repo"
+    for part in ("jobs", "tools", "helm", "k8s"):
+        shutil.copytree(
+            REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("*.env", "__pycache__")
+        )
+    for name in ("versions.env", "names.env"):
+        shutil.copy(REPO_ROOT / name, root / name)
+    return root
+
+
+def _in_copy(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [checks.probe_python(), *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_hand_edited_generated_file_fails_the_check(tmp_path):
+    root = _tree_copy(tmp_path)
+    job = root / "k8s" / "base" / "ray" / "rayjob-dag.yaml"
+    job.write_text(
+        job.read_text().replace("activeDeadlineSeconds: 600", "activeDeadlineSeconds: 60")
+    )
+    (root / "k8s" / "base" / "ray" / "extra.yaml").write_text("kind: ConfigMap\n")
+    result = _in_copy(root, "-m", "tools.manifests.generate", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "k8s/base/ray/rayjob-dag.yaml: differs from what `make manifests` writes" in result.stderr
+    )
+    assert re.search(r"^-\s+activeDeadlineSeconds: 60$", result.stderr, re.M), result.stderr
+    assert "k8s/base/ray/extra.yaml: not generated any more" in result.stderr
+    assert _in_copy(root, "-m", "tools.manifests.generate").returncode == 0
+    assert _in_copy(root, "-m", "tools.manifests.generate", "--check").returncode == 0
+    assert "activeDeadlineSeconds: 600" in job.read_text()
+    assert not (root / "k8s" / "base" / "ray" / "extra.yaml").exists()
+
+
+def test_a_workload_added_to_the_registry_gets_a_rayjob_on_both_paths(tmp_path):
+    root = _tree_copy(tmp_path)
+    registry = root / "jobs" / "registry.py"
+    text = registry.read_text()
+    anchor = '        Workload("counter", "jobs.counter", "a stateful Counter actor"),\n'
+    assert anchor in text
+    registry.write_text(
+        text.replace(
+            anchor,
+            anchor
+            + '        Workload("hello", "jobs.dag", "a new one", deadline_s=120, cluster_args=("--x",)),\n',
+        )
+    )
+    result = _in_copy(root, "-m", "tools.manifests.generate")
+    assert result.returncode == 0, result.stderr
+    assert "wrote k8s/base/ray/rayjob-hello.yaml" in result.stdout
+    script = (
+        "import json\n"
+        "from pathlib import Path\n"
+        "from tools.manifests import render\n"
+        "helm = render.render_chart('h', render.load_values('values-kind.yaml'))\n"
+        "k8s = render.prepared_k8s_copy(Path('out'))\n"
+        "kustomize = render.build_overlay('k', k8s / 'overlays' / 'kind')\n"
+        "print(json.dumps([r.find('RayJob', 'ray101-hello') for r in (helm, kustomize)]))\n"
+    )
+    result = _in_copy(root, "-c", script)
+    assert result.returncode == 0, result.stderr
+    helm_job, kustomize_job = json.loads(result.stdout)
+    assert helm_job and kustomize_job
+    for job in (helm_job, kustomize_job):
+        assert job["spec"]["entrypoint"] == "python -m jobs.dag --x"
+        assert job["spec"]["activeDeadlineSeconds"] == 120
 
 
 def test_chart_repeats_versions_env_exactly(versions):
-    problems = checks.check_chart_versions(CHART_DIR, versions)
+    problems = list(checks.check_chart_versions(CHART_DIR, versions))
     assert not problems, _report(problems)
 
 
 def test_entrypoints_commands_and_serve_application_import(rendered):
     """What the pods run: `python -m jobs.<module>` with its flags, `ray101 data
     load`, and serveConfigV2's jobs.echo:app, imported by the project's Python."""
-    problems = checks.check_imports(list(rendered.values()))
+    problems = list(checks.check_imports(list(rendered.values())))
     assert not problems, _report(problems)
 
 
@@ -148,8 +252,8 @@ def _wait_command(rendered, job: str, name: str) -> list[str]:
         assert found, f"{source}: RayJob/{job} has no init container {name!r}"
         commands.append(found[0]["command"])
     assert commands[0] == commands[1], f"{job}: the chart and the overlay wait differently"
-    assert commands[0][:2] == ["python", "-c"]
-    return [checks.probe_python(), *commands[0][1:]]
+    assert commands[0][:3] == ["python", "-m", "jobs.cli"]
+    return [checks.probe_python(), *commands[0][1:], "--interval", "1"]
 
 
 def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:
@@ -179,16 +283,17 @@ def test_mongo_job_waits_until_the_loader_has_filled_mongodb(rendered):
     command = _wait_command(rendered, "ray101-mongo", "wait-for-data")
     dataset = generate(30, 60)
     with standin() as uri:
-        env = {"MONGODB_URI": uri, "MONGODB_DB": "wait_test"}
+        command[command.index("sample_mflix")] = "wait_test"
+        env = {"MONGODB_URI": uri}
         client = mongo_client.connect(uri)
         try:
             code, out = _run(command, env, 6)
             assert code is None, out
-            assert "waiting for ray101-data-load: comments.movie_id, movies.year\n" in out
+            assert "waiting for the sample data: comments.movie_id, movies.year\n" in out
             load_collection(client["wait_test"], "movies", dataset.movies, progress=False)
             code, out = _run(command, env, 6)
             assert code is None, out
-            assert "waiting for ray101-data-load: comments.movie_id\n" in out
+            assert "waiting for the sample data: comments.movie_id\n" in out
             load(client["wait_test"], dataset, progress=False)
             code, out = _run(command, env, 60)
             assert code == 0 and "the sample data is loaded" in out, out
@@ -215,7 +320,6 @@ def test_tune_job_waits_until_the_bucket_exists(rendered):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env = {
-            "BUCKET": "ray101-tune",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -234,7 +338,7 @@ def test_mongo_job_waits_only_for_a_loader_the_chart_runs(ctx):
     pod = _obj(r, "RayJob", "ray101-mongo")["spec"]["submitterPodTemplate"]
     assert "initContainers" not in pod["spec"]
     assert "ray101/mongodb-client" not in pod["metadata"]["labels"]
-    assert not checks.check_mongodb(r, ctx, checks.Expect(gpu="scale-from-zero"))
+    assert not list(checks.check_mongodb(r, ctx, checks.Expect(gpu="scale-from-zero")))
 
 
 # ---------------------------------------------------------------- negative cases
@@ -256,7 +360,7 @@ def test_rayjob_fields_kuberay_refuses_together_are_reported(rendered, ctx):
         job["spec"].update(submissionMode="SidecarMode", shutdownAfterJobFinishes=True)
 
     broken = _mutated(rendered["helm:default"], "RayJob", "ray101-dag", sidecar)
-    problems = checks.check_rayjobs(broken, ctx, checks.EXPECT["helm:default"])
+    problems = list(checks.check_rayjobs(broken, ctx, checks.EXPECT["helm:default"]))
     assert [(p.name, p.field) for p in problems] == [
         ("ray101-dag", "spec.shutdownAfterJobFinishes"),
         ("ray101-dag", "spec.submissionMode"),
@@ -301,13 +405,162 @@ def test_missing_limit_is_reported(rendered, ctx):
 
 
 def test_root_container_is_reported(rendered, ctx):
+    """In a Ray pod template by the project's checks, in a built-in kind by checkov."""
+
+    def ray_as_root(cluster):
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
+
+    broken = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", ray_as_root)
+    fields = {p.field for p in checks.check_rendering(broken, ctx)}
+    assert "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsNonRoot" in fields
+    assert "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsUser" in fields
+
     def as_root(sts):
         sts["spec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
 
     broken = _mutated(rendered["kustomize:kind"], "StatefulSet", "ray101-mongodb", as_root)
-    fields = {p.field for p in checks.check_rendering(broken, ctx)}
-    assert "spec.template.spec.containers[0].securityContext.runAsNonRoot" in fields
-    assert "spec.template.spec.containers[0].securityContext.runAsUser" in fields
+    report = checkov.scan([broken])
+    found = {(p.kind, p.name, p.message.split(":")[0]) for p in report.problems}
+    assert ("StatefulSet", "ray101-mongodb", "checkov CKV_K8S_23") in found, _report(
+        report.problems
+    )
+    assert all(p.source == "kustomize:kind" for p in report.problems)
+
+
+def test_checkov_passes_every_rendering_and_every_skip_has_a_reason(rendered):
+    report = checkov.scan(rendered.values())
+    assert not report.problems, _report(report.problems)
+    assert report.failed == 0 and report.passed > 1000 and report.skipped > 0
+
+
+def test_a_checkov_skip_without_a_reason_is_reported(rendered):
+    def bare_skip(deployment):
+        deployment["metadata"]["annotations"]["checkov.io/skip1"] = "CKV_K8S_43"
+
+    broken = _mutated(rendered["helm:kind"], "Deployment", "ray101-minio", bare_skip)
+    problems = checkov.scan([broken]).problems
+    assert [(p.kind, p.name, p.message) for p in problems] == [
+        ("Deployment", "ray101-minio", "checkov CKV_K8S_43 is skipped without a reason")
+    ]
+
+
+def test_a_raycluster_without_recreate_upgrades_is_reported(rendered, ctx):
+    for source in ("helm:kind", "kustomize:kind"):
+        assert _obj(rendered[source], "RayCluster", "ray101")["spec"]["upgradeStrategy"] == {
+            "type": "Recreate"
+        }
+    broken = _mutated(
+        rendered["kustomize:kind"],
+        "RayCluster",
+        "ray101",
+        lambda c: c["spec"].pop("upgradeStrategy"),
+    )
+    problems = list(checks.check_ray_clusters(broken, ctx, checks.EXPECT["kustomize:kind"]))
+    assert [(p.kind, p.field) for p in problems] == [("RayCluster", "spec.upgradeStrategy.type")]
+
+
+def test_pods_that_break_the_restricted_pod_security_standard_are_reported(rendered, ctx):
+    def loosen(cluster):
+        worker = cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]
+        worker["containers"][0]["securityContext"]["capabilities"] = {"add": ["SYS_ADMIN"]}
+        worker["volumes"] = [{"name": "host", "hostPath": {"path": "/"}}]
+        cluster["spec"]["autoscalerOptions"]["securityContext"].pop("capabilities")
+
+    broken = _mutated(rendered["helm:kind"], "RayCluster", "ray101", loosen)
+    problems = list(checks.check_pod_security_restricted(broken, ctx, checks.EXPECT["helm:kind"]))
+    assert [p.field for p in problems] == [
+        "spec.workerGroupSpecs[0].template.spec.volumes[0]",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.capabilities.drop",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.capabilities.add",
+        "spec.autoscalerOptions.securityContext.capabilities.drop",
+    ]
+
+
+def test_the_namespace_enforces_restricted(rendered, ctx):
+    (namespace,) = rendered["kustomize:kind"].of_kind("Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+    def baseline(ns):
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline"
+
+    broken = _mutated(rendered["kustomize:kind"], "Namespace", "ray101", baseline)
+    problems = list(
+        checks.check_namespace_pod_security(broken, ctx, checks.EXPECT["kustomize:kind"])
+    )
+    assert [p.field for p in problems] == ["metadata.labels.pod-security.kubernetes.io/enforce"]
+
+
+def _quantity(value) -> float:
+    """A Kubernetes quantity in bytes or cores."""
+    text = str(value)
+    for suffix, factor in (("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30), ("m", 1e-3)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def _amount(containers: list[dict], section: str, resource: str) -> float:
+    return sum(
+        _quantity((c.get("resources", {}).get(section) or {}).get(resource, 0)) for c in containers
+    )
+
+
+def _full_scale(r: Rendered, section: str) -> dict[str, float]:
+    """CPU and memory of every pod at once, each Ray worker group at maxReplicas,
+    the autoscaler sidecars included; a pod counts the larger of its init
+    containers and the sum of its containers, as the scheduler does."""
+    total = {"cpu": 0.0, "memory": 0.0}
+    for obj in r.all_objects():
+        spec = obj.get("spec", {}).get("rayClusterConfig") or obj.get("spec", {})
+        groups = {g["groupName"]: g["maxReplicas"] for g in spec.get("workerGroupSpecs") or []}
+        for tpl in pod_templates(obj):
+            count = groups.get(tpl.group, 1)
+            for resource in total:
+                pods = [
+                    tpl.spec.get("containers") or [],
+                    *([c] for c in tpl.spec.get("initContainers") or []),
+                ]
+                total[resource] += count * max(_amount(cs, section, resource) for cs in pods)
+        if obj["kind"] in ("RayCluster", "RayService"):
+            for resource in total:
+                total[resource] += _quantity(
+                    spec["autoscalerOptions"]["resources"][section][resource]
+                )
+    return total
+
+
+def test_the_kind_rendering_fits_the_docker_budget_docs_kind_states(rendered):
+    text = (REPO_ROOT / "docs" / "kind.md").read_text()
+    match = re.search(r"Docker needs \*\*(\d+) GiB of memory and (\d+) CPUs\*\*", text)
+    assert match, "docs/kind.md states no Docker budget"
+    memory, cpus = int(match[1]) * 2**30, int(match[2])
+    stated = re.search(r"the pods request about (\d+) GiB and ([\d.]+) CPUs", text)
+    for source in ("helm:kind", "kustomize:kind"):
+        requests = _full_scale(rendered[source], "requests")
+        # kind's control plane (API server, etcd, scheduler) and the node agents take about 1 GiB.
+        assert requests["memory"] <= memory - 2**30, (source, requests["memory"] / 2**30)
+        assert requests["cpu"] <= cpus - 1, (source, requests["cpu"])
+        assert abs(requests["memory"] / 2**30 - int(stated[1])) < 1, requests
+        assert abs(requests["cpu"] - float(stated[2])) < 0.5, requests
+        limits = _full_scale(rendered[source], "limits")
+        head = _obj(rendered[source], "RayCluster", "ray101")["spec"]["headGroupSpec"]
+        head_limit = _quantity(
+            head["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+        )
+        assert head_limit <= memory / 2 and limits["memory"] > requests["memory"]
+
+
+def test_a_ray_pod_without_shared_memory_is_reported(rendered, ctx):
+    def no_shm(service):
+        service["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]["spec"].pop(
+            "volumes"
+        )
+
+    broken = _mutated(rendered["helm:kind"], "RayService", "ray101-echo", no_shm)
+    problems = list(checks.check_ray_clusters(broken, ctx, checks.EXPECT["helm:kind"]))
+    assert [(p.kind, p.field) for p in problems] == [
+        ("RayService", "spec.rayClusterConfig.workerGroupSpecs[0].template.spec.volumes")
+    ]
 
 
 def test_image_and_ray_version_drift_is_reported(rendered, ctx):
@@ -328,19 +581,97 @@ def test_image_and_ray_version_drift_is_reported(rendered, ctx):
     assert (image, "'ray101:latest': expected tag '0.1.0' (versions.env RAY101_VERSION)") in found
 
 
-def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
-    def elsewhere(job):
-        env = job["spec"]["template"]["spec"]["containers"][0]["env"]
-        uri = next(e for e in env if e["name"] == "MONGODB_URI")
-        uri["value"] = uri["value"].replace("ray101-mongodb.ray101.svc", "mongodb.ray101.svc")
+def _secret_uri(change):
+    """A change to the `uri` key of the MongoDB Secret (base64 in data)."""
 
-    broken = _mutated(rendered["helm:default"], "Job", "ray101-data-load", elsewhere)
-    problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
-    assert problems and all(
-        p.field == "spec.template.spec.containers[0].env[2].value" for p in problems
+    def edit(secret):
+        uri = base64.b64decode(secret["data"]["uri"]).decode()
+        secret["data"]["uri"] = base64.b64encode(change(uri).encode()).decode()
+
+    return edit
+
+
+def test_only_kind_renderings_use_the_kind_loaded_image(rendered, ctx):
+    """A bare `ray101` exists only where `kind load` put it: a cluster would pull
+    docker.io/library/ray101 and every pod would sit in ImagePullBackOff."""
+    images = {
+        source: {
+            c["image"].rpartition(":")[0]
+            for o in rendered[source].all_objects()
+            for t in pod_templates(o)
+            for _, c in model_containers(t)
+            if "ray101" in c["image"]
+        }
+        for source in SOURCES
+    }
+    assert images["helm:kind"] == images["kustomize:kind"] == {"ray101"}
+    for source in ("helm:default", "helm:gpu", "kustomize:gpu"):
+        assert images[source] == {"registry.example.com/ray101"}, source
+
+    def bare(cluster):
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] = (
+            "ray101:0.1.0"
+        )
+
+    broken = _mutated(rendered["kustomize:gpu"], "RayCluster", "ray101", bare)
+    problems = list(checks.check_images(broken, ctx, checks.EXPECT["kustomize:gpu"]))
+    assert [(p.field, p.message.split(":")[0]) for p in problems] == [
+        ("spec.headGroupSpec.template.spec.containers[0].image", "'ray101")
+    ]
+    assert "exists only where `kind load` put it" in problems[0].message
+
+
+def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
+    elsewhere = _secret_uri(
+        lambda uri: uri.replace("ray101-mongodb.ray101.svc", "mongodb.ray101.svc")
     )
+    broken = _mutated(rendered["helm:default"], "Secret", "ray101-mongodb", elsewhere)
+    problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
+    assert problems and all(p.field == "spec.template.spec.containers[0].env[0]" for p in problems)
     assert any(
         "'mongodb.ray101.svc' is not the Service 'ray101-mongodb'" in p.message for p in problems
+    )
+
+
+def test_a_password_with_special_characters_reaches_the_driver_intact(ctx):
+    """The chart percent-encodes the user info of MONGODB_URI: pymongo's own URI
+    parser (what every pod's client runs) gives back the password exactly."""
+    from pymongo import uri_parser
+
+    password = "p@ss:w/o%rd?#&+ x"
+    r = render.render_chart("h", {"mongodb": {"auth": {"password": password}}})
+    secret = _obj(r, "Secret", "ray101-mongodb")
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["password"] == password  # what MONGO_INITDB_ROOT_PASSWORD reads
+    parsed = uri_parser.parse_uri(data["uri"])
+    assert (parsed["username"], parsed["password"]) == ("ray101", password)
+    assert parsed["nodelist"] == [("ray101-mongodb.ray101.svc", 27017)]
+    assert not [p for p in checks.check_mongodb_uri(r, ctx, checks.EXPECT["helm:default"])]
+
+
+def test_an_overlay_in_another_namespace_keeps_every_client_on_its_mongodb(tmp_path, ctx):
+    """No namespace is written into the base: MONGODB_URI (secret.env) names the
+    host without one, so `namespace:` in an overlay moves every client along."""
+    k8s = render.prepared_k8s_copy(tmp_path)
+    overlay = k8s / "overlays" / "elsewhere"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("namespace: team-a\nresources:\n  - ../kind\n")
+    moved = render.build_overlay("kustomize:elsewhere", overlay)
+    assert {o["metadata"].get("namespace") for o in moved.objects} == {"team-a", None}
+    expect = checks.Expect(gpu="none", kind_cluster=True)
+    problems = [
+        p
+        for check in (checks.check_urls, checks.check_mongodb_uri, checks.check_env_references)
+        for p in check(moved, ctx, expect)
+    ]
+    assert not problems, _report(problems)
+
+    # A host pinned to the old namespace is what the check reports.
+    pinned = _secret_uri(lambda uri: uri.replace("@ray101-mongodb:", "@ray101-mongodb.ray101.svc:"))
+    broken = _mutated(moved, "Secret", "ray101-mongodb", pinned)
+    messages = [p.message for p in checks.check_urls(broken, ctx, expect)]
+    assert any("is in namespace 'ray101', but the pod runs in 'team-a'" in m for m in messages), (
+        messages
     )
 
 
@@ -356,7 +687,7 @@ def test_network_policy_must_admit_the_loader_and_no_one_else(rendered, ctx):
     broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", unlabel)
     broken = _mutated(broken, "RayService", "ray101-echo", label)
     messages = [
-        p.message for p in checks.check_mongodb(broken, ctx, checks.EXPECT["kustomize:kind"])
+        p.message for p in list(checks.check_mongodb(broken, ctx, checks.EXPECT["kustomize:kind"]))
     ]
     assert messages == [
         "does not admit Job/ray101-data-load spec.template",
@@ -370,7 +701,9 @@ def test_network_policy_must_admit_the_mongo_jobs_submitter(rendered, ctx):
 
     for source in ("helm:kind", "kustomize:kind"):
         broken = _mutated(rendered[source], "RayJob", "ray101-mongo", unlabel)
-        messages = [p.message for p in checks.check_mongodb(broken, ctx, checks.EXPECT[source])]
+        messages = [
+            p.message for p in list(checks.check_mongodb(broken, ctx, checks.EXPECT[source]))
+        ]
         assert messages == ["does not admit RayJob/ray101-mongo spec.submitterPodTemplate"]
 
 
@@ -384,10 +717,33 @@ def test_release_labels_in_immutable_templates_are_reported(rendered, ctx):
 
     broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", version_everywhere)
     broken = _mutated(broken, "StatefulSet", "ray101-mongodb", version_everywhere)
-    problems = checks.check_immutable_templates(broken, ctx, checks.EXPECT["kustomize:kind"])
+    problems = list(checks.check_immutable_templates(broken, ctx, checks.EXPECT["kustomize:kind"]))
     assert [(p.kind, p.field) for p in problems] == [
         ("StatefulSet", "spec.volumeClaimTemplates[0].metadata.labels.app.kubernetes.io/version"),
         ("Job", "spec.template.metadata.labels.app.kubernetes.io/version"),
+    ]
+
+
+def test_release_labels_in_pod_templates_are_reported(rendered, ctx):
+    """A chart version in MongoDB's pod template would restart it on every upgrade."""
+    for source in ("helm:default", "kustomize:kind"):
+        assert not list(
+            checks.check_pod_templates_without_release_labels(
+                rendered[source], ctx, checks.EXPECT[source]
+            )
+        )
+
+    def versioned(sts):
+        sts["spec"]["template"]["metadata"]["labels"]["helm.sh/chart"] = "ray101-0.1.0"
+
+    broken = _mutated(rendered["helm:default"], "StatefulSet", "ray101-mongodb", versioned)
+    problems = list(
+        checks.check_pod_templates_without_release_labels(
+            broken, ctx, checks.EXPECT["helm:default"]
+        )
+    )
+    assert [(p.kind, p.field) for p in problems] == [
+        ("StatefulSet", "spec.template.metadata.labels.helm.sh/chart")
     ]
 
 
@@ -398,7 +754,7 @@ def test_service_selecting_no_pod_is_reported(rendered, ctx):
         "ray101-minio",
         lambda s: s["spec"]["selector"].update({"app.kubernetes.io/component": "mini"}),
     )
-    problems = checks.check_services(broken, ctx, checks.EXPECT["helm:kind"])
+    problems = list(checks.check_services(broken, ctx, checks.EXPECT["helm:kind"]))
     assert [(p.kind, p.name, p.field) for p in problems] == [
         ("Service", "ray101-minio", "spec.selector")
     ]
@@ -448,7 +804,9 @@ def test_import_probe_catches_wrong_import_paths_modules_and_flags(rendered, tmp
         job["metadata"]["name"] = f"ray101-{name}"
         job["spec"]["entrypoint"] = entrypoint
         objects.append(job)
-    problems = checks.check_imports([Rendered("t", objects, "helm")], sys_path=[str(tmp_path)])
+    problems = list(
+        checks.check_imports([Rendered("t", objects, "helm")], sys_path=[str(tmp_path)])
+    )
     by_name = {p.name: p for p in problems}
     assert "echo-good" not in by_name, _report(problems)
     assert set(by_name) == {
@@ -498,23 +856,106 @@ def test_closing_a_crd_schema_rejects_unknown_fields_but_keeps_open_ones():
     assert [(list(e.path), e.validator) for e in errors] == [(["spec"], "additionalProperties")]
 
 
-def test_missing_crds_fail_clearly(tmp_path, monkeypatch, kubernetes):
+def test_a_crd_directory_named_by_its_variable_must_hold_the_crds(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path))
-    with pytest.raises(schemas.SchemaSetupError, match="KUBERAY_CRDS_DIR"):
-        schemas.CrdValidator(schemas.crds_dir(), kubernetes)
+    (kuberay, _) = crd_dirs.crd_sets(render.versions())
+    with pytest.raises(schemas.SchemaSetupError, match="KUBERAY_CRDS_DIR must name"):
+        crd_dirs.locate(kuberay)
 
 
-def test_command_line_exits_nonzero_when_crds_are_missing(tmp_path, monkeypatch, capsys):
-    from tests.manifests.__main__ import main
+def test_command_line_exits_2_when_the_crds_are_missing(tmp_path, monkeypatch, capsys):
+    from tools.manifests.__main__ import main
 
     monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path / "nowhere"))
-    assert main() == 2
+    assert main([]) == 2
     assert "no KubeRay CRDs in" in capsys.readouterr().err
 
 
-def test_crds_default_to_the_shared_directory(monkeypatch):
+def test_crds_come_from_the_shared_directory_when_no_variable_is_set(monkeypatch):
     monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
-    assert schemas.crds_dir() == REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
+    monkeypatch.delenv("PROMETHEUS_OPERATOR_CRDS_DIR", raising=False)
+    sets = crd_dirs.crd_sets(render.versions())
+    shared = REPO_ROOT.parent / "shared"
+    if not (shared / "kuberay").is_dir():
+        pytest.skip(f"no {shared} beside this checkout: the download path is tested below")
+    assert [crd_dirs.locate(s) for s in sets] == [
+        shared / "kuberay" / "v1.7.0" / "crds",
+        shared / "prometheus-operator" / "v0.93.0" / "crds",
+    ]
+
+
+def test_without_shared_crds_a_fresh_clone_downloads_them_once(tmp_path, monkeypatch):
+    """From a local server standing in for GitHub: fetched into the cache, then
+    read from there without another request."""
+    monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
+    (kuberay, _) = crd_dirs.crd_sets(render.versions())
+    source = REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
+    served = tmp_path / "served"
+    served.mkdir()
+    for name in kuberay.files:
+        text = (source / name).read_text() if (source / name).exists() else ""
+        (served / name).write_text(text or "kind: CustomResourceDefinition\n")
+    requests: list[str] = []
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(served), **kwargs)
+
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = dataclasses.replace(kuberay, base_url=f"http://127.0.0.1:{server.server_port}")
+        cache = tmp_path / "cache"
+        found = crd_dirs.locate(local, cache=cache, shared=tmp_path / "no-shared")
+        assert found == cache / "kuberay" / "v1.7.0"
+        assert sorted(p.name for p in found.iterdir()) == sorted(kuberay.files)
+        assert len(requests) == len(kuberay.files)
+        assert crd_dirs.locate(local, cache=cache, shared=tmp_path / "no-shared") == found
+        assert len(requests) == len(kuberay.files), "the cache is read, not fetched again"
+        broken = dataclasses.replace(local, base_url=f"http://127.0.0.1:{server.server_port}/gone")
+        with pytest.raises(
+            schemas.SchemaSetupError, match="could not download .* set KUBERAY_CRDS_DIR"
+        ):
+            crd_dirs.locate(broken, cache=tmp_path / "other", shared=tmp_path / "no-shared")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_monitoring_kinds_are_validated_against_the_prometheus_operator_crds(kubernetes, crds):
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "ray101-ray", "namespace": "ray101"},
+        "spec": {
+            "selector": {"matchLabels": {"ray.io/cluster": "ray101"}},
+            "podMetricsEndpoints": [{"port": "metrics", "intervall": "30s"}],
+        },
+    }
+    problems = schemas.validate(Rendered("t", [monitor], "given"), kubernetes, crds)
+    assert [(p.kind, p.field) for p in problems] == [
+        ("PodMonitor", "spec.podMetricsEndpoints[0].intervall")
+    ]
+
+
+def test_the_checker_reads_rendered_yaml_from_standard_input(rendered, tmp_path):
+    """What a user runs on their own overlay: `kubectl kustomize DIR | scripts/check-manifests -`."""
+    good = yaml.safe_dump_all(rendered["kustomize:kind"].all_objects())
+    bad = good.replace("entrypoint: python -m jobs.dag", "entryPoint: python -m jobs.dag")
+    assert bad != good
+    for text, code in ((good, 0), (bad, 1)):
+        result = subprocess.run(
+            ["bash", str(REPO_ROOT / "scripts" / "check-manifests"), "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+    assert "[stdin] RayJob/ray101-dag: spec.entryPoint: unknown field 'entryPoint'" in result.stdout
 
 
 # ---------------------------------------------------------------- the chart's values
@@ -566,14 +1007,15 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
             "workloads": {
                 "mongo": {"enabled": False},
                 "counter": {"enabled": False},
-                "tune": {"storagePath": "gs://my-bucket/ray101"},
-            }
+            },
+            "storagePath": "gs://my-bucket/ray101",
         },
     }
     r = _render(values)
     kinds = {(o["kind"], o["metadata"]["name"]) for o in r.all_objects()}
     assert kinds == {
         ("RayCluster", "ray101"),
+        ("NetworkPolicy", "ray101-no-ingress"),
         *{("RayJob", f"ray101-{w}") for w in ("retrieve", "dependencies", "dag", "tune")},
     }
     tune = yaml.safe_load(_obj(r, "RayJob", "ray101-tune")["spec"]["runtimeEnvYAML"])["env_vars"]
@@ -589,19 +1031,34 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
     assert not problems, _report(problems)
 
 
-def test_generated_passwords_are_random_and_given_ones_are_used():
-    def secret_data(values):
-        secret = _obj(_render(values), "Secret", "ray101-mongodb")
-        import base64
+def test_a_render_without_a_cluster_refuses_to_draw_passwords():
+    """helm template, a client-side dry run, Argo CD and Flux render without a
+    cluster: `lookup` finds no Secret there, and a new random password per render
+    would drift from the one MongoDB keeps. The chart fails instead."""
+    import base64
 
+    import helm_python
+
+    for values, missing in (
+        ({}, "ray101-mongodb"),
+        ({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}}, "ray101-minio"),
+    ):
+        with pytest.raises(helm_python.HelmError) as caught:
+            render.render_chart("helm:gitops", values, offline=False)
+        message = str(caught.value)
+        assert "rendered without a cluster" in message and f"the Secret {missing}" in message
+        assert "existingSecret" in message
+
+    def secret_data(values):
+        secret = _obj(render.render_chart("h", values, offline=False), "Secret", "ray101-mongodb")
         return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
-    first, second = secret_data({}), secret_data({})
-    assert re.fullmatch(r"[A-Za-z0-9]{32}", first["password"])
-    # Offline there is no previous Secret to read back, so each render draws anew;
-    # on a cluster `lookup` returns the installed one and the password is kept.
-    assert first["password"] != second["password"]
-    given = secret_data({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}})
+    given = secret_data(
+        {
+            "mongodb": {"auth": {"password": "s3cretPassw0rd"}},
+            "minio": {"auth": {"existingSecret": "my-s3"}},
+        }
+    )
     assert given["password"] == "s3cretPassw0rd"
     assert (
         given["uri"]
@@ -623,17 +1080,21 @@ def test_existing_secrets_replace_the_generated_ones():
         for t in pod_templates(o)
         for c in t.spec.get("containers", [])
         for e in c.get("env", [])
-        if "valueFrom" in e
+        if "secretKeyRef" in e.get("valueFrom", {})
     }
     assert names == {"my-mongo", "my-s3"}
 
 
 def test_passwords_stay_stable_across_upgrades_by_lookup():
-    """The Secret templates read the installed password back before drawing a new one."""
+    """The Secret templates read the installed password back before drawing a new
+    one, and draw one only when Helm reaches a cluster."""
+    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
+    assert 'lookup "v1" "Secret" .ctx.Release.Namespace .secret' in helpers
+    assert 'lookup "v1" "Namespace" "" "kube-system"' in helpers and "randAlphaNum" in helpers
     for template in ("mongodb/secret.yaml", "minio/secret.yaml"):
         text = (CHART_DIR / "templates" / template).read_text()
-        assert re.search(r'lookup "v1" "Secret" \.Release\.Namespace \$name', text), template
-        assert "randAlphaNum" in text and "helm.sh/resource-policy: keep" in text, template
+        assert 'include "ray101.password"' in text, template
+        assert "helm.sh/resource-policy: keep" in text, template
 
 
 def _undocumented_values(text: str) -> list[str]:
@@ -729,7 +1190,7 @@ def test_example_credentials_match_the_manifests(rendered):
     )
     assert set(example) == {"username", "password", "uri"}
     assert example["uri"] == (
-        f"mongodb://{example['username']}:{example['password']}@ray101-mongodb.ray101.svc:27017/?authSource=admin"
+        f"mongodb://{example['username']}:{example['password']}@ray101-mongodb:27017/?authSource=admin"
     )
     # The placeholder scripts/deploy replaces with a random password.
     assert re.fullmatch(r"[A-Za-z-]+", example["password"])

@@ -27,10 +27,10 @@ COMMANDS = [
     "submit",
     "e2e-kind",
     "kind-down",
-    "fetch-kuberay-crds",
     "local-cluster",
     "dashboards",
     "loadtest",
+    "check-manifests",
 ]
 BASH_FILES = [SCRIPTS_DIR / "lib.sh", *(SCRIPTS_DIR / name for name in COMMANDS)]
 STRICT = "set -o errexit -o nounset -o pipefail"
@@ -135,6 +135,17 @@ def test_kind_up_installs_the_pinned_operator_from_the_kuberay_repository():
     assert values["KUBERAY_VERSION"] == VERSIONS["KUBERAY_VERSION"] == "1.7.0"
 
 
+def test_kind_up_applies_the_pinned_crds_server_side_before_the_operator():
+    """Helm skips a chart's crds/ on upgrade: without this an operator upgrade
+    would run against the old CRDs."""
+    text = (SCRIPTS_DIR / "kind-up").read_text()
+    crds = text.index(
+        'helm show crds "${KUBERAY_HELM_REPO}/kuberay-operator" --version "${KUBERAY_VERSION}" |'
+    )
+    apply = text.index("kubectl apply --server-side --force-conflicts -f -", crds)
+    assert crds < apply < text.index('helm upgrade --install "${OPERATOR_RELEASE}"')
+
+
 def test_script_names_equal_the_e2e_tests_names():
     names = [
         "NAMESPACE",
@@ -145,6 +156,7 @@ def test_script_names_equal_the_e2e_tests_names():
         "MONGO_SECRET",
         "MONGO_DB",
         "LOADER_JOB",
+        "BUCKET_JOB",
         "RAYSERVICE",
         "SERVE_SVC",
         "SERVE_PORT",
@@ -373,24 +385,62 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
     )
     assert result.returncode == 1, result.stderr
     assert "timed out after 1s waiting for StatefulSet ray101/ray101-mongodb" in result.stderr
-    (call,) = calls.read_text().splitlines()
+    (call,) = [c for c in calls.read_text().splitlines() if c.startswith("upgrade")]
     args = call.split()
     assert args[:4] == ["upgrade", "--install", "ray101", "helm/ray101"]
     assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
 
 
-def test_fetch_kuberay_crds_needs_curl(tmp_path):
-    result = run_script("fetch-kuberay-crds", str(tmp_path / "crds"), path=minimal_path(tmp_path))
-    assert result.returncode == MISSING_TOOL, result.stderr
-    assert re.search(r"^\s+curl\s", result.stderr, re.M)
-    assert result.stdout == "", "stdout carries only the KUBERAY_CRDS_DIR line"
+def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
+    """A Job's pod template is immutable: a finished loader or bucket Job is
+    deleted before helm runs, so a new image re-creates it instead of failing."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "calls"
+    # The loader has completed; the bucket Job does not exist.
+    (fake / "kubectl").write_text(
+        "#!/bin/sh\n"
+        f'echo "kubectl $*" >> "{calls}"\n'
+        'case "$*" in *"get job ray101-data-load"*) echo Complete ;; esac\n'
+    )
+    (fake / "helm").write_text(f'#!/bin/sh\necho "helm $*" >> "{calls}"\n')
+    for tool in ("helm", "kubectl"):
+        (fake / tool).chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "deploy")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PATH": f"{fake}:/usr/bin:/bin",
+            "RAY101_POLL_S": "1",
+            "RAY101_DEPLOY_TIMEOUT": "1",
+        },
+    )
+    assert result.returncode == 1, result.stderr  # the waits time out on the fake cluster
+    lines = calls.read_text().splitlines()
+    delete = "kubectl -n ray101 delete job ray101-data-load --ignore-not-found --wait=true"
+    assert delete in lines, lines
+    assert not any("delete job ray101-minio-bucket" in line for line in lines)
+    helm = next(i for i, line in enumerate(lines) if line.startswith("helm upgrade"))
+    assert lines.index(delete) < helm
+    # --create-namespace would leave the namespace without Pod Security labels:
+    # the chart's Namespace is applied first.
+    namespace = next(
+        i for i, line in enumerate(lines) if "--show-only templates/namespace.yaml" in line
+    )
+    assert "--set namespace.create=true" in lines[namespace]
+    assert namespace < helm and lines.index("kubectl apply -f -") < helm
 
 
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):
     (tmp_path / "scripts").mkdir()
     for name in ("lib.sh", "deploy"):
         shutil.copy(SCRIPTS_DIR / name, tmp_path / "scripts" / name)
-    shutil.copy(REPO_ROOT / "versions.env", tmp_path / "versions.env")
+    for name in ("versions.env", "names.env"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
     overlay = tmp_path / "k8s" / "overlays" / "kind"
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text("resources: []\n")
@@ -425,9 +475,40 @@ def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
     assert "kubectl" in result.stderr
 
 
+def test_submit_tune_refuses_without_the_storage_its_rayjob_names(tmp_path):
+    """Tune's trials on several pods need shared storage: without the tune
+    RayJob's RAY101_STORAGE_PATH, scripts/submit says so in one line, exit 3."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    # A cluster with the RayCluster but a tune RayJob without a runtime env.
+    (fake / "kubectl").write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *"get raycluster ray101 -o name"*) echo raycluster.ray.io/ray101 ;; esac\n'
+    )
+    (fake / "kubectl").chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "submit"), "tune"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"},
+    )
+    assert result.returncode == MISSING_TOOL, result.stdout + result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "tune needs shared storage, and RayJob ray101/ray101-tune names none" in line
+
+
 @pytest.mark.parametrize(
     "name",
-    [*COMMANDS[:3], "e2e-kind", "kind-down", "fetch-kuberay-crds", "local-cluster", "dashboards"],
+    [
+        *COMMANDS[:3],
+        "e2e-kind",
+        "kind-down",
+        "local-cluster",
+        "dashboards",
+        "check-manifests",
+    ],
 )
 def test_unknown_flags_are_usage_errors(name):
     result = run_script(name, "--no-such-flag")
@@ -435,7 +516,7 @@ def test_unknown_flags_are_usage_errors(name):
     assert "--no-such-flag" in result.stderr
 
 
-@pytest.mark.parametrize("name", COMMANDS[:-1])
+@pytest.mark.parametrize("name", [c for c in COMMANDS if c != "loadtest"])
 def test_help_prints_the_header(name):
     result = run_script(name, "--help")
     assert result.returncode == 0
@@ -450,4 +531,4 @@ def test_job_upload_is_only_the_jobs_package(tmp_path):
     _compat.create_working_dir_package(str(REPO_ROOT), str(package))
     tops = {name.split("/")[0] for name in zipfile.ZipFile(package).namelist()}
     assert "jobs" in tops
-    assert not tops & {".git", ".venv", "k8s", "helm", "tests", "images", "results"}
+    assert not tops & {".git", ".venv", "k8s", "helm", "tests", "tools", "images", "results"}

@@ -23,12 +23,14 @@ from typing import Any
 
 from jobs.echo.config import (
     APP_NAME,
+    CLUSTER_AUTOSCALING,
     DEPLOYMENT_NAME,
     DEPLOYMENT_OPTIONS,
     IMPORT_PATH,
     LOCAL_ENV,
     SERVE_CONFIG,
     SERVE_ENV,
+    rayservice_serve_config,
 )
 
 
@@ -42,6 +44,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "APP_NAME",
+    "CLUSTER_AUTOSCALING",
     "DEPLOYMENT_NAME",
     "DEPLOYMENT_OPTIONS",
     "IMPORT_PATH",
@@ -50,4 +53,5 @@ __all__ = [
     "SERVE_ENV",
     "Echo",
     "app",
+    "rayservice_serve_config",
 ]

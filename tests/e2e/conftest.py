@@ -16,20 +16,23 @@ from typing import Any
 
 import pytest
 
-# The fixed names of the deployment (the same in scripts/lib.sh, the manifests
-# and the chart; tests/test_scripts.py checks that lib.sh agrees).
-NAMESPACE = "ray101"
-RAYCLUSTER = "ray101"
-HEAD_SVC = "ray101-head-svc"
-MONGO_STS = "ray101-mongodb"
-MONGO_POD = "ray101-mongodb-0"
-MONGO_SECRET = "ray101-mongodb"
-MONGO_DB = "sample_mflix"
-LOADER_JOB = "ray101-data-load"
-RAYSERVICE = "ray101-echo"
-SERVE_SVC = "ray101-echo-serve-svc"
-SERVE_PORT = 8000
-RAYJOB_PREFIX = "ray101-"
+from tools.manifests.render import REPO_ROOT, read_env
+
+# The fixed names of the deployment, from names.env (the same file scripts/lib.sh sources).
+_NAMES = read_env(REPO_ROOT / "names.env")
+NAMESPACE = _NAMES["NAMESPACE"]
+RAYCLUSTER = _NAMES["RAYCLUSTER"]
+HEAD_SVC = _NAMES["HEAD_SVC"]
+MONGO_STS = _NAMES["MONGO_STS"]
+MONGO_POD = _NAMES["MONGO_POD"]
+MONGO_SECRET = _NAMES["MONGO_SECRET"]
+MONGO_DB = _NAMES["MONGO_DB"]
+LOADER_JOB = _NAMES["LOADER_JOB"]
+BUCKET_JOB = _NAMES["BUCKET_JOB"]
+RAYSERVICE = _NAMES["RAYSERVICE"]
+SERVE_SVC = _NAMES["SERVE_SVC"]
+SERVE_PORT = int(_NAMES["SERVE_PORT"])
+RAYJOB_PREFIX = _NAMES["RAYJOB_PREFIX"]
 
 RAY_GROUP, RAY_VERSION = "ray.io", "v1"
 

@@ -12,13 +12,28 @@ from typing import Any
 
 import yaml
 
-from tests.manifests.model import Obj, Problem, Rendered
+from tools.manifests.model import Obj, Problem, Rendered
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "ray101"
 K8S_DIR = REPO_ROOT / "k8s"
-RELEASE = "ray101"
-NAMESPACE = "ray101"
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of versions.env or names.env (comments and blanks skipped)."""
+    result = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            result[key.strip()] = value.strip().strip('"')
+    return result
+
+
+# The release and namespace of names.env, the one place the deployment's names live.
+NAMES = read_env(REPO_ROOT / "names.env")
+RELEASE = NAMES["RELEASE"]
+NAMESPACE = NAMES["NAMESPACE"]
 
 # The renderings the checks cover: label -> values file (None: the chart's defaults).
 CHART_VALUES: dict[str, str | None] = {
@@ -32,17 +47,30 @@ OVERLAYS: dict[str, str] = {
 }
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Rendered without a cluster, the chart refuses to draw passwords (they would
+# change on every render): the checks give these, as a GitOps setup gives its
+# own. The same fake password the kustomize copies get.
+FAKE_PASSWORD = "notARealPassword0"
+OFFLINE_VALUES: dict[str, Any] = {
+    "mongodb": {"auth": {"password": FAKE_PASSWORD}},
+    "minio": {"auth": {"rootPassword": FAKE_PASSWORD}},
+}
+
+
+def merged(base: dict[str, Any], over: dict[str, Any] | None) -> dict[str, Any]:
+    """``over`` on top of ``base``, maps merged key by key as Helm merges values."""
+    out = dict(base)
+    for key, value in (over or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def versions() -> dict[str, str]:
     """versions.env, the one place versions live."""
-    result = {}
-    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            result[key.strip()] = value.strip().strip('"')
-    return result
+    return read_env(REPO_ROOT / "versions.env")
 
 
 def parse_documents(text: str) -> list[Obj]:
@@ -66,10 +94,14 @@ def render_chart(
     chart_dir: Path = CHART_DIR,
     release: str = RELEASE,
     namespace: str = NAMESPACE,
+    offline: bool = True,
 ) -> Rendered:
-    """`helm template` through Helm 4's engine; raises helm_python errors on failure."""
+    """`helm template` through Helm 4's engine, with OFFLINE_VALUES under
+    ``values`` unless ``offline`` is False; raises helm_python errors on failure."""
     import helm_python
 
+    if offline:
+        values = merged(OFFLINE_VALUES, values)
     with helm_python.Chart.load(chart_dir) as chart:
         manifests = chart.render(values, name=release, namespace=namespace, is_install=True)
     objects, hooks = [], []
@@ -82,8 +114,14 @@ def render_chart(
 
 
 def render_notes(values: dict[str, Any] | None = None) -> str:
+    """NOTES.txt, with existing Secrets standing in for a cluster's."""
     import helm_python
 
+    secrets = {
+        "mongodb": {"auth": {"existingSecret": "ray101-mongodb"}},
+        "minio": {"auth": {"existingSecret": "ray101-minio"}},
+    }
+    values = merged(secrets, values)
     with helm_python.Chart.load(CHART_DIR) as chart:
         manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
     return next((text for path, text in manifests.items() if path.endswith("NOTES.txt")), "")
@@ -93,7 +131,7 @@ def lint_chart(values_file: str | None = None, kube_version: str | None = None) 
     """`helm lint --strict`: every message (info included) is a problem."""
     import helm_python
 
-    values = load_values(values_file)
+    values = merged(OFFLINE_VALUES, load_values(values_file))
     report = helm_python.lint(
         CHART_DIR,
         values,
@@ -122,7 +160,7 @@ def prepared_k8s_copy(dest: Path, src: Path = K8S_DIR) -> Path:
     target = dest / "k8s"
     shutil.copytree(src, target, ignore=shutil.ignore_patterns("*.env"))
     for example in target.rglob("*.env.example"):
-        text = example.read_text().replace("change-me", "notARealPassword0")
+        text = example.read_text().replace("change-me", FAKE_PASSWORD)
         example.with_name(example.name.removesuffix(".example")).write_text(text)
     return target
 

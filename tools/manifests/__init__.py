@@ -7,9 +7,9 @@ the Kubernetes 1.35 schemas (kubernetes-validate, strict) or, for ray.io kinds,
 against the KubeRay 1.7.0 CRDs with unknown fields rejected, and put through
 checks for mistakes that otherwise surface only on a cluster (see checks.py).
 
-    python -m tests.manifests        # summary, exit 1 on any problem
+    python -m tools.manifests        # summary, exit 1 on any problem
 """
 
-from tests.manifests.model import Problem, Rendered
+from tools.manifests.model import Problem, Rendered
 
 __all__ = ["Problem", "Rendered"]

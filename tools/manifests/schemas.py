@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,15 +20,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tests.manifests.model import Obj, Problem, Rendered
-from tests.manifests.render import REPO_ROOT
+from tools.manifests.crds import SchemaSetupError
+from tools.manifests.model import Obj, Problem, Rendered
+
+__all__ = ["CrdValidator", "KubernetesValidator", "SchemaSetupError", "close_schema", "validate"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-
-
-class SchemaSetupError(RuntimeError):
-    """The schemas themselves are missing or unusable (not a finding in a manifest)."""
 
 
 # ---------------------------------------------------------------- Kubernetes
@@ -100,14 +97,6 @@ class KubernetesValidator:
 # ---------------------------------------------------------------- CRDs
 
 
-def default_crds_dir() -> Path:
-    return REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
-
-
-def crds_dir() -> Path:
-    return Path(os.environ.get("KUBERAY_CRDS_DIR") or default_crds_dir())
-
-
 def close_schema(schema: Any) -> Any:
     """A copy of an OpenAPI v3 schema where every object that lists its
     properties rejects others, as the API server's strict field validation does."""
@@ -132,20 +121,15 @@ def close_schema(schema: Any) -> Any:
 
 
 class CrdValidator:
-    """Validation of custom resources against the CRDs in one directory."""
+    """Validation of custom resources against the CRDs in some directories
+    (tools/manifests/crds.py finds them)."""
 
-    def __init__(self, directory: Path, kubernetes: KubernetesValidator):
-        self.directory = directory
+    def __init__(self, directories: list[Path], kubernetes: KubernetesValidator):
+        self.directories = directories
         self.kubernetes = kubernetes
-        files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
-        if not files:
-            raise SchemaSetupError(
-                f"no KubeRay CRDs in {directory}: set KUBERAY_CRDS_DIR to the directory holding "
-                "ray.io_rayclusters.yaml, ray.io_rayjobs.yaml and ray.io_rayservices.yaml "
-                "(KubeRay 1.7.0, helm-chart/kuberay-operator/crds); "
-                "scripts/fetch-kuberay-crds downloads them and prints the setting"
-            )
-        self._files = files
+        self._files = [f for d in directories for f in sorted(d.glob("*.yaml"))]
+        if not self._files:
+            raise SchemaSetupError(f"no CRDs in {', '.join(map(str, directories))}")
 
     @functools.cached_property
     def _schemas(self) -> dict[tuple[str, str], Any]:
@@ -230,9 +214,9 @@ def validate(
 ) -> list[Problem]:
     problems = []
     for obj in rendered.all_objects():
-        found = (
-            crds.errors(obj) if "ray.io/" in obj.get("apiVersion", "") else kubernetes.errors(obj)
-        )
+        found = crds.errors(obj)
+        if found is None:
+            found = kubernetes.errors(obj)
         if found is None:
             problems.append(
                 rendered.problem(

@@ -1,0 +1,102 @@
+"""``ray101 cluster up | down | status``: the command over :mod:`jobs.localcluster`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from jobs import dashboard
+from jobs.cluster_shape import DEFAULT_VALUES
+from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.flags import ArgumentParser, non_negative_int
+from jobs.localcluster import GROUP_LABEL, State, down, running, up
+
+
+def describe(state: State) -> list[str]:
+    """The nodes, their resources and the addresses, as `status` prints them."""
+    gpus_of = {n.role for n in state.nodes if n.logical_gpus}
+    lines = [
+        f"dashboard and job API: {state.dashboard_url}   (ray101 submit, ray job submit)",
+        f"GCS:                   {state.gcs_address}   (ray101 run NAME --address)",
+        f"Ray Client:            {state.client_address}",
+        f"temp dir:              {state.temp_dir}",
+        "nodes:",
+    ]
+    for node in sorted(dashboard.nodes(state.dashboard_url), key=_node_order):
+        labels = node.get("labels") or {}
+        group = labels.get(GROUP_LABEL, "?")
+        total = node.get("resources_total") or {}
+        shown = [f"{total.get('CPU', 0):g} CPU"]
+        if total.get("GPU"):
+            shown.append(
+                f"{total['GPU']:g} GPU" + (" (logical: no device)" if group in gpus_of else "")
+            )
+        shown.append(f"{total.get('object_store_memory', 0) / 1e6:.0f} MB object store")
+        lines.append(
+            f"  {node.get('state', '?'):5}  {group:5}  {node['node_id'][:12]}  "
+            f"{node.get('node_ip')}:{node.get('node_manager_port', '?')}  {', '.join(shown)}"
+        )
+    return lines
+
+
+def _node_order(node: dict[str, Any]) -> tuple:
+    return (not node.get("is_head_node"), node.get("state") != "ALIVE", node["node_id"])
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="ray101 cluster",
+        description="a multi-node Ray on this machine, shaped like the kind RayCluster",
+    )
+    sub = parser.add_subparsers(dest="action", required=True, metavar="up|down|status")
+    start = sub.add_parser("up", help="start the cluster (nothing when it runs)")
+    start.add_argument(
+        "--values",
+        default=DEFAULT_VALUES,
+        metavar="FILE",
+        help=f"chart values over values.yaml that shape it (default {DEFAULT_VALUES})",
+    )
+    start.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=None,
+        help="CPU workers instead of the values' replicas",
+    )
+    sub.add_parser("down", help="stop what `up` started")
+    sub.add_parser("status", help="nodes, resources and addresses")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        setup_logging()
+        if args.action == "up":
+            started = running() is None
+            begin = time.perf_counter()
+            try:
+                state = up(args.values, args.workers)
+            except (RuntimeError, subprocess.CalledProcessError) as exc:  # stopped again by up
+                print(f"error: ray101 cluster up: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+            word = f"started in {time.perf_counter() - begin:.1f} s" if started else "running"
+            print(f"local cluster {word}", file=sys.stderr)
+            print("\n".join(describe(state)))
+            return EXIT_OK
+        if args.action == "down":
+            begin = time.perf_counter()
+            stopped = down()
+            took = f" in {time.perf_counter() - begin:.1f} s" if stopped else ""
+            print(f"local cluster {'stopped' if stopped else 'not running'}{took}", file=sys.stderr)
+            return EXIT_OK
+        state = running()
+        if state is None:
+            print("local cluster not running (ray101 cluster up)", file=sys.stderr)
+            return EXIT_FAILED
+        print("\n".join(describe(state)))
+        return EXIT_OK
+
+    return run_command(body)

@@ -1,0 +1,93 @@
+"""Reading a RayJob or RayService out of Kubernetes manifests.
+
+The source is a YAML file (one document or many, as ``helm template`` or
+``kubectl kustomize`` print them), ``-`` for stdin, or the chart's directory,
+rendered here with Helm's engine (``helm-python-sdk``, a development
+dependency) and the kind values.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jobs.errors import UsageError
+
+RELEASE = "ray101"
+NAMESPACE = "ray101"
+CHART_VALUES = "values-kind.yaml"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse(text: str, where: str) -> list[dict[str, Any]]:
+    try:
+        return [d for d in yaml.load_all(text, Loader=_Loader) if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where} is not YAML: {str(exc).splitlines()[0]}") from None
+
+
+def render_chart(chart_dir: Path, values_file: str = CHART_VALUES) -> list[dict[str, Any]]:
+    """``helm template ray101 CHART -n ray101 -f CHART/VALUES`` as documents."""
+    try:
+        import helm_python
+    except ImportError:
+        raise UsageError(
+            f"rendering {chart_dir} needs helm-python-sdk (pip install -e '.[dev]'); "
+            "or pipe `helm template` into --from-manifest -"
+        ) from None
+    values_path = chart_dir / values_file
+    values = yaml.load(values_path.read_text(), Loader=_Loader) if values_path.is_file() else None
+    with helm_python.Chart.load(chart_dir) as chart:
+        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs: list[dict[str, Any]] = []
+    for path in sorted(rendered):
+        if not path.endswith("NOTES.txt"):
+            docs += parse(rendered[path], path)
+    return docs
+
+
+def load(source: str) -> list[dict[str, Any]]:
+    """Every document of ``source``: a file, ``-`` (stdin) or a chart directory."""
+    if source == "-":
+        return parse(sys.stdin.read(), "stdin")
+    path = Path(source)
+    if path.is_dir() and (path / "Chart.yaml").is_file():
+        return render_chart(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    return parse(text, source)
+
+
+def select(docs: list[dict[str, Any]], kind: str, name: str | None, source: str) -> dict[str, Any]:
+    """The one ``kind`` object of ``docs`` (named ``name`` when there are several)."""
+    found = [d for d in docs if d.get("kind") == kind]
+    names = [str((d.get("metadata") or {}).get("name")) for d in found]
+    if name is not None:
+        found = [d for d, n in zip(found, names, strict=True) if n == name]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        which = f" named {name!r}" if name else ""
+        known = f" (it has: {', '.join(names)})" if names else ""
+        raise UsageError(f"{source} has no {kind}{which}{known}")
+    raise UsageError(
+        f"{source} has {len(found)} {kind}s; choose one with --name: {', '.join(names)}"
+    )
+
+
+def spec_of(obj: dict[str, Any], field: str, source: str) -> Any:
+    spec = obj.get("spec") or {}
+    if not spec.get(field):
+        name = (obj.get("metadata") or {}).get("name")
+        raise UsageError(f"{obj.get('kind')} {name} in {source} has no spec.{field}")
+    return spec[field]
+
+
+def name_of(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or obj.get("kind", "object").lower())

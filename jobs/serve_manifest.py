@@ -1,0 +1,150 @@
+"""``ray101 serve --from-manifest FILE``: a RayService's Serve config on a running cluster.
+
+KubeRay deploys a RayService by sending its ``serveConfigV2`` to the head's
+dashboard (``PUT /api/serve/applications/``); this sends the same document to
+the local cluster (or ``--address``), waits until every application is
+RUNNING, and calls it over HTTP. Two settings are changed, because they
+describe the pod, not the application: ``http_options.host`` becomes
+127.0.0.1 and ``http_options.port`` a free port (or ``--http-port``), so the
+proxies neither listen on every interface of this machine nor collide with
+another server on 8000. The applications import ``jobs`` from the cluster's
+Python (the image's, on Kubernetes; this checkout's, locally).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from jobs import dashboard, echo, manifest
+from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.errors import UsageError
+from jobs.flags import ArgumentParser, port_number, positive_float
+from jobs.ports import free_port
+from jobs.submit import job_api_address
+
+APPLICATIONS = "/api/serve/applications/"
+READY_TIMEOUT_S = 180.0
+
+
+def serve_config(obj: dict[str, Any], source: str, http_port: int) -> dict[str, Any]:
+    text = manifest.spec_of(obj, "serveConfigV2", source)
+    try:
+        config = yaml.safe_load(text) if isinstance(text, str) else dict(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{source}: serveConfigV2 is not YAML: {exc}") from None
+    if not isinstance(config, dict) or not config.get("applications"):
+        raise UsageError(f"{source}: serveConfigV2 names no applications")
+    config["http_options"] = {**(config.get("http_options") or {}), "host": "127.0.0.1"}
+    config["http_options"]["port"] = http_port
+    return config
+
+
+def deploy(address: str, config: dict[str, Any]) -> None:
+    try:
+        dashboard.request(address, APPLICATIONS, method="PUT", body=config, timeout_s=60)
+    except dashboard.DashboardError as exc:
+        if exc.status in (401, 403):
+            raise UsageError(f"the dashboard at {address} refused the token ({exc})") from None
+        raise UsageError(f"Serve rejected the config: {exc}") from None
+
+
+def wait_running(address: str, names: list[str], timeout_s: float) -> dict[str, Any]:
+    """Serve's status once every application is RUNNING; RuntimeError when one fails."""
+    deadline = time.monotonic() + timeout_s
+    statuses: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        answer = dashboard.request(address, APPLICATIONS) or {}
+        apps = answer.get("applications") or {}
+        statuses = {n: (apps.get(n) or {}).get("status", "NOT_STARTED") for n in names}
+        failed = [n for n, s in statuses.items() if s in ("DEPLOY_FAILED", "UNHEALTHY")]
+        if failed:
+            message = (apps.get(failed[0]) or {}).get("message", "")
+            raise RuntimeError(f"application {failed[0]} is {statuses[failed[0]]}: {message}")
+        if all(s == "RUNNING" for s in statuses.values()):
+            return answer
+        time.sleep(1.0)
+    raise RuntimeError(f"not RUNNING within {timeout_s:.0f} s: {statuses}")
+
+
+def check_http(config: dict[str, Any], port: int) -> list[str]:
+    """Call each application; the echo gets its own checks. Returns failures."""
+    failures = []
+    for app in config["applications"]:
+        prefix = app.get("route_prefix", "/")
+        url = echo.url_for("127.0.0.1", port).rstrip("/") + prefix
+        if app.get("import_path") == echo.IMPORT_PATH:
+            echo.wait_until_serving(url)
+            for check in echo.CHECKS:
+                ok, seen = echo.call(url, check)
+                print(f"  {'ok ' if ok else 'BAD'} {check.label}: {seen}")
+                if not ok:
+                    failures.append(f"{app['name']}: {check.label} answered {seen}")
+        else:
+            import requests
+
+            reply = requests.get(url, timeout=10)
+            print(f"  {'ok ' if reply.status_code < 500 else 'BAD'} GET {url}: {reply.status_code}")
+            if reply.status_code >= 500:
+                failures.append(f"{app['name']}: GET {prefix} answered {reply.status_code}")
+    return failures
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="ray101 serve --from-manifest", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("source", metavar="FILE", help="a YAML file, '-' or the chart's directory")
+    parser.add_argument("--name", default=None, help="which RayService of the manifest")
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="the dashboard, http://HOST:PORT (default: the local cluster)",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=port_number,
+        default=None,
+        help="Serve's HTTP port (default: a free one)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=READY_TIMEOUT_S,
+        help=f"seconds to wait for RUNNING (default {READY_TIMEOUT_S:.0f})",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        setup_logging()
+        obj = manifest.select(manifest.load(args.source), "RayService", args.name, args.source)
+        port = args.http_port or free_port()
+        config = serve_config(obj, args.source, port)
+        address = job_api_address(args.address)
+        deploy(address, config)
+        names = [a["name"] for a in config["applications"]]
+        print(
+            f"deployed {', '.join(names)} of {manifest.name_of(obj)} to {address}", file=sys.stderr
+        )
+        try:
+            status = wait_running(address, names, args.timeout)
+            # A Serve that was already running keeps the HTTP port it started with.
+            port = int((status.get("http_options") or {}).get("port") or port)
+            failures = check_http(config, port)
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        if failures:
+            print(f"error: {'; '.join(failures)}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"serving at {echo.url_for('127.0.0.1', port)}")
+        return EXIT_OK
+
+    return run_command(body)

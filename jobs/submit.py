@@ -1,0 +1,302 @@
+"""``ray101 submit``: a workload, or a RayJob manifest's entrypoint, through Ray's job API.
+
+The same path a RayJob's submitter pod takes (``ray job submit``): Ray's
+``JobSubmissionClient`` against the dashboard, the checkout uploaded as the
+job's working dir (``.gitignore`` and ``.rayignore`` apply, as for
+``ray job submit --working-dir .``), the logs streamed here. Exit codes: 0
+SUCCEEDED, 1 FAILED or STOPPED (with the last log lines), 2 a mistake,
+130/143 when interrupted, after the job has been stopped.
+
+    ray101 submit NAME [ARGS…]                        python -m <module> ARGS
+    ray101 submit --from-manifest FILE [--name N] [-- EXTRA ARGS…]
+
+With ``--from-manifest`` the RayJob's ``entrypoint``, ``runtimeEnvYAML``,
+``metadata`` and entrypoint resources are submitted unchanged, except for
+what is asked for here: ``--env KEY=VALUE`` sets a variable of the job's
+runtime env (the RayCluster's pods get e.g. ``MONGODB_URI`` from a Secret; a
+local cluster does not), EXTRA ARGS are appended to the entrypoint (its
+flags parse last-wins, so they override), and the checkout becomes the
+working dir when the runtime env names none (the image has ``jobs`` built in).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import shlex
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ray.exceptions import AuthenticationError
+from ray.job_submission import JobStatus, JobSubmissionClient
+
+from jobs import dashboard, localcluster, manifest, registry
+from jobs.cluster import check_reachable
+from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.errors import UsageError
+from jobs.flags import ArgumentParser
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+# Log lines repeated on stderr when a job fails, so the reason is on screen.
+FAILURE_TAIL_LINES = 15
+POLL_S = 0.5
+# Seconds to wait for a stopped job to reach STOPPED before saying so anyway.
+STOP_WAIT_S = 15.0
+TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}
+
+
+@dataclass
+class Submission:
+    """What ``JobSubmissionClient.submit_job`` is given."""
+
+    entrypoint: str
+    submission_id: str
+    runtime_env: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    entrypoint_num_cpus: float | None = None
+    entrypoint_num_gpus: float | None = None
+    entrypoint_resources: dict[str, float] | None = None
+
+    def with_overrides(self, env: dict[str, str], extra_args: Sequence[str]) -> Submission:
+        if extra_args:
+            self.entrypoint = f"{self.entrypoint} {shlex.join(extra_args)}"
+        if env:
+            self.runtime_env["env_vars"] = {**self.runtime_env.get("env_vars", {}), **env}
+        self.runtime_env.setdefault("working_dir", str(CHECKOUT))
+        return self
+
+
+def _submission_id(name: str) -> str:
+    return f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def for_workload(name: str, args: Sequence[str]) -> Submission:
+    """``python -m <module> ARGS`` for a batch workload of the registry."""
+    workload = registry.get(name)
+    if not workload.rayjob:
+        raise UsageError(
+            f"{name} is a Ray Serve application, not a batch job: "
+            "deploy it with 'ray101 serve --from-manifest' (the RayService)"
+        )
+    return Submission(
+        entrypoint=shlex.join(["python", "-m", workload.module, *args]),
+        submission_id=_submission_id(f"ray101-{name}"),
+        metadata={"ray101.workload": name},
+    )
+
+
+def from_rayjob(obj: dict[str, Any], source: str) -> Submission:
+    """A RayJob's spec as KubeRay's submitter passes it to ``ray job submit``."""
+    spec = obj.get("spec") or {}
+    entrypoint = manifest.spec_of(obj, "entrypoint", source)
+    try:
+        runtime_env = yaml.safe_load(spec.get("runtimeEnvYAML") or "") or {}
+        resources = spec.get("entrypointResources")
+        resources = json.loads(resources) if isinstance(resources, str) else resources
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UsageError(f"{source}: bad runtimeEnvYAML or entrypointResources: {exc}") from None
+    return Submission(
+        entrypoint=entrypoint,
+        submission_id=spec.get("jobId") or _submission_id(manifest.name_of(obj)),
+        runtime_env=runtime_env,
+        metadata={str(k): str(v) for k, v in (spec.get("metadata") or {}).items()},
+        entrypoint_num_cpus=spec.get("entrypointNumCpus"),
+        entrypoint_num_gpus=spec.get("entrypointNumGpus"),
+        entrypoint_resources=resources,
+    )
+
+
+def job_api_address(address: str | None) -> str:
+    """``--address``, else the job API of the cluster ``ray101 cluster up`` started."""
+    if address:
+        return dashboard.job_api_url(address)
+    state = localcluster.running()
+    if state is None:
+        raise UsageError(
+            "no local cluster (start one with 'ray101 cluster up') and no --address "
+            "http://HOST:8265 given"
+        )
+    return state.dashboard_url
+
+
+def make_client(address: str) -> JobSubmissionClient:
+    """A client that sends this machine's Ray token; UsageError when it cannot connect."""
+    check_reachable(address)
+    try:
+        return JobSubmissionClient(address, headers=dashboard.auth_headers())
+    except AuthenticationError as exc:
+        raise UsageError(f"the job API at {address} refused the token: {_first(exc)}") from None
+    except (ConnectionError, RuntimeError) as exc:
+        raise UsageError(f"cannot use the job API at {address}: {_first(exc)}") from None
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def submit(client: JobSubmissionClient, sub: Submission) -> str:
+    try:
+        return client.submit_job(
+            entrypoint=sub.entrypoint,
+            submission_id=sub.submission_id,
+            runtime_env=sub.runtime_env,
+            metadata=sub.metadata,
+            entrypoint_num_cpus=sub.entrypoint_num_cpus,
+            entrypoint_num_gpus=sub.entrypoint_num_gpus,
+            entrypoint_resources=sub.entrypoint_resources,
+        )
+    except AuthenticationError as exc:
+        raise UsageError(f"the job API refused the token: {_first(exc)}") from None
+    except (ValueError, TypeError, RuntimeError) as exc:  # a runtime env Ray rejects, an id in use
+        raise UsageError(f"job {sub.submission_id} not submitted: {_first(exc)}") from None
+
+
+def _stream_logs(client: JobSubmissionClient, job_id: str, stop: threading.Event) -> None:
+    async def tail() -> None:
+        async for chunk in client.tail_job_logs(job_id):
+            if stop.is_set():
+                return
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+
+    # A dropped stream ends the tail only; the status poll decides the outcome.
+    with contextlib.suppress(Exception):
+        asyncio.run(tail())
+
+
+def wait(client: JobSubmissionClient, job_id: str, stream: bool = True) -> JobStatus:
+    """Follow the job to its end; on Ctrl-C or SIGTERM stop it first, then re-raise."""
+    stop = threading.Event()
+    tail = threading.Thread(target=_stream_logs, args=(client, job_id, stop), daemon=True)
+    if stream:
+        tail.start()
+    try:
+        while (status := client.get_job_status(job_id)) not in TERMINAL:
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (jobs.command.Terminated)
+        stop.set()
+        client.stop_job(job_id)
+        deadline = time.monotonic() + STOP_WAIT_S
+        status = client.get_job_status(job_id)
+        while status not in TERMINAL and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            status = client.get_job_status(job_id)
+        print(f"stopped job {job_id} ({status.value})", file=sys.stderr, flush=True)
+        raise
+    if stream:
+        tail.join(timeout=10)  # the rest of the log, which the server sends as the job ends
+    return status
+
+
+def report(client: JobSubmissionClient, job_id: str, status: JobStatus) -> int:
+    if status == JobStatus.SUCCEEDED:
+        print(f"job {job_id} SUCCEEDED", file=sys.stderr)
+        return EXIT_OK
+    info = client.get_job_info(job_id)
+    lines = client.get_job_logs(job_id).rstrip().splitlines()[-FAILURE_TAIL_LINES:]
+    print(f"error: job {job_id} {status.value}: {info.message or ''}".rstrip(), file=sys.stderr)
+    for line in lines:
+        print(f"  | {line}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def quiet_ray_client() -> None:
+    """Hide the job client's own chatter (packaging, uploads, websockets); errors show.
+
+    Ray's modules set their loggers' levels themselves, so each is lowered."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "ray" or name.startswith("ray."):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def build_parser() -> ArgumentParser:
+    doc = __doc__ or ""
+    parser = ArgumentParser(prog="ray101 submit", description=doc.splitlines()[0])
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="the job API, http://HOST:PORT (default: the cluster 'ray101 cluster up' started)",
+    )
+    parser.add_argument(
+        "--from-manifest",
+        metavar="FILE",
+        default=None,
+        help="submit a RayJob: a YAML file, '-' for stdin, or the chart's directory",
+    )
+    parser.add_argument("--name", default=None, help="which RayJob of the manifest")
+    parser.add_argument(
+        "--env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an environment variable of the job (its runtime env's env_vars)",
+    )
+    parser.add_argument("--no-wait", action="store_true", help="print the job id and return")
+    parser.add_argument(
+        "workload",
+        nargs=argparse.REMAINDER,
+        metavar="NAME [ARGS…]",
+        help="a batch workload (ray101 list) and its flags; with --from-manifest: -- EXTRA ARGS",
+    )
+    return parser
+
+
+def plan(args: argparse.Namespace) -> Submission:
+    rest = list(args.workload)
+    if args.from_manifest:
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        docs = manifest.load(args.from_manifest)
+        obj = manifest.select(docs, "RayJob", args.name, args.from_manifest)
+        return from_rayjob(obj, args.from_manifest).with_overrides(dict(args.env), rest)
+    if not rest or rest[0].startswith("-"):
+        raise UsageError("ray101 submit: name a workload (see 'ray101 list') or --from-manifest")
+    return for_workload(rest[0], rest[1:]).with_overrides(dict(args.env), ())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        setup_logging()
+        quiet_ray_client()
+        sub = plan(args)
+        address = job_api_address(args.address)
+        client = make_client(address)
+        job_id = submit(client, sub)
+        print(f"submitted job {job_id} to {address}: {sub.entrypoint}", file=sys.stderr)
+        if args.no_wait:
+            print(job_id)
+            return EXIT_OK
+        try:
+            return report(client, job_id, wait(client, job_id))
+        except (ConnectionError, RuntimeError) as exc:  # the job API went away mid-run
+            print(f"error: lost the job API at {address} following {job_id}: {_first(exc)}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
+
+    return run_command(body)
+
+
+def serve_manifest_main(argv: Sequence[str] | None = None) -> int:
+    from jobs import serve_manifest
+
+    return serve_manifest.main(argv)

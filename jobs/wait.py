@@ -1,0 +1,138 @@
+"""``ray101 wait data``, ``ray101 wait bucket`` and ``ray101 bucket create``:
+what a RayJob's submitter pod runs before ``ray job submit``.
+
+A RayJob starts as soon as its RayCluster is ready, which is usually before
+the data-load Job has filled MongoDB or the bucket Job has made Tune's bucket;
+the workload would then read an empty database or fail to write its results.
+The init containers of the submitter pods call these commands to hold the
+submission back until what the workload needs is there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jobs import flags
+from jobs.command import EXIT_FAILED, EXIT_OK, run_command
+from jobs.errors import UsageError
+
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+DEFAULT_INTERVAL_S = 5.0
+
+
+def poll(what: str, missing: Callable[[], str], interval_s: float) -> None:
+    """Call ``missing`` until it returns "" (nothing missing), printing what is."""
+    while state := missing():
+        print(f"waiting for {what}: {state}", flush=True)
+        time.sleep(interval_s)
+
+
+def missing_indexes(db: Any) -> str:
+    """The indexes of jobs/mongo/data.py not yet in ``db``: the loader creates
+    them after filling each collection, so none missing means all data is in."""
+    from pymongo.errors import PyMongoError
+
+    from jobs.mongo.data import INDEXES
+
+    wanted = {(c, field) for c, specs in INDEXES.items() for field, _ in specs}
+    try:
+        have = {
+            (c, field)
+            for c in INDEXES
+            for index in db[c].index_information().values()
+            for field, _ in index["key"]
+        }
+    except PyMongoError as exc:
+        return f"MongoDB unreachable ({type(exc).__name__})"
+    return ", ".join(sorted(f"{c}.{f}" for c, f in wanted - have))
+
+
+def s3(create: bool = False) -> Any:
+    """pyarrow's S3 client (the one Tune writes with), at AWS_ENDPOINT_URL if set."""
+    import pyarrow.fs as pafs
+
+    endpoint = os.environ.get(ENDPOINT_ENV) or None
+    return pafs.S3FileSystem(endpoint_override=endpoint, allow_bucket_creation=create)
+
+
+def bucket_state(fs: Any, bucket: str) -> str:
+    import pyarrow.fs as pafs
+
+    try:
+        if fs.get_file_info(bucket).type == pafs.FileType.Directory:
+            return ""
+        return "not created yet"
+    except OSError as exc:
+        return str(exc).splitlines()[0]
+
+
+def _parser(prog: str, description: str) -> flags.ArgumentParser:
+    parser = flags.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "--interval",
+        type=flags.positive_float,
+        default=DEFAULT_INTERVAL_S,
+        metavar="S",
+        help=f"seconds between checks (default {DEFAULT_INTERVAL_S:g})",
+    )
+    return parser
+
+
+def _command(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
+    """The command skeleton: a mistake is one line and exit 2, SIGTERM (the pod
+    deleted while it waits) one line and exit 143."""
+
+    def wrapped(argv: Sequence[str] | None = None) -> int:
+        return run_command(lambda: main(argv))
+
+    return wrapped
+
+
+@_command
+def data_main(argv: Sequence[str] | None = None) -> int:
+    """``ray101 wait data --db DB``: until every index of the sample data exists."""
+    from jobs.mongo import client as mongo_client
+
+    parser = _parser("ray101 wait data", "Wait until the sample data is loaded into MongoDB.")
+    parser.add_argument("--db", required=True, help="database the loader fills")
+    args = parser.parse_args(argv)
+    uri = mongo_client.resolve_uri(None)
+    if not uri:
+        raise UsageError(f"set {mongo_client.URI_ENV} to the MongoDB to wait for")
+    mongo_client.install_log_redaction(uri)
+    db = mongo_client.make_client(uri)[args.db]
+    poll("the sample data", lambda: missing_indexes(db), args.interval)
+    print("the sample data is loaded", flush=True)
+    return EXIT_OK
+
+
+@_command
+def bucket_main(argv: Sequence[str] | None = None) -> int:
+    """``ray101 wait bucket BUCKET``: until the bucket exists (Tune does not create buckets)."""
+    parser = _parser("ray101 wait bucket", "Wait until an S3 bucket exists.")
+    parser.add_argument("bucket")
+    args = parser.parse_args(argv)
+    fs = s3()
+    poll(f"the bucket {args.bucket}", lambda: bucket_state(fs, args.bucket), args.interval)
+    print(f"the bucket {args.bucket} is there", flush=True)
+    return EXIT_OK
+
+
+@_command
+def create_bucket_main(argv: Sequence[str] | None = None) -> int:
+    """``ray101 bucket create BUCKET``: create it (a bucket that exists is kept)."""
+    parser = flags.ArgumentParser(prog="ray101 bucket create", description="Create an S3 bucket.")
+    parser.add_argument("bucket")
+    args = parser.parse_args(argv)
+    fs = s3(create=True)
+    try:
+        fs.create_dir(args.bucket)
+    except OSError as exc:
+        print(f"error: cannot create the bucket {args.bucket}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"the bucket {args.bucket} is there", flush=True)
+    return EXIT_OK

@@ -1,0 +1,249 @@
+"""`ray101 submit` and `ray101 serve --from-manifest` against one local multi-node
+cluster (`ray101 cluster up`: a head and two workers), through Ray's job API with
+token auth on: every RayJob of the chart's kind rendering succeeds with the result
+its workload promises, and the failure paths end the way they should.
+
+What the local run changes in a RayJob, and why (all through `ray101 submit`'s
+documented overrides, `--env` and the extra arguments after `--`):
+
+* every job: `-- --json`, so the test reads the workload's result object;
+* ray101-mongo: on Kubernetes its submitter waits for the `ray101-data-load`
+  Job and the Ray pods get MONGODB_URI from the Secret; here the nx-27017
+  stand-in on a loopback port, loaded by `ray101 data load` with small sizes
+  (the loader Job's command), is passed as `--env MONGODB_URI=…`;
+* ray101-tune: on Kubernetes it waits for the MinIO bucket and writes to
+  s3://ray101-tune/ray101; here every node is this machine, so a local
+  directory is the shared storage (`--env RAY101_STORAGE_PATH=…`), and a
+  smaller budget is appended (`-- --num-samples 2 --max-epochs 2 --samples 300`;
+  the entrypoint's flags parse last-wins).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from jobs import dag, dashboard, dependencies, echo, localcluster, mongo_standin, retrieve
+from jobs.ports import free_port
+from tests.manifests.render import load_values, render_chart
+
+pytestmark = pytest.mark.slow
+
+TUNE_BUDGET = ["--num-samples", "2", "--max-epochs", "2", "--samples", "300"]
+
+
+def kind_rendering() -> list[dict]:
+    return render_chart("helm:kind", load_values("values-kind.yaml")).objects
+
+
+RAYJOBS = sorted(o["metadata"]["name"] for o in kind_rendering() if o["kind"] == "RayJob")
+
+
+@pytest.fixture(scope="module")
+def manifest_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("manifests") / "kind.yaml"
+    path.write_text(yaml.safe_dump_all(kind_rendering()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded_standin(ray101_cluster):
+    """The stand-in with the loader's data, as the data-load Job leaves MongoDB."""
+    with mongo_standin.standin(announce=False) as uri:
+        load = ray101_cluster.cli(
+            "data", "load", "--uri", uri, "--movies", "2000", "--comments", "4000", "--quiet"
+        )
+        assert load.returncode == 0, load.stderr[-2000:]
+        yield uri
+
+
+def last_json(stdout: str) -> dict:
+    """The workload's --json object: the last line of the job's log that parses."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    raise AssertionError(f"no JSON result in the job's log:\n{stdout[-2000:]}")
+
+
+def promised(name: str, result: dict) -> None:
+    """The result each workload promises (its own definition of right)."""
+    assert result["ok"], result.get("error")
+    if name == "ray101-retrieve":
+        assert result["result"] == [[i, v] for i, v in enumerate(retrieve.make_database(6))]
+    elif name == "ray101-dependencies":
+        assert result["result"] == dependencies.expected_total(5)
+    elif name == "ray101-dag":
+        assert result["result"] == dag.expected()
+    elif name == "ray101-counter":
+        assert result["result"] == [0, 1, 3, 6, 10]
+    elif name == "ray101-mongo":
+        assert result["result"]["all_modes_equal"]
+        assert all(result["details"]["modes_equal"].values())
+    elif name == "ray101-tune":
+        assert result["result"]  # the best trial's config and metric
+    else:
+        raise AssertionError(f"no promised result known for {name}")
+
+
+def overrides(name: str, request, tmp_path) -> tuple[list[str], list[str]]:
+    """`ray101 submit` flags and the arguments appended to the entrypoint, per RayJob."""
+    if name == "ray101-mongo":
+        return ["--env", f"MONGODB_URI={request.getfixturevalue('loaded_standin')}"], []
+    if name == "ray101-tune":
+        return ["--env", f"RAY101_STORAGE_PATH={tmp_path / 'tune'}"], TUNE_BUDGET
+    return [], []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.mongodb) if n == "ray101-mongo" else n for n in RAYJOBS],
+)
+def test_every_rayjob_of_the_kind_rendering_succeeds(
+    ray101_cluster, manifest_file, name, request, tmp_path
+):
+    flags, extra = overrides(name, request, tmp_path)
+    begin = time.monotonic()
+    proc = ray101_cluster.cli(
+        "submit", "--from-manifest", str(manifest_file), "--name", name, *flags,
+        "--", *extra, "--json",
+    )  # fmt: skip
+    took = time.monotonic() - begin
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "SUCCEEDED" in proc.stderr
+    promised(name, last_json(proc.stdout))
+    print(f"{name}: {took:.1f} s through ray101 submit")
+
+
+def test_a_rayjob_file_under_k8s_runs_as_is(ray101_cluster):
+    proc = ray101_cluster.cli("submit", "--from-manifest", "k8s/base/ray/rayjob-counter.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "[0, 1, 3, 6, 10]" in proc.stdout
+
+
+def test_the_rayservice_answers_over_http(ray101_cluster, manifest_file):
+    proc = ray101_cluster.cli(
+        "serve", "--from-manifest", str(manifest_file), "--http-port", str(free_port())
+    )
+    try:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "BAD" not in proc.stdout
+        assert proc.stdout.count("  ok ") == len(echo.CHECKS)
+    finally:
+        dashboard.request(ray101_cluster.state.dashboard_url, "/api/serve/applications/",
+                          method="DELETE")  # fmt: skip
+
+
+def test_an_entrypoint_that_raises_fails_with_its_error(ray101_cluster, tmp_path):
+    rayjob = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayJob",
+        "metadata": {"name": "ray101-raises"},
+        "spec": {"entrypoint": "python -c \"raise RuntimeError('broken on purpose')\""},
+    }
+    path = tmp_path / "rayjob.yaml"
+    path.write_text(yaml.safe_dump(rayjob))
+    proc = ray101_cluster.cli("submit", "--from-manifest", str(path))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "FAILED" in proc.stderr
+    assert "RuntimeError: broken on purpose" in proc.stderr
+
+
+def test_a_job_without_the_token_is_refused(ray101_cluster):
+    url = ray101_cluster.state.dashboard_url
+    body = json.dumps({"entrypoint": "echo should-not-run"}).encode()
+    req = urllib.request.Request(f"{url}/api/jobs/", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=10)
+    assert refused.value.code in (401, 403)
+    wrong = ray101_cluster.cli("submit", "counter", env={"RAY_AUTH_TOKEN": "not-the-token"})
+    assert wrong.returncode == 2, wrong.stderr[-2000:]
+    assert "refused the token" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nosuch"], "unknown workload 'nosuch'"),
+        (["echo"], "not a batch job"),
+        (["--address", "http://127.0.0.1:9", "counter"], "cannot reach"),
+        (["--from-manifest", "no/such.yaml"], "cannot read no/such.yaml"),
+    ],
+)
+def test_mistakes_are_one_line_and_exit_2(cli, args, message, tmp_path):
+    proc = cli("submit", *args, env={"RAY101_STATE_DIR": str(tmp_path)}, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def wait_for_job(url: str, entrypoint_part: str, timeout_s: float = 120) -> dict:
+    """The RUNNING submitted job whose entrypoint contains ``entrypoint_part``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for job in dashboard.request(url, "/api/jobs/") or []:
+            if entrypoint_part in job["entrypoint"] and job["status"] == "RUNNING":
+                return job
+        time.sleep(0.5)
+    raise AssertionError(f"no RUNNING job with {entrypoint_part!r} within {timeout_s} s")
+
+
+def test_ctrl_c_stops_the_submitted_job(ray101_cluster):
+    url = ray101_cluster.state.dashboard_url
+    proc = ray101_cluster.popen("submit", "retrieve", "--delay", "7", "--items", "3")
+    try:
+        job = wait_for_job(url, "--delay 7 --items 3")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert f"stopped job {job['submission_id']} (STOPPED)" in stderr
+    status = dashboard.request(url, f"/api/jobs/{job['submission_id']}")["status"]
+    assert status == "STOPPED"
+
+
+def running_task_on_a_worker(url: str, name: str, timeout_s: float = 120) -> str:
+    """The node id of a worker running a task called ``name``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        query = f"limit=1000&filter_keys=name&filter_predicates=%3D&filter_values={name}"
+        answer = dashboard.request(url, f"/api/v0/tasks?{query}")
+        for task in answer["data"]["result"]["result"]:
+            if task["state"] == "RUNNING" and task.get("node_id"):
+                return task["node_id"]
+        time.sleep(0.5)
+    raise AssertionError(f"no {name} task RUNNING within {timeout_s} s")
+
+
+def test_retrieve_survives_a_worker_raylet_killed(ray101_cluster):
+    state = ray101_cluster.state
+    proc = ray101_cluster.popen("submit", "retrieve", "--items", "4", "--delay", "5", "--json")
+    try:
+        node_id = running_task_on_a_worker(state.dashboard_url, "retrieve_task")
+        raylet = localcluster.raylet_pid(state, node_id)
+        assert raylet is not None, f"no raylet process for node {node_id}"
+        os.kill(raylet, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    result = last_json(stdout)
+    assert result["ok"], result
+    assert result["result"] == [[i, v] for i, v in enumerate(retrieve.make_database(4))]
+    assert node_id in [n["node_id"] for n in result["details"]["nodes_lost"]]
+    # `cluster up` again restarts the worker that died.
+    again = ray101_cluster.cli("cluster", "up")
+    assert again.returncode == 0, again.stderr[-2000:]
+    alive = [n for n in dashboard.nodes(state.dashboard_url) if n["state"] == "ALIVE"]
+    assert len(alive) == 3

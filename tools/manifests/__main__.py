@@ -1,0 +1,134 @@
+"""python -m tools.manifests [FILE ...|-]: check Kubernetes manifests; exit 1 on any problem.
+
+Without arguments: everything the repository ships (generated files current,
+helm lint, the chart rendered with each values file, the kustomize overlays,
+the two paths object by object). With FILEs, or - for standard input, the
+rendered YAML given, with the same rules, e.g.
+
+    kubectl kustomize my-overlay | python -m tools.manifests -
+    helm template ray101 helm/ray101 -f my-values.yaml | scripts/check-manifests -
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from tools.manifests import checkov, checks, compare, generate, render, schemas
+from tools.manifests import crds as crd_dirs
+from tools.manifests.model import Problem, Rendered
+
+
+def _repository(versions: dict[str, str], lines: list[str]) -> tuple[list[Rendered], list[Problem]]:
+    """The repository's own renderings, and what is wrong before rendering."""
+    problems: list[Problem] = []
+    stale = generate.differences()
+    problems += [Problem("make manifests", "", "", "", message) for message in stale]
+    lines.append(f"generated files (make manifests) current: {len(stale)} problem(s)")
+    for values_file in render.CHART_VALUES.values():
+        found = render.lint_chart(values_file, versions["KUBERNETES_VERSION"])
+        problems += found
+        lines.append(
+            f"helm lint --strict ({values_file or 'values.yaml'}): {len(found)} problem(s)"
+        )
+    problems += checks.check_chart_versions(render.CHART_DIR, versions)
+    renderings, found = render.render_all()
+    return renderings, problems + found
+
+
+def _given(paths: Sequence[str]) -> list[Rendered]:
+    """Rendered YAML from files, or standard input for "-"."""
+    renderings = []
+    for path in paths:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        renderings.append(
+            Rendered("stdin" if path == "-" else path, render.parse_documents(text), "given")
+        )
+    return renderings
+
+
+def run(paths: Sequence[str] = ()) -> tuple[list[str], list[Problem]]:
+    """(summary lines, problems) of every stage."""
+    versions = render.versions()
+    lines: list[str] = []
+    start = time.monotonic()
+    if paths:
+        renderings, problems = _given(paths), []
+    else:
+        renderings, problems = _repository(versions, lines)
+
+    kubernetes = schemas.KubernetesValidator(versions["KUBERNETES_VERSION"])
+    crds = schemas.CrdValidator(crd_dirs.directories(versions), kubernetes)
+    ctx = checks.load_context(versions)
+    for r in renderings:
+        expect = checks.EXPECT.get(r.source, checks.Expect(gpu="any", all_parts=False))
+        found = schemas.validate(r, kubernetes, crds) + checks.check_rendering(r, ctx, expect)
+        problems += found
+        kinds = sorted({o.get("kind", "?") for o in r.all_objects()})
+        lines.append(
+            f"{r.source}: {len(r.all_objects())} objects ({', '.join(kinds)}): {len(found)} problem(s)"
+        )
+
+    by_source = {r.source: r for r in renderings}
+    for flavour in ("kind", "gpu"):
+        helm, kustomize = by_source.get(f"helm:{flavour}"), by_source.get(f"kustomize:{flavour}")
+        if helm and kustomize:
+            found = list(compare.compare_helm_kustomize(helm, kustomize))
+            problems += found
+            lines.append(
+                f"{helm.source} and {kustomize.source} deploy the same objects, spec included: "
+                f"{len(found)} problem(s)"
+            )
+
+    report = checkov.scan(renderings)
+    problems += report.problems
+    lines.append(
+        f"checkov {report.version} (offline) over {len(renderings)} rendering(s): "
+        f"{report.passed} passed, {report.failed} failed, {report.skipped} skipped with a reason; "
+        f"{report.seconds:.1f}s"
+    )
+
+    found = list(checks.check_imports(renderings))
+    problems += found
+    lines.append(
+        f"entrypoint modules, jobs.cli commands and Serve import_path import: {len(found)} problem(s)"
+    )
+    lines.append(
+        f"schemas: Kubernetes {kubernetes.version} (kubernetes-validate, strict), "
+        f"CRDs from {', '.join(map(str, crds.directories))}; {time.monotonic() - start:.1f}s"
+    )
+    return lines, problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.manifests",
+        description="Check Kubernetes manifests: the repository's, or rendered YAML from FILEs or - (stdin).",
+    )
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="rendered YAML; - reads standard input"
+    )
+    args = parser.parse_args(argv)
+    try:
+        lines, problems = run(args.files)
+    except schemas.SchemaSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    if problems:
+        print(f"\n{len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print("\nall manifests OK")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,338 @@
+"""KubeRay objects: the head and worker groups, the GPU group, the RayJobs on the shared cluster, Tune's storage and the Serve config."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import yaml
+
+from tools.manifests.checks.context import Context, Expect
+from tools.manifests.checks.lookups import (
+    HEAD_PORTS,
+    SERVE_PORT,
+    container_ports,
+    dig,
+    gpus_of,
+    parse_entrypoint,
+    runtime_env_vars,
+)
+from tools.manifests.model import (
+    Problem,
+    Rendered,
+    containers,
+    pod_templates,
+    ray_cluster_specs,
+)
+
+
+def check_ray_clusters(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """Head without CPUs for tasks, the documented ports, token auth, autoscaling;
+    a standalone RayCluster recreates its pods on a spec change (without it the
+    head and running workers keep the old image and Ray version while new
+    autoscaled workers get the new one), which only it may set."""
+    for obj in r.all_objects():
+        if obj.get("kind") in ("RayCluster", "RayService"):
+            for tpl in pod_templates(obj):
+                memory = {
+                    v.get("name")
+                    for v in tpl.spec.get("volumes") or []
+                    if dig(v, "emptyDir.medium") == "Memory"
+                }
+                mounts = {
+                    m.get("name")
+                    for m in (tpl.spec.get("containers") or [{}])[0].get("volumeMounts") or []
+                    if m.get("mountPath") == "/dev/shm"
+                }
+                if not memory & mounts:
+                    yield r.problem(
+                        obj,
+                        f"{tpl.path}.spec.volumes",
+                        "no in-memory emptyDir at /dev/shm: Ray's object store would fall back to disk",
+                    )
+        if obj.get("kind") == "RayCluster" and dig(obj, "spec.upgradeStrategy.type") != "Recreate":
+            yield r.problem(
+                obj,
+                "spec.upgradeStrategy.type",
+                "must be Recreate: otherwise an upgrade leaves the head and running workers on the old spec",
+            )
+        for path, spec in ray_cluster_specs(obj):
+            head = spec.get("headGroupSpec") or {}
+            if str((head.get("rayStartParams") or {}).get("num-cpus")) != "0":
+                yield r.problem(
+                    obj,
+                    f"{path}.headGroupSpec.rayStartParams.num-cpus",
+                    'the head must set num-cpus: "0"',
+                )
+            head_containers = dig(head, "template.spec.containers") or [{}]
+            ports = {
+                p.get("name"): p.get("containerPort") for p in head_containers[0].get("ports") or []
+            }
+            for name, number in HEAD_PORTS.items():
+                if ports.get(name) != number:
+                    yield r.problem(
+                        obj,
+                        f"{path}.headGroupSpec.template.spec.containers[0].ports",
+                        f"port {name!r} must be {number} (got {ports.get(name)})",
+                    )
+            if dig(spec, "authOptions.mode") != "token":
+                yield r.problem(obj, f"{path}.authOptions.mode", "Ray token authentication is off")
+            if spec.get("enableInTreeAutoscaling") is not True:
+                yield r.problem(obj, f"{path}.enableInTreeAutoscaling", "the autoscaler is off")
+            for i, group in enumerate(spec.get("workerGroupSpecs") or []):
+                lo, n, hi = (
+                    group.get("minReplicas", 0),
+                    group.get("replicas", 0),
+                    group.get("maxReplicas", 0),
+                )
+                if not lo <= n <= hi:
+                    yield r.problem(
+                        obj,
+                        f"{path}.workerGroupSpecs[{i}].replicas",
+                        f"group {group.get('groupName')!r}: needs minReplicas <= replicas <= maxReplicas ({lo}, {n}, {hi})",
+                    )
+
+
+def check_gpu_group(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """GPU workers: limits, toleration and the replica policy the rendering promises."""
+    cluster = next(iter(r.of_kind("RayCluster")), None)
+    if cluster is None:
+        if expect.all_parts:
+            yield r.problem(None, "", "no RayCluster rendered")
+        return
+    groups = cluster["spec"].get("workerGroupSpecs") or []
+    gpu_groups = [
+        (i, g)
+        for i, g in enumerate(groups)
+        if any(gpus_of(c) for c in dig(g, "template.spec.containers") or [])
+    ]
+    for obj in r.all_objects():
+        for tpl in pod_templates(obj):
+            for path, c in containers(tpl):
+                limits = dig(c, "resources.limits") or {}
+                requests = dig(c, "resources.requests") or {}
+                if "nvidia.com/gpu" in requests and str(requests["nvidia.com/gpu"]) != str(
+                    limits.get("nvidia.com/gpu")
+                ):
+                    yield r.problem(
+                        obj,
+                        f"{path}.resources.limits.nvidia.com/gpu",
+                        "GPU requests must equal limits",
+                    )
+                if gpus_of(c):
+                    tolerated = any(
+                        t.get("key") == "nvidia.com/gpu" for t in tpl.spec.get("tolerations") or []
+                    )
+                    if not tolerated:
+                        yield r.problem(
+                            obj,
+                            f"{tpl.path}.spec.tolerations",
+                            "GPU pods need the nvidia.com/gpu toleration",
+                        )
+    if expect.gpu == "none":
+        for i, g in gpu_groups:
+            yield r.problem(
+                cluster,
+                f"spec.workerGroupSpecs[{i}]",
+                f"group {g.get('groupName')!r} asks for GPUs",
+            )
+        return
+    if expect.gpu == "any":
+        return
+    if not gpu_groups:
+        yield r.problem(
+            cluster, "spec.workerGroupSpecs", "no worker group with nvidia.com/gpu limits"
+        )
+        return
+    for i, g in gpu_groups:
+        where = f"spec.workerGroupSpecs[{i}]"
+        if expect.gpu == "scale-from-zero" and (
+            g.get("replicas") != 0 or g.get("minReplicas") != 0
+        ):
+            yield r.problem(
+                cluster,
+                f"{where}.replicas",
+                "the GPU group must start at 0 (replicas and minReplicas 0)",
+            )
+        if expect.gpu == "always-on" and (g.get("replicas", 0) < 1 or g.get("minReplicas", 0) < 1):
+            yield r.problem(
+                cluster, f"{where}.replicas", "the GPU group must keep at least one worker"
+            )
+        if g.get("maxReplicas", 0) < 1:
+            yield r.problem(
+                cluster, f"{where}.maxReplicas", "the GPU group can never start a worker"
+            )
+
+
+def check_rayjobs(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """One RayJob per registry workload, each `python -m <its module>` on the shared cluster."""
+    clusters = {o["metadata"]["name"] for o in r.of_kind("RayCluster")}
+    cluster = next(iter(sorted(clusters)), "ray101")
+    found = {}
+    for obj in r.of_kind("RayJob"):
+        name = obj["metadata"]["name"]
+        spec = obj.get("spec") or {}
+        workload = name.removeprefix(f"{cluster}-")
+        found[workload] = obj
+        parsed = parse_entrypoint(spec.get("entrypoint", ""))
+        if parsed is None:
+            yield r.problem(
+                obj,
+                "spec.entrypoint",
+                f"{spec.get('entrypoint')!r} is not `python -m <module> ...`",
+            )
+        elif workload in ctx.rayjob_modules and parsed[0] != ctx.rayjob_modules[workload]:
+            yield r.problem(
+                obj,
+                "spec.entrypoint",
+                f"runs {parsed[0]}, but jobs/registry.py says workload {workload!r} is {ctx.rayjob_modules[workload]}",
+            )
+        elif workload not in ctx.rayjob_modules:
+            yield r.problem(
+                obj,
+                "metadata.name",
+                f"{workload!r} is not a RayJob workload in jobs/registry.py",
+            )
+        selected = (spec.get("clusterSelector") or {}).get("ray.io/cluster")
+        if spec.get("rayClusterSpec") is None and selected not in clusters:
+            yield r.problem(
+                obj,
+                "spec.clusterSelector",
+                f"selects RayCluster {selected!r}, which is not rendered",
+            )
+        if spec.get("clusterSelector") and spec.get("shutdownAfterJobFinishes"):
+            yield r.problem(
+                obj,
+                "spec.shutdownAfterJobFinishes",
+                "would delete the shared RayCluster after the job",
+            )
+        # What KubeRay's RayJob validation refuses or silently ignores.
+        mode = spec.get("submissionMode", "K8sJobMode")
+        if spec.get("clusterSelector") and mode == "SidecarMode":
+            yield r.problem(
+                obj, "spec.submissionMode", "KubeRay refuses clusterSelector in SidecarMode"
+            )
+        if spec.get("clusterSelector") and spec.get("suspend"):
+            yield r.problem(
+                obj, "spec.suspend", "a RayJob with clusterSelector cannot be suspended"
+            )
+        if spec.get("submitterPodTemplate") and mode != "K8sJobMode":
+            yield r.problem(
+                obj,
+                "spec.submitterPodTemplate",
+                f"only K8sJobMode runs a submitter pod, not {mode}",
+            )
+        if spec.get("ttlSecondsAfterFinished") and not spec.get("shutdownAfterJobFinishes"):
+            yield r.problem(
+                obj,
+                "spec.ttlSecondsAfterFinished",
+                "does nothing without shutdownAfterJobFinishes",
+            )
+        if (
+            not isinstance(spec.get("activeDeadlineSeconds"), int)
+            or spec["activeDeadlineSeconds"] <= 0
+        ):
+            yield r.problem(obj, "spec.activeDeadlineSeconds", "a RayJob needs a deadline")
+        if spec.get("runtimeEnvYAML") is not None:
+            try:
+                env = yaml.safe_load(spec["runtimeEnvYAML"]) or {}
+            except yaml.YAMLError:
+                env = None
+            if not isinstance(env, dict):
+                yield r.problem(obj, "spec.runtimeEnvYAML", "is not a YAML mapping")
+    if expect.all_parts:
+        for workload in sorted(set(ctx.rayjob_modules) - set(found)):
+            yield r.problem(
+                None,
+                "",
+                f"no RayJob {cluster}-{workload} for workload {workload!r} (jobs/registry.py)",
+            )
+
+
+def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """The tune job writes where every node can reach: an S3/GCS bucket (MinIO's on kind)."""
+    job = next((o for o in r.of_kind("RayJob") if o["metadata"]["name"].endswith("-tune")), None)
+    if job is None:
+        return
+    env = runtime_env_vars(job)
+    where = "spec.runtimeEnvYAML.env_vars.RAY101_STORAGE_PATH"
+    path = env.get("RAY101_STORAGE_PATH", "")
+    if not re.match(r"^(s3|gs)://[^/]+", path):
+        yield r.problem(
+            job,
+            where,
+            f"{path!r}: a multi-node Tune run needs a bucket every node reaches (s3:// or gs://)",
+        )
+        return
+    endpoint = env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        # The bucket must be the one the MinIO bucket Job creates.
+        buckets = {
+            argv[-1]
+            for o in r.of_kind("Job")
+            for t in pod_templates(o)
+            for _, c in containers(t)
+            if (argv := [*(c.get("command") or []), *(c.get("args") or [])])[3:5]
+            == ["bucket", "create"]
+        }
+        bucket = urlsplit(path).netloc
+        if bucket not in buckets:
+            yield r.problem(
+                job,
+                where,
+                f"bucket {bucket!r} is not the one created in MinIO ({sorted(buckets)})",
+            )
+        cluster = next(iter(r.of_kind("RayCluster")), None)
+        names = {
+            e.get("name")
+            for t in pod_templates(cluster or {})
+            for _, c in containers(t)
+            for e in c.get("env") or []
+        }
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            if key not in names and key not in env:
+                yield r.problem(
+                    cluster or job,
+                    "spec",
+                    f"{key} is set nowhere, so Tune cannot write to {endpoint}",
+                )
+
+
+def check_serve_config(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """The echo RayService: the application, route and port the project documents."""
+    services = r.of_kind("RayService")
+    if expect.all_parts and not services:
+        yield r.problem(None, "", "no RayService rendered")
+    for obj in services:
+        try:
+            config = yaml.safe_load(dig(obj, "spec.serveConfigV2") or "")
+        except yaml.YAMLError as exc:
+            yield r.problem(obj, "spec.serveConfigV2", f"not YAML: {exc}")
+            continue
+        apps = (config or {}).get("applications") or []
+        if not apps:
+            yield r.problem(obj, "spec.serveConfigV2.applications", "no application")
+            continue
+        app = apps[0]
+        wanted = {"name": "echo", "import_path": "jobs.echo:app", "route_prefix": "/"}
+        for key, value in wanted.items():
+            if app.get(key) != value:
+                yield r.problem(
+                    obj,
+                    f"spec.serveConfigV2.applications[0].{key}",
+                    f"{app.get(key)!r}, expected {value!r}",
+                )
+        port = ((config or {}).get("http_options") or {}).get("port", SERVE_PORT)
+        if port != SERVE_PORT:
+            yield r.problem(
+                obj, "spec.serveConfigV2.http_options.port", f"{port}, expected {SERVE_PORT}"
+            )
+        for tpl in pod_templates(obj):
+            ports = container_ports(tpl)
+            if ports.get("serve") != port:
+                yield r.problem(
+                    obj,
+                    f"{tpl.path}.spec.containers[0].ports",
+                    f"no containerPort named 'serve' = {port} (Serve listens there; KubeRay's serve Service targets it)",
+                )
