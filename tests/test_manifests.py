@@ -101,7 +101,7 @@ def test_cluster_only_checks_pass(source, rendered, ctx):
     assert not problems, _report(problems)
 
 
-@pytest.mark.parametrize("flavour", ["kind", "gpu"])
+@pytest.mark.parametrize("flavour", ["kind", "gpu", "monitoring"])
 def test_helm_and_kustomize_deploy_the_same_objects(flavour, rendered):
     """Object by object, spec included: what the README promises."""
     helm, kustomize = rendered[f"helm:{flavour}"], rendered[f"kustomize:{flavour}"]
@@ -1197,7 +1197,7 @@ def test_example_credentials_match_the_manifests(rendered):
 
 
 def test_overlays_explain_themselves():
-    for overlay in ("kind", "gpu"):
+    for overlay in ("kind", "gpu", "monitoring"):
         readme = K8S_DIR / "overlays" / overlay / "README.md"
         assert readme.is_file() and len(readme.read_text().split()) > 40
 

@@ -72,7 +72,7 @@ def run(paths: Sequence[str] = ()) -> tuple[list[str], list[Problem]]:
         )
 
     by_source = {r.source: r for r in renderings}
-    for flavour in ("kind", "gpu"):
+    for flavour in ("kind", "gpu", "monitoring"):
         helm, kustomize = by_source.get(f"helm:{flavour}"), by_source.get(f"kustomize:{flavour}")
         if helm and kustomize:
             found = list(compare.compare_helm_kustomize(helm, kustomize))

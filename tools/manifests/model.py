@@ -84,15 +84,21 @@ def _ray_cluster_templates(
     prefix: str, spec: Obj, cluster_name: str | None
 ) -> Iterator[PodTemplate]:
     # KubeRay labels every pod with its cluster's name (the RayService's cluster
-    # name is generated, so it is unknown here).
+    # name is generated, so it is unknown here), and by its node type.
     extra = {"ray.io/cluster": cluster_name} if cluster_name else {}
+    extra["ray.io/is-ray-node"] = "yes"
     head = spec.get("headGroupSpec") or {}
-    yield _template(f"{prefix}.headGroupSpec.template", head.get("template"), extra, "head")
+    yield _template(
+        f"{prefix}.headGroupSpec.template",
+        head.get("template"),
+        {**extra, "ray.io/node-type": "head"},
+        "head",
+    )
     for i, group in enumerate(spec.get("workerGroupSpecs") or []):
         yield _template(
             f"{prefix}.workerGroupSpecs[{i}].template",
             group.get("template"),
-            extra,
+            {**extra, "ray.io/node-type": "worker"},
             group.get("groupName", ""),
         )
 

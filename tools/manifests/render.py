@@ -40,10 +40,16 @@ CHART_VALUES: dict[str, str | None] = {
     "helm:default": None,
     "helm:kind": "values-kind.yaml",
     "helm:gpu": "values-gpu.yaml",
+    # Every optional part on (monitoring, GCS fault tolerance, Ingress, HTTPRoutes):
+    # values for the checks only.
+    "helm:all-parts": "ci/values-all-parts.yaml",
+    # The kustomize base with monitoring on (k8s/overlays/monitoring's twin).
+    "helm:monitoring": "ci/values-monitoring.yaml",
 }
 OVERLAYS: dict[str, str] = {
     "kustomize:kind": "overlays/kind",
     "kustomize:gpu": "overlays/gpu",
+    "kustomize:monitoring": "overlays/monitoring",
 }
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -54,6 +60,7 @@ FAKE_PASSWORD = "notARealPassword0"
 OFFLINE_VALUES: dict[str, Any] = {
     "mongodb": {"auth": {"password": FAKE_PASSWORD}},
     "minio": {"auth": {"rootPassword": FAKE_PASSWORD}},
+    "ha": {"redis": {"auth": {"password": FAKE_PASSWORD}}},
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 from tools.manifests.checks.chart import check_chart_versions
 from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
+from tools.manifests.checks.ha import check_gcs_fault_tolerance
 from tools.manifests.checks.imports import check_imports, probe_python
 from tools.manifests.checks.metadata import (
     check_immutable_templates,
@@ -39,6 +40,11 @@ from tools.manifests.checks.references import (
     check_services,
     check_urls,
 )
+from tools.manifests.checks.routes import (
+    check_disruption_budgets,
+    check_pod_monitors,
+    check_routes,
+)
 from tools.manifests.model import Problem, Rendered
 
 PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = [
@@ -61,6 +67,10 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_labels,
     check_immutable_templates,
     check_pod_templates_without_release_labels,
+    check_gcs_fault_tolerance,
+    check_routes,
+    check_disruption_budgets,
+    check_pod_monitors,
 ]
 
 

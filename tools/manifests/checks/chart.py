@@ -40,6 +40,12 @@ def check_chart_versions(chart_dir: Path, versions: dict[str, str]) -> Iterator[
             f"{minio['repository']}:{minio['tag']}",
             versions["MINIO_IMAGE"],
         )
+    if "REDIS_IMAGE" in versions:
+        redis = values["ha"]["redis"]["image"]
+        wanted["values.yaml ha.redis.image"] = (
+            f"{redis['repository']}:{redis['tag']}",
+            versions["REDIS_IMAGE"],
+        )
     for field, (have, want) in wanted.items():
         if have != want:
             yield Problem(label, "", "", field, f"{have!r} differs from versions.env ({want!r})")

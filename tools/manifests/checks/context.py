@@ -16,14 +16,19 @@ class Expect:
     kind_cluster: bool = False
     # Every part switched on: one RayJob per registry workload, MongoDB, MinIO, echo.
     all_parts: bool = True
+    # Every optional part on too: monitoring, GCS fault tolerance, Ingress, HTTPRoutes.
+    every_option: bool = False
 
 
 EXPECT: dict[str, Expect] = {
     "helm:default": Expect(gpu="scale-from-zero"),
     "helm:kind": Expect(gpu="none", kind_cluster=True),
     "helm:gpu": Expect(gpu="always-on"),
+    "helm:all-parts": Expect(gpu="scale-from-zero", every_option=True),
     "kustomize:kind": Expect(gpu="none", kind_cluster=True),
     "kustomize:gpu": Expect(gpu="always-on"),
+    "helm:monitoring": Expect(gpu="scale-from-zero"),
+    "kustomize:monitoring": Expect(gpu="scale-from-zero"),
 }
 
 

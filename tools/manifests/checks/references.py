@@ -64,7 +64,7 @@ def check_env_references(r: Rendered, ctx: Context, expect: Expect) -> Iterator[
                     defined.add(e.get("name"))
 
 
-def _service_for_host(r: Rendered, host: str, namespace: str | None) -> tuple[Obj | None, str]:
+def service_for_host(r: Rendered, host: str, namespace: str | None) -> tuple[Obj | None, str]:
     """The Service a DNS name designates: NAME, NAME.NS, NAME.NS.svc[.cluster.local]."""
     parts = host.split(".")
     name = parts[0]
@@ -92,7 +92,7 @@ def _check_url(r: Rendered, obj: Obj, field: str, url: str, namespace: str | Non
         return []
     if "." not in host and host not in {s["metadata"]["name"] for s in r.of_kind("Service")}:
         return []  # not an in-cluster name this check knows
-    svc, why = _service_for_host(r, host, namespace)
+    svc, why = service_for_host(r, host, namespace)
     if svc is None:
         return [r.problem(obj, field, f"{url!r}: {why}")]
     ports = [p.get("port") for p in svc["spec"].get("ports") or []]
@@ -107,6 +107,11 @@ def _check_url(r: Rendered, obj: Obj, field: str, url: str, namespace: str | Non
     return []
 
 
+# URLs of another release's services (kube-prometheus-stack's Prometheus and
+# Grafana, in its own namespace) or of the browser (the Grafana iframe host).
+EXTERNAL_URL_ENV = frozenset({"RAY_PROMETHEUS_HOST", "RAY_GRAFANA_HOST", "RAY_GRAFANA_IFRAME_HOST"})
+
+
 def check_urls(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
     """In-cluster URLs in env and runtime envs (MONGODB_URI, AWS_ENDPOINT_URL,
     the echo URL) name a rendered Service, in the right namespace, on one of its ports."""
@@ -115,6 +120,8 @@ def check_urls(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 for i, e in enumerate(c.get("env") or []):
+                    if e.get("name") in EXTERNAL_URL_ENV:
+                        continue
                     value = env_value(r, obj, e)
                     if re.match(r"^(https?|mongodb)://", value):
                         yield from _check_url(r, obj, f"{path}.env[{i}]", value, ns)
