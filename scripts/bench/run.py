@@ -30,8 +30,16 @@ from jobs import bench  # noqa: E402
 DEFAULT_BUDGET_S = 14 * 60
 
 
+def clear(step: Step, out: Path) -> None:
+    """A step that fails or does not run must not leave the last run's figures to report."""
+    for rel in step.figures.values():
+        for stale in ((out / rel), (out / rel).with_suffix(".png")):
+            stale.unlink(missing_ok=True)
+
+
 def run_step(step: Step, out: Path, limit_s: float, log_dir: Path) -> dict:
     log_path = log_dir / f"{step.name}.log"
+    clear(step, out)
     start, started_at = time.perf_counter(), time.time()
     with log_path.open("w") as log:
         try:
@@ -78,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, step in enumerate(steps, 1):
         left = deadline - time.monotonic()
         if left < 30:
+            clear(step, out)
             record["steps"][step.name] = {"command": step.shown(out), "status": "not run: budget"}
             failed.append(step.name)
             continue
