@@ -203,7 +203,7 @@ def test_a_workload_added_to_the_registry_gets_a_rayjob_on_both_paths(tmp_path):
     helm_job, kustomize_job = json.loads(result.stdout)
     assert helm_job and kustomize_job
     for job in (helm_job, kustomize_job):
-        assert job["spec"]["entrypoint"] == "python -m jobs.dag --x"
+        assert job["spec"]["entrypoint"] == "timeout --kill-after=30 120 python -m jobs.dag --x"
         assert job["spec"]["activeDeadlineSeconds"] == 120
 
 
@@ -227,7 +227,7 @@ def test_one_rayjob_per_registry_workload(rendered, ctx):
         }
         assert set(jobs) == {f"ray101-{w}" for w in ctx.rayjob_modules}, source
         for workload, module in ctx.rayjob_modules.items():
-            assert jobs[f"ray101-{workload}"].split()[:3] == ["python", "-m", module], source
+            assert jobs[f"ray101-{workload}"].split()[3:6] == ["python", "-m", module], source
 
 
 def test_tune_job_uses_minio_as_shared_storage(rendered):
@@ -365,6 +365,28 @@ def test_rayjob_fields_kuberay_refuses_together_are_reported(rendered, ctx):
         ("ray101-dag", "spec.submissionMode"),
         ("ray101-dag", "spec.submitterPodTemplate"),
     ]
+
+
+def test_a_rayjob_whose_driver_outlives_its_deadline_is_reported(rendered, ctx):
+    for source in ("helm:kind", "kustomize:kind"):
+        job = _obj(rendered[source], "RayJob", "ray101-tune")["spec"]
+        assert job["entrypoint"].startswith(
+            f"timeout --kill-after=30 {job['activeDeadlineSeconds']} python -m "
+        )
+
+    def untimed(job):
+        job["spec"]["entrypoint"] = job["spec"]["entrypoint"].split(" ", 3)[3]
+
+    def late(job):
+        job["spec"]["entrypoint"] = job["spec"]["entrypoint"].replace(
+            "timeout --kill-after=30 600", "timeout 2h"
+        )
+
+    for change in (untimed, late):
+        broken = _mutated(rendered["helm:default"], "RayJob", "ray101-dag", change)
+        problems = list(checks.check_rayjobs(broken, ctx, checks.EXPECT["helm:default"]))
+        assert [(p.name, p.field) for p in problems] == [("ray101-dag", "spec.entrypoint")], change
+        assert "leaves its Ray job running" in problems[0].message
 
 
 def test_unknown_field_deep_in_a_ray_pod_template_is_rejected(rendered, kubernetes, crds):
@@ -943,11 +965,12 @@ def test_monitoring_kinds_are_validated_against_the_prometheus_operator_crds(kub
 def test_the_checker_reads_rendered_yaml_from_standard_input(rendered, tmp_path):
     """What a user runs on their own overlay: `kubectl kustomize DIR | scripts/check-manifests -`."""
     good = yaml.safe_dump_all(rendered["kustomize:kind"].all_objects())
-    bad = good.replace("entrypoint: python -m jobs.dag", "entryPoint: python -m jobs.dag")
+    dag = "timeout --kill-after=30 600 python -m jobs.dag"
+    bad = good.replace(f"entrypoint: {dag}", f"entryPoint: {dag}")
     assert bad != good
     for text, code in ((good, 0), (bad, 1)):
         result = subprocess.run(
-            ["bash", str(REPO_ROOT / "scripts" / "check-manifests"), "-"],
+            ["bash", str(REPO_ROOT / "scripts" / "check-manifests"), "--kind", "-"],
             input=text,
             capture_output=True,
             text=True,

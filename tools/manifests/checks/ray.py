@@ -14,6 +14,7 @@ from tools.manifests.checks.lookups import (
     SERVE_PORT,
     container_ports,
     dig,
+    driver_timeout,
     gpus_of,
     parse_entrypoint,
     runtime_env_vars,
@@ -234,6 +235,18 @@ def check_rayjobs(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
             or spec["activeDeadlineSeconds"] <= 0
         ):
             yield r.problem(obj, "spec.activeDeadlineSeconds", "a RayJob needs a deadline")
+        elif spec.get("clusterSelector"):
+            # With clusterSelector, KubeRay 1.7.0 marks a RayJob past its deadline
+            # Failed but never stops its Ray job (StopJob runs only from the
+            # deletion finalizer): the driver must stop itself by then.
+            limit = driver_timeout(spec.get("entrypoint", ""))
+            if limit is None or limit > spec["activeDeadlineSeconds"]:
+                yield r.problem(
+                    obj,
+                    "spec.entrypoint",
+                    f"must run under `timeout {spec['activeDeadlineSeconds']}`: KubeRay marks a "
+                    "RayJob on a selected cluster failed at its deadline but leaves its Ray job running",
+                )
         if spec.get("runtimeEnvYAML") is not None:
             try:
                 env = yaml.safe_load(spec["runtimeEnvYAML"]) or {}
