@@ -768,6 +768,38 @@ def test_release_labels_in_pod_templates_are_reported(rendered, ctx):
     ]
 
 
+def test_what_the_api_server_refuses_within_an_object_is_reported(rendered, ctx):
+    """Duplicate names and dangling references, which no schema sees."""
+
+    def duplicate(cluster):
+        spec = cluster["spec"]
+        spec["workerGroupSpecs"].append(copy.deepcopy(spec["workerGroupSpecs"][0]))
+        head = spec["headGroupSpec"]["template"]["spec"]
+        head["containers"][0]["ports"].append({"name": "client", "containerPort": 10002})
+        head["containers"][0]["volumeMounts"].append({"name": "nowhere", "mountPath": "/x"})
+
+    def two_unnamed_ports(svc):
+        svc["spec"]["ports"] = [{"port": 9000}, {"port": 9001}]
+
+    broken = _mutated(rendered["helm:kind"], "RayCluster", "ray101", duplicate)
+    broken = _mutated(broken, "Service", "ray101-minio", two_unnamed_ports)
+    problems = list(
+        checks.check_unique_names_and_references(broken, ctx, checks.EXPECT["helm:kind"])
+    )
+    head = "spec.headGroupSpec.template.spec.containers[0]"
+    assert sorted((p.name, p.field, p.message) for p in problems) == [
+        ("ray101", f"{head}.ports", "port name 'client' is used twice"),
+        ("ray101", f"{head}.volumeMounts[1].name", "no volume 'nowhere' in the pod"),
+        ("ray101", "spec.workerGroupSpecs", "groupName 'cpu' is used twice"),
+        ("ray101-minio", "spec.ports[0].name", "a Service with several ports must name each"),
+        ("ray101-minio", "spec.ports[1].name", "a Service with several ports must name each"),
+    ]
+    for source in SOURCES:
+        assert not list(
+            checks.check_unique_names_and_references(rendered[source], ctx, checks.EXPECT[source])
+        )
+
+
 def test_service_selecting_no_pod_is_reported(rendered, ctx):
     broken = _mutated(
         rendered["helm:kind"],

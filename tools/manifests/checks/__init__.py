@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from tools.manifests.checks.apiserver import check_unique_names_and_references
 from tools.manifests.checks.chart import check_chart_versions
 from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
 from tools.manifests.checks.imports import check_imports, probe_python
@@ -61,6 +62,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_labels,
     check_immutable_templates,
     check_pod_templates_without_release_labels,
+    check_unique_names_and_references,
 ]
 
 
