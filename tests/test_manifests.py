@@ -230,6 +230,38 @@ def test_one_rayjob_per_registry_workload(rendered, ctx):
             assert jobs[f"ray101-{workload}"].split()[3:6] == ["python", "-m", module], source
 
 
+def test_the_gpu_path_runs_tune_trials_on_gpus(rendered, ctx):
+    for source in ("helm:gpu", "kustomize:gpu"):
+        entrypoint = _obj(rendered[source], "RayJob", "ray101-tune")["spec"]["entrypoint"]
+        assert entrypoint.endswith("--gpus-per-trial 1"), source
+    assert (
+        "--gpus-per-trial"
+        not in _obj(rendered["helm:kind"], "RayJob", "ray101-tune")["spec"]["entrypoint"]
+    )
+
+    def cpu_only(job):
+        job["spec"]["entrypoint"] = job["spec"]["entrypoint"].replace(" --gpus-per-trial 1", "")
+
+    broken = _mutated(rendered["kustomize:gpu"], "RayJob", "ray101-tune", cpu_only)
+    problems = list(checks.check_tune_uses_the_gpus(broken, ctx, checks.EXPECT["kustomize:gpu"]))
+    assert [(p.name, p.field) for p in problems] == [("ray101-tune", "spec.entrypoint")]
+    runtime = render.render_chart(
+        "h",
+        {
+            "ray": {
+                "gpuWorkers": {
+                    "runtimeClassName": "nvidia",
+                    "nodeSelector": {"nvidia.com/gpu.present": "true"},
+                }
+            }
+        },
+    )
+    gpu = _obj(runtime, "RayCluster", "ray101")["spec"]["workerGroupSpecs"][1]["template"]["spec"]
+    assert gpu["runtimeClassName"] == "nvidia" and gpu["nodeSelector"] == {
+        "nvidia.com/gpu.present": "true"
+    }
+
+
 def test_tune_job_uses_minio_as_shared_storage(rendered):
     for source in SOURCES:
         tune = _obj(rendered[source], "RayJob", "ray101-tune")

@@ -236,6 +236,9 @@ spec:
   {{- with include "ray101.imagePullSecrets" $ctx }}{{ . | nindent 2 }}{{ end }}
   securityContext:
     {{- toYaml $ctx.Values.podSecurityContext | nindent 4 }}
+  {{- with .runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
   {{- with .nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}

@@ -33,6 +33,7 @@ from tools.manifests.checks.ray import (
     check_rayjobs,
     check_serve_config,
     check_tune_storage,
+    check_tune_uses_the_gpus,
 )
 from tools.manifests.checks.references import (
     check_env_references,
@@ -52,6 +53,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_gpu_group,
     check_rayjobs,
     check_tune_storage,
+    check_tune_uses_the_gpus,
     check_serve_config,
     check_env_references,
     check_urls,

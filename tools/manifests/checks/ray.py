@@ -349,3 +349,19 @@ def check_serve_config(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
                     f"{tpl.path}.spec.containers[0].ports",
                     f"no containerPort named 'serve' = {port} (Serve listens there; KubeRay's serve Service targets it)",
                 )
+
+
+def check_tune_uses_the_gpus(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """Where a GPU worker is kept up, Tune's trials ask for a GPU each: a GPU
+    group no workload asks for would sit idle (Ray keeps CPU-only work off GPU
+    nodes while CPU nodes have room)."""
+    if expect.gpu != "always-on":
+        return
+    job = next((o for o in r.of_kind("RayJob") if o["metadata"]["name"].endswith("-tune")), None)
+    parsed = parse_entrypoint(dig(job or {}, "spec.entrypoint") or "")
+    args = parsed[1] if parsed else []
+    gpus = args[args.index("--gpus-per-trial") + 1] if "--gpus-per-trial" in args[:-1] else "0"
+    if job is not None and float(gpus) <= 0:
+        yield r.problem(
+            job, "spec.entrypoint", "the GPU path's Tune trials ask for no GPU (--gpus-per-trial)"
+        )
