@@ -686,18 +686,49 @@ def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
     )
 
 
+def test_the_workloads_connect_as_their_own_user_not_as_root(rendered, ctx):
+    """MONGODB_URI carries the app user (readWrite on sample_mflix, made by the
+    init script on first start); the root password stays in the MongoDB pod."""
+    for source in ("helm:kind", "kustomize:kind"):
+        secret = _obj(rendered[source], "Secret", "ray101-mongodb")
+        data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        assert data["uri"].startswith(f"mongodb://{data['app-username']}:{data['app-password']}@")
+        assert data["password"] not in data["uri"], source
+        init = _obj(rendered[source], "ConfigMap", "ray101-mongodb-init")["data"][
+            "create-app-user.js"
+        ]
+        assert 'role: "readWrite", db: env.MONGODB_DATABASE' in init
+        holders = {
+            o["metadata"]["name"]
+            for o in rendered[source].all_objects()
+            for t in pod_templates(o)
+            for _, c in model_containers(t)
+            for e in c.get("env") or []
+            if (e.get("valueFrom") or {}).get("secretKeyRef", {}).get("key") == "password"
+        }
+        assert holders == {"ray101-mongodb"}, holders
+    as_root = _secret_uri(lambda uri: uri.replace("mongodb://ray101-app:", "mongodb://ray101:"))
+    broken = _mutated(rendered["kustomize:kind"], "Secret", "ray101-mongodb", as_root)
+    messages = {
+        p.message for p in checks.check_mongodb_uri(broken, ctx, checks.EXPECT["kustomize:kind"])
+    }
+    assert any("connects as MongoDB's root user 'ray101'" in m for m in messages), messages
+
+
 def test_a_password_with_special_characters_reaches_the_driver_intact(ctx):
     """The chart percent-encodes the user info of MONGODB_URI: pymongo's own URI
     parser (what every pod's client runs) gives back the password exactly."""
     from pymongo import uri_parser
 
     password = "p@ss:w/o%rd?#&+ x"
-    r = render.render_chart("h", {"mongodb": {"auth": {"password": password}}})
+    auth = {"password": password, "appPassword": password[::-1]}
+    r = render.render_chart("h", {"mongodb": {"auth": auth}})
     secret = _obj(r, "Secret", "ray101-mongodb")
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert data["password"] == password  # what MONGO_INITDB_ROOT_PASSWORD reads
+    assert data["app-password"] == password[::-1]  # what the init script gives the app user
     parsed = uri_parser.parse_uri(data["uri"])
-    assert (parsed["username"], parsed["password"]) == ("ray101", password)
+    assert (parsed["username"], parsed["password"]) == ("ray101-app", password[::-1])
     assert parsed["nodelist"] == [("ray101-mongodb.ray101.svc", 27017)]
     assert not [p for p in checks.check_mongodb_uri(r, ctx, checks.EXPECT["helm:default"])]
 
@@ -1127,7 +1158,11 @@ def test_a_render_without_a_cluster_refuses_to_draw_passwords():
 
     for values, missing in (
         ({}, "ray101-mongodb"),
-        ({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}}, "ray101-minio"),
+        ({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}}, "ray101-mongodb"),
+        (
+            {"mongodb": {"auth": {"password": "s3cretPassw0rd", "appPassword": "an0ther"}}},
+            "ray101-minio",
+        ),
     ):
         with pytest.raises(helm_python.HelmError) as caught:
             render.render_chart("helm:gitops", values, offline=False)
@@ -1141,14 +1176,14 @@ def test_a_render_without_a_cluster_refuses_to_draw_passwords():
 
     given = secret_data(
         {
-            "mongodb": {"auth": {"password": "s3cretPassw0rd"}},
+            "mongodb": {"auth": {"password": "s3cretPassw0rd", "appPassword": "appPassw0rd"}},
             "minio": {"auth": {"existingSecret": "my-s3"}},
         }
     )
     assert given["password"] == "s3cretPassw0rd"
     assert (
         given["uri"]
-        == "mongodb://ray101:s3cretPassw0rd@ray101-mongodb.ray101.svc:27017/?authSource=admin"
+        == "mongodb://ray101-app:appPassw0rd@ray101-mongodb.ray101.svc:27017/?authSource=admin"
     )
 
 
@@ -1236,7 +1271,7 @@ def test_notes_tell_how_to_connect():
         "ray job submit --address http://localhost:8265",
         "port-forward svc/ray101-echo-serve-svc 8000:8000",
         "helm test ray101",
-        "get secret ray101-mongodb -o jsonpath='{.data.password}'",
+        "get secret ray101-mongodb -o jsonpath='{.data.uri}'",
     ):
         assert needle in notes
     assert "WARNING" not in notes
@@ -1274,12 +1309,19 @@ def test_example_credentials_match_the_manifests(rendered):
         for line in (K8S_DIR / "base" / "mongodb" / "secret.env.example").read_text().splitlines()
         if line and not line.startswith("#")
     )
-    assert set(example) == {"username", "password", "uri"}
-    assert example["uri"] == (
-        f"mongodb://{example['username']}:{example['password']}@ray101-mongodb:27017/?authSource=admin"
+    # The keys the chart's Secret has (the helm and kustomize Secrets compare equal).
+    helm = _obj(rendered["helm:kind"], "Secret", "ray101-mongodb")
+    assert (
+        set(example)
+        == set(helm["data"])
+        == {"username", "password", "app-username", "app-password", "uri"}
     )
-    # The placeholder scripts/deploy replaces with a random password.
-    assert re.fullmatch(r"[A-Za-z-]+", example["password"])
+    assert example["uri"] == (
+        f"mongodb://{example['app-username']}:{example['app-password']}@ray101-mongodb:27017/?authSource=admin"
+    )
+    # The placeholders scripts/deploy replaces with a random password each.
+    assert re.fullmatch(r"change-me", example["password"])
+    assert re.fullmatch(r"change-me-[a-z]+", example["app-password"])
 
 
 def test_overlays_explain_themselves():
