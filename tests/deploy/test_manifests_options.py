@@ -62,7 +62,11 @@ def test_the_all_parts_rendering_is_clean(all_parts, ctx, versions):
 def test_optional_parts_are_off_by_default(ctx):
     r = render.render_chart("helm:default")
     kinds = {o["kind"] for o in r.objects}
-    assert not kinds & {"PodMonitor", "Ingress", "HTTPRoute", "ConfigMap"}
+    assert not kinds & {"PodMonitor", "Ingress", "HTTPRoute"}
+    dashboards = [
+        c for c in r.of_kind("ConfigMap") if "grafana_dashboard" in c["metadata"]["labels"]
+    ]
+    assert not dashboards
     assert r.find("StatefulSet", "ray101-redis") is None
     cluster = r.find("RayCluster", "ray101")
     assert "gcsFaultToleranceOptions" not in cluster["spec"]
