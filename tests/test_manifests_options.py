@@ -20,16 +20,6 @@ EVERY_OPTION = checks.EXPECT["helm:all-parts"]
 
 
 @pytest.fixture(scope="module")
-def versions() -> dict[str, str]:
-    return render.versions()
-
-
-@pytest.fixture(scope="module")
-def ctx(versions) -> checks.Context:
-    return checks.load_context(versions)
-
-
-@pytest.fixture(scope="module")
 def all_parts() -> Rendered:
     return render.render_chart(
         "helm:all-parts", render.load_values(render.CHART_VALUES["helm:all-parts"])
@@ -175,6 +165,12 @@ def test_dashboards_are_the_files_ray_writes_one_configmap_each(all_parts):
                 "ray.io/node-type"
             ),
             "which is no GCS using Redis",
+        ),
+        (
+            "NetworkPolicy",
+            "ray101-redis",
+            lambda o: o["spec"]["ingress"][0]["from"].pop(1),
+            "does not admit KubeRay's Redis cleanup Job",
         ),
         (
             "Ingress",
