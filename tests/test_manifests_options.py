@@ -201,6 +201,14 @@ def test_dashboards_are_the_files_ray_writes_one_configmap_each(all_parts):
             "'metric' is no port",
         ),
         (
+            "RayService",
+            "ray101-echo",
+            lambda o: o["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]["spec"][
+                "containers"
+            ][0]["ports"].pop(),
+            "'haproxy-metrics' is no port",
+        ),
+        (
             "PodMonitor",
             "ray101-serve",
             lambda o: o["spec"]["selector"]["matchLabels"].update(
