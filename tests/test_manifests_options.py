@@ -248,3 +248,28 @@ def test_values_schema_rejects_a_weak_redis_password_and_an_unknown_option():
         )
     with pytest.raises(Exception, match="additional properties|monitorin"):
         render.render_chart("h", {"monitoring": {"enabeld": True}})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"echo": {"enabled": False}, "tests": {"enabled": False}, "ingress": {"enabled": True}},
+            "ingress.enabled routes the echo service or the dashboard",
+        ),
+        (
+            {"echo": {"enabled": False}, "tests": {"enabled": False}, "gateway": {"enabled": True}},
+            "gateway.enabled routes the echo service or the dashboard",
+        ),
+    ],
+)
+def test_a_route_with_nothing_to_route_to_is_refused(values, message):
+    with pytest.raises(Exception, match=message):
+        render.render_chart("h", values)
+    dashboard = {
+        "ingress": {"dashboard": {"host": "ray.example.com"}},
+        "gateway": {"dashboard": {"hostnames": ["ray.example.com"]}},
+    }
+    r = render.render_chart("h", render.merged(values, dashboard))
+    backends = [o for o in r.objects if o["kind"] in ("Ingress", "HTTPRoute")]
+    assert backends and all("head-svc" in json.dumps(o["spec"]) for o in backends)
