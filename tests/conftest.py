@@ -142,19 +142,3 @@ def report_line(capsys):
             print(f"\n{text}")
 
     return write
-
-
-@pytest.fixture(scope="session")
-def versions() -> dict[str, str]:
-    """versions.env, for the manifest checks."""
-    from tools.manifests import render
-
-    return render.versions()
-
-
-@pytest.fixture(scope="session")
-def ctx(versions):
-    """What the manifest checks know besides the objects (tools.manifests.checks.Context)."""
-    from tools.manifests import checks
-
-    return checks.load_context(versions)

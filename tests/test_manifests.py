@@ -32,6 +32,16 @@ SOURCES = [*render.CHART_VALUES, *render.OVERLAYS]
 
 
 @pytest.fixture(scope="module")
+def versions() -> dict[str, str]:
+    return render.versions()
+
+
+@pytest.fixture(scope="module")
+def ctx(versions) -> checks.Context:
+    return checks.load_context(versions)
+
+
+@pytest.fixture(scope="module")
 def rendered() -> dict[str, Rendered]:
     renderings, problems = render.render_all()
     assert not problems, "\n".join(map(str, problems))

@@ -20,6 +20,16 @@ EVERY_OPTION = checks.EXPECT["helm:all-parts"]
 
 
 @pytest.fixture(scope="module")
+def versions() -> dict[str, str]:
+    return render.versions()
+
+
+@pytest.fixture(scope="module")
+def ctx(versions) -> checks.Context:
+    return checks.load_context(versions)
+
+
+@pytest.fixture(scope="module")
 def all_parts() -> Rendered:
     return render.render_chart(
         "helm:all-parts", render.load_values(render.CHART_VALUES["helm:all-parts"])
