@@ -181,6 +181,12 @@ def test_dashboards_are_the_files_ray_writes_one_configmap_each(all_parts):
             "which is no GCS using Redis",
         ),
         (
+            "NetworkPolicy",
+            "ray101-redis",
+            lambda o: o["spec"]["ingress"][0]["from"].pop(1),
+            "does not admit KubeRay's Redis cleanup Job",
+        ),
+        (
             "Ingress",
             "ray101",
             lambda o: o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(
@@ -207,6 +213,14 @@ def test_dashboards_are_the_files_ray_writes_one_configmap_each(all_parts):
             "ray101-ray-workers",
             lambda o: o["spec"]["podMetricsEndpoints"][0].update(port="metric"),
             "'metric' is no port",
+        ),
+        (
+            "RayService",
+            "ray101-echo",
+            lambda o: o["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]["spec"][
+                "containers"
+            ][0]["ports"].pop(),
+            "'haproxy-metrics' is no port",
         ),
         (
             "PodMonitor",
@@ -248,3 +262,28 @@ def test_values_schema_rejects_a_weak_redis_password_and_an_unknown_option():
         )
     with pytest.raises(Exception, match="additional properties|monitorin"):
         render.render_chart("h", {"monitoring": {"enabeld": True}})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"echo": {"enabled": False}, "tests": {"enabled": False}, "ingress": {"enabled": True}},
+            "ingress.enabled routes the echo service or the dashboard",
+        ),
+        (
+            {"echo": {"enabled": False}, "tests": {"enabled": False}, "gateway": {"enabled": True}},
+            "gateway.enabled routes the echo service or the dashboard",
+        ),
+    ],
+)
+def test_a_route_with_nothing_to_route_to_is_refused(values, message):
+    with pytest.raises(Exception, match=message):
+        render.render_chart("h", values)
+    dashboard = {
+        "ingress": {"dashboard": {"host": "ray.example.com"}},
+        "gateway": {"dashboard": {"hostnames": ["ray.example.com"]}},
+    }
+    r = render.render_chart("h", render.merged(values, dashboard))
+    backends = [o for o in r.objects if o["kind"] in ("Ingress", "HTTPRoute")]
+    assert backends and all("head-svc" in json.dumps(o["spec"]) for o in backends)

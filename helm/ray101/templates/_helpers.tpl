@@ -319,7 +319,7 @@ rendering its message or nothing. templates/validate.yaml renders them, so
 */}}
 {{- define "ray101.validateValues" -}}
 {{- $messages := list }}
-{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "tests" }}
+{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "tests" "routes" }}
 {{- $messages = append $messages (include (printf "ray101.validateValues.%s" $rule) $) }}
 {{- end }}
 {{- $messages = without $messages "" }}
