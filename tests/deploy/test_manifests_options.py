@@ -1,32 +1,22 @@
 """The chart's optional parts (monitoring, GCS fault tolerance with Redis,
 disruption budgets, Ingress and HTTPRoutes), checked without a cluster: each
 renders only when asked, passes the strict schemas and the project's checks in
-the helm:all-parts rendering (tests/test_manifests.py runs those), and each
+the helm:all-parts rendering (tests/deploy runs those), and each
 cross-object rule catches the mistake it is written for."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
+from tests.deploy.helpers import _mutated
 from tools.manifests import checks, render, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Rendered, pod_templates
 from tools.manifests.render import CHART_DIR
 
 EVERY_OPTION = checks.EXPECT["helm:all-parts"]
-
-
-@pytest.fixture(scope="module")
-def versions() -> dict[str, str]:
-    return render.versions()
-
-
-@pytest.fixture(scope="module")
-def ctx(versions) -> checks.Context:
-    return checks.load_context(versions)
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +28,6 @@ def all_parts() -> Rendered:
 
 def _problems(r: Rendered, ctx) -> list[str]:
     return [str(p) for p in checks.check_rendering(r, ctx, EVERY_OPTION)]
-
-
-def _mutated(r: Rendered, kind: str, name: str, change) -> Rendered:
-    copied = copy.deepcopy(r)
-    obj = copied.find(kind, name)
-    assert obj is not None, f"no {kind}/{name}"
-    change(obj)
-    return copied
 
 
 def test_the_all_parts_rendering_is_clean(all_parts, ctx, versions):
