@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo data test lint format manifests e2e constraints constraints-checkov dashboards clean
+.PHONY: help setup demo data test lint format manifests e2e bench constraints constraints-checkov dashboards clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ manifests: $(STAMP) ## Regenerate the chart's generated values and k8s/base from
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: $(STAMP) ## Every workload's benchmark (under 15 min on 2 cores), then docs/benchmarks.md from their JSON
+	@status=0; $(BIN)/python scripts/bench/run.py --out results/bench || status=$$?; \
+	$(BIN)/python scripts/bench/report.py --results results/bench --page docs/benchmarks.md && exit $$status
 
 e2e: ## kind end to end: scripts/e2e-kind, then pytest -m e2e tests/e2e (needs docker, kind, kubectl, helm, curl: docs/kind.md)
 	@scripts/e2e-kind --check

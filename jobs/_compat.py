@@ -40,6 +40,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("ray.serve.context", "_disconnect"),
     ("ray._private.ray_constants", "PROMETHEUS_SERVICE_DISCOVERY_FILE"),
     ("ray._private.worker", "global_worker"),
+    ("ray._private.state", "state"),
 )
 
 
@@ -135,3 +136,35 @@ def create_working_dir_package(directory: str, target: str) -> None:
     """
     create = _attr("ray._private.runtime_env.packaging", "create_package")
     create(directory, target, include_gitignore=True, logger=None)
+
+
+def task_runs(names: set[str]) -> list[dict[str, Any]]:
+    """This job's tasks whose function is named in ``names``, as the GCS recorded them:
+    ``name``, ``submitted`` (epoch seconds) and, once its worker has reported it,
+    ``ran`` (start and end of the function itself, epoch seconds).
+
+    Public equivalent: ``ray.util.state.list_tasks``, which needs the dashboard's
+    state API (the embedded Ray runs without a dashboard) and has no execution
+    times; ``ray.timeline()`` has them but not which task they belong to.
+    """
+    import ray
+    from ray.core.generated import common_pb2
+
+    job_id = ray.get_runtime_context().get_job_id()
+    submitted_states = (common_pb2.PENDING_ARGS_AVAIL, common_pb2.PENDING_NODE_ASSIGNMENT)
+    runs: dict[tuple[bytes, int], dict[str, Any]] = {}
+    for event in _attr("ray._private.state", "state")._get_all_task_events():
+        run = runs.setdefault((event.task_id, event.attempt_number), {})
+        if event.HasField("task_info"):
+            if event.task_info.job_id.hex() != job_id:
+                continue
+            run["name"] = event.task_info.func_or_class_name
+        stamps = event.state_updates.state_ts_ns
+        for state in submitted_states:
+            if state in stamps:
+                t = stamps[state] / 1e9
+                run["submitted"] = min(t, run.get("submitted", t))
+        for profile in event.profile_events.events:
+            if profile.event_name == "task:execute":
+                run["ran"] = (profile.start_time / 1e9, profile.end_time / 1e9)
+    return [r for r in runs.values() if r.get("name") in names and "submitted" in r]

@@ -17,14 +17,24 @@ import ray
 
 
 def environment() -> dict[str, Any]:
-    """What the figures were measured on, so two files can be compared fairly."""
+    """What the figures were measured on, so two files can be compared fairly: the
+    load average says how much else the machine was doing at the time."""
     import os
+    from importlib import metadata
 
+    try:
+        torch = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch = None
+    pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
     return {
         "python": platform.python_version(),
         "ray": ray.__version__,
+        "torch": torch,
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "memory_gib": round(pages * page_size / 2**30, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -60,13 +70,19 @@ def save(
     title: str | None = None,
 ) -> tuple[Path, Path]:
     """Write ``payload`` (plus the environment) as JSON and ``bars`` as a PNG chart."""
+    return save_figure(out_dir, name, payload, bar_figure(bars, ylabel, title or name))
+
+
+def save_figure(
+    out_dir: str | Path, name: str, payload: dict[str, Any], fig: Any
+) -> tuple[Path, Path]:
+    """Write ``payload`` (plus the environment) as ``<name>.json`` and ``fig`` as ``<name>.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, png_path = out / f"{name}.json", out / f"{name}.png"
     json_path.write_text(
         json.dumps({"name": name, "environment": environment(), **payload}, indent=2, default=str)
     )
-    fig = bar_figure(bars, ylabel, title or name)
     fig.savefig(png_path, dpi=110)
     _close(fig)
     return json_path, png_path

@@ -17,9 +17,9 @@ import time
 
 import ray
 
-from jobs import flags, runner
+from jobs import flags, runner, timeline, warmup
 from jobs.cluster import IO_TASK_CPUS
-from jobs.report import JobResult, speedup, timed, timed_best
+from jobs.report import JobResult, speedup
 
 NAME = "dependencies"
 
@@ -40,8 +40,8 @@ def aggregate(*results: int) -> int:
     return sum(results)
 
 
-def run_sequential(items: int, delay: float) -> int:
-    return sum(process_item(i, delay) for i in range(items))
+def run_sequential(items: int, delay: float, process=process_item) -> int:
+    return sum(process(i, delay) for i in range(items))
 
 
 def run_parallel(items: int, delay: float) -> int:
@@ -60,31 +60,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delay", type=flags.positive_float, default=1.0, help="seconds per item (default 1.0)"
     )
+    warmup.add_argument(parser)
 
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
-    sequential, sequential_s = timed(run_sequential, args.items, args.delay)
-    # As in retrieve: the first round also starts worker processes.
-    cold, cold_s = timed(run_parallel, args.items, args.delay)
-    warm, parallel_s = timed_best(run_parallel, args.items, args.delay)
-    total = warm[-1]
-    ok = all(t == sequential == expected_total(args.items) for t in (cold, *warm))
+    rounds = timeline.Rounds()
+    # As in retrieve: the parallel rounds' workers start while the baseline runs.
+    workers = warmup.during_baseline(
+        args, args.items, IO_TASK_CPUS, args.items * args.delay, __name__
+    )
+    sequential, sequential_s = rounds.timed(
+        "sequential", run_sequential, args.items, args.delay, rounds.wrap(process_item)
+    )
+    first_round = warmup.report(workers)
+    p = rounds.parallel(
+        run_parallel, args.items, args.delay, first_note=warmup.how_started(first_round)
+    )
+    total, parallel_s = p.best, p.best_s
+    ok = all(t == sequential == expected_total(args.items) for t in p.values)
     return JobResult(
         name=NAME,
         ok=ok,
         result=total,
         timings={
             "sequential_s": sequential_s,
-            "cold_parallel_s": cold_s,
+            "first_parallel_s": p.first_s,
             "parallel_s": parallel_s,
             "speedup": speedup(sequential_s, parallel_s),
         },
-        details={"items": args.items, "delay_s": args.delay},
+        details={
+            "items": args.items,
+            "delay_s": args.delay,
+            "first_round": first_round,
+            "timeline": rounds.to_dict(
+                {"process": args.items, "aggregate": 1}, keep=["sequential", *p.labels]
+            ),
+        },
         lines=[
             f"Aggregated result: {total}",
             f"Runtime: {parallel_s:.2f} seconds (sequential: {sequential_s:.2f} seconds)",
+            warmup.first_round_line(first_round, p.first_s),
         ],
         error=None if ok else f"expected {expected_total(args.items)}, got {total}",
+    )
+
+
+def plot(result: JobResult):
+    d = result.details
+    return timeline.plot(
+        d["timeline"],
+        f"dependencies: {d['items']} items × {d['delay_s']:g} s, then aggregate",
     )
 
 

@@ -2,7 +2,7 @@
 the registry, and the echo service's Serve config and environment.
 
 ``make manifests`` writes them into ``helm/ray101/values.yaml`` (and the kind
-arguments into ``values-kind.yaml``); the chart renders the kustomize base from
+and GPU arguments into ``values-kind.yaml`` and ``values-gpu.yaml``); the chart renders the kustomize base from
 those, so the registry and ``jobs.echo`` stay the only source.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from jobs import registry
 
-PROFILES = ("cluster", "kind")
+PROFILES = ("cluster", "kind", "gpu")
 
 
 def workloads(profile: str = "cluster") -> dict[str, dict[str, Any]]:
@@ -32,14 +32,14 @@ def workloads(profile: str = "cluster") -> dict[str, dict[str, Any]]:
     }
 
 
-def kind_overrides() -> dict[str, dict[str, Any]]:
-    """What values-kind.yaml changes in ``jobs.workloads``: the kind arguments
-    of the workloads that have their own."""
-    cluster, kind = workloads("cluster"), workloads("kind")
+def overrides(profile: str) -> dict[str, dict[str, Any]]:
+    """What values-<profile>.yaml changes in ``jobs.workloads``: the arguments
+    of the workloads that have their own for that profile."""
+    cluster, other = workloads("cluster"), workloads(profile)
     return {
-        name: {"args": kind[name]["args"]}
-        for name in kind
-        if kind[name]["args"] != cluster[name]["args"]
+        name: {"args": other[name]["args"]}
+        for name in other
+        if other[name]["args"] != cluster[name]["args"]
     }
 
 

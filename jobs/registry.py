@@ -17,6 +17,7 @@ from jobs.errors import UsageError
 NEEDS = ("none", "mongodb", "storage")
 # Tune's small budget: `make demo` and the kind cluster (a laptop) both use it.
 TUNE_SMALL_ARGS = ("--num-samples", "4", "--max-epochs", "4", "--samples", "600")
+TUNE_CLUSTER_ARGS = ("--num-samples", "8", "--max-epochs", "8")
 
 
 @dataclass(frozen=True)
@@ -33,19 +34,20 @@ class Workload:
     needs: str = "none"
     # Seconds before KubeRay marks the RayJob failed (activeDeadlineSeconds).
     deadline_s: int = 600
-    # Flags of the RayJob on a full cluster, and on kind (a laptop; None: the same).
+    # Flags of the RayJob on a full cluster, on kind (a laptop) and on a cluster
+    # with GPU workers (None: the full cluster's).
     cluster_args: tuple[str, ...] = ()
     kind_args: tuple[str, ...] | None = None
+    gpu_args: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.needs not in NEEDS:
             raise ValueError(f"workload {self.name!r}: needs must be one of {NEEDS}")
 
     def args_for(self, profile: str) -> tuple[str, ...]:
-        """The RayJob's flags for "cluster" or "kind"."""
-        if profile == "kind" and self.kind_args is not None:
-            return self.kind_args
-        return self.cluster_args
+        """The RayJob's flags for "cluster", "kind" or "gpu"."""
+        given = {"kind": self.kind_args, "gpu": self.gpu_args}.get(profile)
+        return self.cluster_args if given is None else given
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -99,8 +101,10 @@ WORKLOADS: dict[str, Workload] = {
             demo_args=TUNE_SMALL_ARGS,
             needs="storage",
             deadline_s=3600,
-            cluster_args=("--num-samples", "8", "--max-epochs", "8"),
+            cluster_args=TUNE_CLUSTER_ARGS,
             kind_args=TUNE_SMALL_ARGS,
+            # One GPU per trial where the cluster has GPU workers.
+            gpu_args=(*TUNE_CLUSTER_ARGS, "--gpus-per-trial", "1"),
         ),
     )
 }

@@ -54,20 +54,6 @@ def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     return value, time.perf_counter() - start
 
 
-def timed_best(fn: Callable[..., Any], *args: Any, rounds: int = 2) -> tuple[list[Any], float]:
-    """Call ``fn(*args)`` ``rounds`` times; return every value and the fastest time.
-
-    For steady-state figures: a round can still be starting worker processes
-    that a burst of tasks needs, and the fastest round is the one that did not.
-    """
-    values, times = [], []
-    for _ in range(rounds):
-        value, seconds = timed(fn, *args)
-        values.append(value)
-        times.append(seconds)
-    return values, min(times)
-
-
 def to_json(results: JobResult | list[JobResult]) -> str:
     if isinstance(results, JobResult):
         return json.dumps(results.to_dict(), default=str)

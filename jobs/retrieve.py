@@ -13,9 +13,9 @@ import time
 
 import ray
 
-from jobs import flags, runner
+from jobs import flags, runner, timeline, warmup
 from jobs.cluster import IO_TASK_CPUS, alive_nodes, nodes_lost
-from jobs.report import JobResult, speedup, timed, timed_best
+from jobs.report import JobResult, speedup
 
 NAME = "retrieve"
 
@@ -36,8 +36,10 @@ def retrieve_task(item: int, database: list[str], delay: float) -> tuple[int, st
     return retrieve_item(item, database, delay)
 
 
-def run_sequential(database: list[str], delay: float) -> list[tuple[int, str]]:
-    return [retrieve_item(i, database, delay) for i in range(len(database))]
+def run_sequential(
+    database: list[str], delay: float, retrieve=retrieve_item
+) -> list[tuple[int, str]]:
+    return [retrieve(i, database, delay) for i in range(len(database))]
 
 
 def run_parallel(database: list[str], delay: float) -> list[tuple[int, str]]:
@@ -60,22 +62,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="seconds per retrieval (default 1.0)",
     )
+    warmup.add_argument(parser)
 
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     database = make_database(args.items)
     # Ray retries the tasks of a node that dies; the report names the nodes lost.
     nodes_before = alive_nodes()
-    sequential, sequential_s = timed(run_sequential, database, args.delay)
-    # The first round also starts the worker processes; the fastest of the
-    # warm rounds shows the steady state a long-running cluster has.
-    cold, cold_s = timed(run_parallel, database, args.delay)
-    warm, parallel_s = timed_best(run_parallel, database, args.delay)
-    parallel = warm[-1]
-    ok = all(data == sequential for data in (cold, *warm))
+    rounds = timeline.Rounds()
+    workers = warmup.during_baseline(
+        args, args.items, IO_TASK_CPUS, args.items * args.delay, __name__
+    )
+    sequential, sequential_s = rounds.timed(
+        "sequential", run_sequential, database, args.delay, rounds.wrap(retrieve_item)
+    )
+    first_round = warmup.report(workers)
+    p = rounds.parallel(
+        run_parallel, database, args.delay, first_note=warmup.how_started(first_round)
+    )
+    parallel, parallel_s = p.best, p.best_s
+    ok = all(data == sequential for data in p.values)
     lines = [
         *format_runtime("Sequential", sequential_s, sequential),
-        f"Parallel runtime, first round (starts the workers): {cold_s:.2f} seconds",
+        warmup.first_round_line(first_round, p.first_s),
         *format_runtime("Parallel", parallel_s, parallel),
         f"Speedup: {speedup(sequential_s, parallel_s):.1f}x",
     ]
@@ -88,7 +97,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         result=[list(pair) for pair in parallel],
         timings={
             "sequential_s": sequential_s,
-            "cold_parallel_s": cold_s,
+            "first_parallel_s": p.first_s,
             "parallel_s": parallel_s,
             "speedup": speedup(sequential_s, parallel_s),
         },
@@ -96,10 +105,21 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
             "items": args.items,
             "delay_s": args.delay,
             "task_num_cpus": IO_TASK_CPUS,
+            "first_round": first_round,
+            "timeline": rounds.to_dict(
+                {"retrieve_task": args.items}, keep=["sequential", *p.labels]
+            ),
             "nodes_lost": lost,
         },
         lines=lines,
         error=None if ok else "parallel data differs from sequential data",
+    )
+
+
+def plot(result: JobResult):
+    d = result.details
+    return timeline.plot(
+        d["timeline"], f"retrieve: {d['items']} items, {d['delay_s']:g} s wait each"
     )
 
 

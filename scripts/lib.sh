@@ -325,24 +325,29 @@ secret_value() { # secret_value SECRET KEY
 
 # --- Credentials for kubectl apply -k ---------------------------------------
 # make_secret_env EXAMPLE: write EXAMPLE without ".example" (git-ignored), with
-# every "change-me" replaced by one random value (letters and digits, so it is
-# safe inside a URI). An existing file is kept: MongoDB keeps the password it
+# each placeholder ("change-me", "change-me-app", ...) replaced by a random value
+# of its own, the same wherever that placeholder appears (hex digits, so it is
+# safe inside a URI). An existing file is kept: MongoDB keeps the passwords it
 # was initialised with on its volume.
 make_secret_env() {
-  local example=$1 target=${1%.example} value
+  local example=$1 target=${1%.example} placeholder value script=""
   [[ -f "${example}" ]] || die "credentials example is missing: ${example}"
   if [[ -f "${target}" ]]; then
     info "keeping ${target#"${REPO_ROOT}"/}"
     return 0
   fi
-  value="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-  [[ ${#value} -eq 32 ]] || die "could not make a random password"
+  # Longest first, so "change-me" does not eat the start of "change-me-app".
+  while IFS= read -r placeholder; do
+    value="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+    [[ ${#value} -eq 32 ]] || die "could not make a random password"
+    script+="s/${placeholder}/${value}/g;"
+  done < <(grep -o 'change-me[-a-z]*' "${example}" | sort -u | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2)
   (
     umask 077
-    sed "s/change-me/${value}/g" "${example}" >"${target}.tmp"
+    sed "${script}" "${example}" >"${target}.tmp"
   )
   mv "${target}.tmp" "${target}"
-  info "created ${target#"${REPO_ROOT}"/} from ${example##*/} (random password)"
+  info "created ${target#"${REPO_ROOT}"/} from ${example##*/} (random passwords)"
 }
 
 # --- Diagnostics ------------------------------------------------------------

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from jobs.loadtest import command, goals, measurement, python_client, servers, urls, wrk
+from jobs.loadtest import command, goals, measurement, plot, python_client, servers, urls, wrk
 from jobs.loadtest.report import report
 from tests.conftest import REPO_ROOT, run_cli
 
@@ -159,6 +159,7 @@ def test_python_client_counts_requests_and_errors(baseline):
     )
     assert (good.requests, good.errors) == (400, 0)
     assert 0 < good.p50_ms <= good.p95_ms <= good.p99_ms <= good.max_ms
+    assert_distribution(good)
     # No data: the baseline answers 400, which counts as an error.
     bad = python_client.run_python(baseline.url, "baseline", connections=4, total_requests=50)
     assert (bad.requests, bad.non_2xx) == (50, 50)
@@ -174,6 +175,39 @@ def test_wrk_client(baseline):
     assert m.requests > 0 and m.rps > 0
     assert m.errors == 0
     assert 0 < m.p50_ms <= m.p99_ms
+    assert_distribution(m)
+
+
+def assert_distribution(m: measurement.Measurement) -> None:
+    """The kept distribution: every CDF percentile, ascending, through the client's p50 and p99."""
+    pcts = [p for p, _ in m.latency_cdf_ms]
+    values = [ms for _, ms in m.latency_cdf_ms]
+    assert pcts == list(measurement.CDF_PERCENTILES)
+    assert values == sorted(values) and values[0] > 0
+    at = dict(m.latency_cdf_ms)
+    assert (at[50], at[99]) == pytest.approx((m.p50_ms, m.p99_ms), rel=0.01, abs=0.002)
+
+
+def test_plot_draws_each_targets_distribution_with_its_percentiles():
+    def m(target, scale):
+        latencies = sorted(scale * (1 + i / 1000) for i in range(1000))
+        return measurement.Measurement(
+            target, "python", 1000, 1.0, 1000 / scale, measurement.percentile(latencies, 50),
+            measurement.percentile(latencies, 95), measurement.percentile(latencies, 99),
+            scale, latencies[-1], 0, 0, latency_cdf_ms=measurement.cdf(latencies),
+        )  # fmt: skip
+
+    args = command.build_parser().parse_args(["--baseline"])
+    rounds = {"echo": [m("echo", 4.0)], "baseline": [m("baseline", 1.0)]}
+    payload, _ = report(args, "python", "http://127.0.0.1:1/", rounds, goals.GOALS)
+    assert payload["summary"]["echo"]["latency_cdf_ms"] == rounds["echo"][0].latency_cdf_ms
+    fig = plot.plot(payload)
+    (ax,) = fig.axes
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    assert len(curves) == 2
+    assert "echo at 25% of the bare ASGI throughput" in ax.get_title()
+    labels = {t.get_text() for t in ax.texts}
+    assert {"p50 6.0 ms", "p99 8.0 ms", "p50 1.5 ms"} <= labels
 
 
 def _check(url: str, *goal_flags: str) -> list[str]:

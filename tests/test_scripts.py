@@ -265,10 +265,11 @@ def test_kind_overlay_has_every_object_the_scripts_wait_for(tmp_path):
 # --- Behaviour without docker or a cluster -----------------------------------
 
 
-def test_make_secret_env_fills_every_placeholder_with_one_random_value_once(tmp_path):
+def test_make_secret_env_gives_each_placeholder_one_random_value_of_its_own_once(tmp_path):
     example = tmp_path / "secret.env.example"
     example.write_text(
-        "# a comment\nusername=ray101\npassword=change-me\nuri=mongodb://ray101:change-me@h:27017/\n"
+        "# a comment\nusername=ray101\npassword=change-me\n"
+        "app-password=change-me-app\nuri=mongodb://app:change-me-app@h:27017/\n"
     )
 
     def make() -> str:
@@ -283,7 +284,9 @@ def test_make_secret_env_fills_every_placeholder_with_one_random_value_once(tmp_
     first = make()
     password = re.search(r"^password=(.*)$", first, re.M).group(1)
     assert re.fullmatch(r"[0-9a-f]{32}", password)
-    assert f"uri=mongodb://ray101:{password}@h:27017/" in first
+    app = re.search(r"^app-password=(.*)$", first, re.M).group(1)
+    assert re.fullmatch(r"[0-9a-f]{32}", app) and app != password, "each placeholder its own value"
+    assert f"uri=mongodb://app:{app}@h:27017/" in first
     assert "change-me" not in first
     assert stat.S_IMODE((tmp_path / "secret.env").stat().st_mode) == 0o600
     assert make() == first, "an existing credentials file is kept (MongoDB keeps its password)"

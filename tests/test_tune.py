@@ -22,7 +22,7 @@ from ray.cluster_utils import Cluster
 import jobs.tune as tune_job
 from jobs import _compat, command, runner
 from jobs.errors import UsageError
-from jobs.tune import data, model, results, search
+from jobs.tune import curves, data, model, results, search
 from tests.conftest import REPO_ROOT
 
 SEED = 7
@@ -39,6 +39,29 @@ def tiny_run(ray_session, tmp_path_factory):
     result = runner.invoke(tune_job, [*argv, "--out", str(tmp / "bench")])
     assert result.ok, result.error
     return result, tmp
+
+
+def test_asha_rungs_follow_grace_period_and_reduction_factor():
+    assert curves.rungs(1, 2, 10) == [1, 2, 4, 8]
+    assert curves.rungs(2, 3, 20) == [2, 6, 18]
+    assert curves.rungs(5, 2, 5) == []
+
+
+@pytest.mark.slow
+def test_plot_draws_every_trials_curves_and_marks_the_best(tiny_run):
+    result, _ = tiny_run
+    loss_ax, acc_ax = curves.plot(result).axes
+    trials = [t for t in result.details["trials"] if t["history"]]
+    for ax, metric in ((loss_ax, "val_loss"), (acc_ax, "val_acc")):
+        lines = [
+            ln for ln in ax.get_lines() if ln.get_linestyle() == "-" and len(ln.get_xdata()) >= 1
+        ]
+        drawn = sorted(tuple(ln.get_ydata()) for ln in lines if ln.get_marker() in ("None", ""))
+        assert drawn == sorted(tuple(h[metric] for h in t["history"]) for t in trials)
+        crosses = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
+        assert len(crosses) == sum(t["stopped_early"] for t in trials)
+        (star,) = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+        assert tuple(star.get_xydata()[0]) == (result.result["epoch"], result.result[metric])
 
 
 @pytest.mark.slow

@@ -157,18 +157,11 @@ def run_load(args: argparse.Namespace, client: str, echo_url: str) -> dict[str, 
     return rounds
 
 
-def _write(args: argparse.Namespace, client: str, payload: dict) -> str:
-    from jobs.bench import save
+def _write(args: argparse.Namespace, payload: dict) -> str:
+    from jobs.bench import save_figure
+    from jobs.loadtest.plot import plot
 
-    bars = {name: s["rps"] for name, s in payload["summary"].items()}
-    json_path, png_path = save(
-        args.out,
-        NAME,
-        payload,
-        bars,
-        ylabel="requests/s",
-        title=f"echo vs bare Starlette\n{args.connections} connections, {client}",
-    )
+    json_path, png_path = save_figure(args.out, NAME, payload, plot(payload))
     return f"Wrote {json_path} and {png_path}"
 
 
@@ -186,7 +179,7 @@ def _body(argv: Sequence[str] | None) -> int:
         return EXIT_FAILED
     payload, lines = report(args, client, echo_url, rounds, goals)
     if args.out:
-        lines.append(_write(args, client, payload))
+        lines.append(_write(args, payload))
     print(json.dumps(payload, default=str) if args.json else "\n".join(lines), flush=True)
     errors = sum(s["errors"] for s in payload["summary"].values())
     if errors:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# The percentiles each measurement keeps, enough to draw its latency distribution:
+# every percent, and the tail in finer steps.
+CDF_PERCENTILES: tuple[float, ...] = (*range(1, 100), 99.5, 99.9, 99.99)
 
 
 @dataclass
@@ -24,6 +28,8 @@ class Measurement:
     non_2xx: int
     socket_errors: int
     wrong_body: int = 0
+    # [percentile, latency in ms] at each of CDF_PERCENTILES.
+    latency_cdf_ms: list[list[float]] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -39,3 +45,8 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
         return 0.0
     rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil without floats drifting
     return sorted_values[int(rank) - 1]
+
+
+def cdf(sorted_ms: Sequence[float]) -> list[list[float]]:
+    """[percentile, ms] at each of CDF_PERCENTILES, of an ascending list of latencies."""
+    return [[p, percentile(sorted_ms, p)] for p in CDF_PERCENTILES] if sorted_ms else []

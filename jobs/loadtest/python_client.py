@@ -7,7 +7,7 @@ import asyncio
 import statistics
 import time
 
-from jobs.loadtest.measurement import Measurement, percentile
+from jobs.loadtest.measurement import Measurement, cdf, percentile
 
 
 async def _python_load(
@@ -85,4 +85,5 @@ def run_python(
         non_2xx=non_2xx,
         socket_errors=socket_errors,
         wrong_body=wrong,
+        latency_cdf_ms=cdf(ms),
     )

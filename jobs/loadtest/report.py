@@ -28,7 +28,19 @@ def summarize(rounds: list[Measurement]) -> dict[str, Any]:
         "socket_errors": sum(m.socket_errors for m in rounds),
         "wrong_body": sum(m.wrong_body for m in rounds),
         "errors": sum(m.errors for m in rounds),
+        "latency_cdf_ms": median_cdf(rounds),
     }
+
+
+def median_cdf(rounds: list[Measurement]) -> list[list[float]]:
+    """The rounds' latency distributions as one: the median latency at each percentile."""
+    curves = [m.latency_cdf_ms for m in rounds if m.latency_cdf_ms]
+    if not curves:
+        return []
+    return [
+        [pct, statistics.median(curve[i][1] for curve in curves)]
+        for i, (pct, _) in enumerate(curves[0])
+    ]
 
 
 def format_table(summaries: dict[str, dict[str, Any]]) -> list[str]:

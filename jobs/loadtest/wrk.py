@@ -7,23 +7,29 @@ import os
 import subprocess
 import tempfile
 
-from jobs.loadtest.measurement import Measurement
+from jobs.loadtest.measurement import CDF_PERCENTILES, Measurement
 
 # wrk prints its summary for humans; this hook prints the figures as one JSON
-# line (wrk's own text has no p95), tagged so the parser finds it.
+# line (wrk's own text has no p95, nor the distribution), tagged so the parser finds it.
 WRK_MARKER = "RAY101_WRK_JSON "
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
   local e = summary.errors
+  local cdf = {}
+  for i, p in ipairs({PERCENTILES}) do
+    cdf[i] = string.format('[%g, %d]', p, latency:percentile(p))
+  end
   io.write(string.format(
     '%s{"requests": %d, "duration_us": %d, "non_2xx": %d, "connect": %d, "read": %d, '
     .. '"write": %d, "timeout": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, '
-    .. '"mean_us": %.1f, "max_us": %d}\\n',
+    .. '"mean_us": %.1f, "max_us": %d, "cdf_us": [%s]}\\n',
     "MARKER", summary.requests, summary.duration, e.status, e.connect, e.read, e.write,
     e.timeout, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.mean, latency.max))
+    latency.mean, latency.max, table.concat(cdf, ", ")))
 end
-""".replace("MARKER", WRK_MARKER)
+""".replace("MARKER", WRK_MARKER).replace(
+    "PERCENTILES", ", ".join(f"{p:g}" for p in CDF_PERCENTILES)
+)
 
 
 def parse_wrk_output(stdout: str, target: str) -> Measurement:
@@ -47,6 +53,7 @@ def parse_wrk_output(stdout: str, target: str) -> Measurement:
         max_ms=raw["max_us"] / 1000,
         non_2xx=raw["non_2xx"],
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
+        latency_cdf_ms=[[p, us / 1000] for p, us in raw.get("cdf_us", [])],
     )
 
 

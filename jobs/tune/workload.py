@@ -15,6 +15,7 @@ from jobs import flags, runner
 from jobs.errors import UsageError
 from jobs.report import JobResult
 from jobs.tune import results
+from jobs.tune.curves import plot  # noqa: F401  (the workload's interface)
 from jobs.tune.data import DataSpec, make_data
 from jobs.tune.search import (
     DEFAULT_STORAGE,
@@ -190,17 +191,4 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         details=details,
         lines=results.format_report(summary, rows, wall_s),
         error="; ".join(found) or None,
-    )
-
-
-def plot(result: JobResult):
-    """``--out``: epochs trained against the budget."""
-    from jobs import bench
-
-    d = result.details
-    return bench.bar_figure(
-        {"epochs trained": d["total_epochs"], "budget (samples x max_t)": d["budget_epochs"]},
-        ylabel="epochs",
-        title=f"Tune + ASHA: {d['total_epochs']} of {d['budget_epochs']} epochs, "
-        f"{result.timings['wall_s']:.1f} s",
     )

@@ -6,6 +6,7 @@ the two paths object by object). With FILEs, or - for standard input, the
 rendered YAML given, with the same rules, e.g.
 
     kubectl kustomize my-overlay | python -m tools.manifests -
+    kubectl kustomize k8s/overlays/kind | python -m tools.manifests --kind -
     helm template ray101 helm/ray101 -f my-values.yaml | scripts/check-manifests -
 """
 
@@ -49,7 +50,7 @@ def _given(paths: Sequence[str]) -> list[Rendered]:
     return renderings
 
 
-def run(paths: Sequence[str] = ()) -> tuple[list[str], list[Problem]]:
+def run(paths: Sequence[str] = (), kind: bool = False) -> tuple[list[str], list[Problem]]:
     """(summary lines, problems) of every stage."""
     versions = render.versions()
     lines: list[str] = []
@@ -63,7 +64,8 @@ def run(paths: Sequence[str] = ()) -> tuple[list[str], list[Problem]]:
     crds = schemas.CrdValidator(crd_dirs.directories(versions), kubernetes)
     ctx = checks.load_context(versions)
     for r in renderings:
-        expect = checks.EXPECT.get(r.source, checks.Expect(gpu="any", all_parts=False))
+        given = checks.Expect(gpu="any", all_parts=False, kind_cluster=kind)
+        expect = checks.EXPECT.get(r.source, given)
         found = schemas.validate(r, kubernetes, crds) + checks.check_rendering(r, ctx, expect)
         problems += found
         kinds = sorted({o.get("kind", "?") for o in r.all_objects()})
@@ -110,9 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "files", nargs="*", metavar="FILE", help="rendered YAML; - reads standard input"
     )
+    parser.add_argument(
+        "--kind",
+        action="store_true",
+        help="the YAML is for kind: the project image comes from `kind load`, not a registry",
+    )
     args = parser.parse_args(argv)
+    if args.kind and not args.files:
+        parser.error("--kind applies to rendered YAML given as FILE or -")
     try:
-        lines, problems = run(args.files)
+        lines, problems = run(args.files, args.kind)
     except schemas.SchemaSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,8 +5,8 @@
 - k8s/base/: the chart rendered with its default values, one resource per file,
   and a kustomization listing them. The Secrets stay kustomize's own
   (secretGenerator from the git-ignored secret.env files);
-- k8s/overlays/kind/rayjobs/: the RayJob arguments the chart's kind values
-  give, as a kustomize Component patching the base;
+- k8s/overlays/{kind,gpu}/rayjobs/: the RayJob arguments the chart's kind and
+  GPU values give, as kustomize Components patching the base.
 - k8s/components/monitoring/: what the chart adds with ``monitoring.enabled``
   (PodMonitors, the Grafana dashboard ConfigMaps, the heads' Grafana and
   Prometheus variables), as a kustomize Component on top of the base.
@@ -41,8 +41,9 @@ HELM_ONLY_ANNOTATIONS = ("helm.sh/resource-policy",)
 BASE_VALUES: dict[str, Any] = {"namespace": {"create": True}}
 # Each generated Secret comes from secret.env beside its example.
 SECRET_DIRS = {"ray101-mongodb": "mongodb", "ray101-minio": "minio"}
-# A kustomize Component the kind overlay includes.
-KIND_PATCH = Path("overlays") / "kind" / "rayjobs" / "kustomization.yaml"
+# The overlays with RayJob arguments of their own: each includes the kustomize
+# Component overlays/<profile>/rayjobs, generated from values-<profile>.yaml.
+OVERLAY_PROFILES = ("kind", "gpu")
 # The kustomize Component of monitoring.enabled, and the values (the base's
 # with monitoring on) it is the difference of; k8s/overlays/monitoring uses it.
 MONITORING_COMPONENT = Path("components") / "monitoring"
@@ -112,18 +113,21 @@ def values_blocks() -> dict[str, list[tuple[str, str]]]:
                 ),
             ),
         ],
-        "values-kind.yaml": [
-            (
-                "jobs/registry.py",
-                _block(
-                    {"workloads": deploy_values.kind_overrides()},
-                    {
-                        "workloads": "The kind arguments of the workloads that have them (generated)."
-                    },
-                    2,
-                ),
-            )
-        ],
+        **{
+            f"values-{profile}.yaml": [
+                (
+                    "jobs/registry.py",
+                    _block(
+                        {"workloads": deploy_values.overrides(profile)},
+                        {
+                            "workloads": f"The {profile} arguments of the workloads that have them (generated)."
+                        },
+                        2,
+                    ),
+                )
+            ]
+            for profile in OVERLAY_PROFILES
+        },
     }
 
 
@@ -224,32 +228,26 @@ def base_files(chart_dir: Path) -> dict[str, str]:
     return files
 
 
-def kind_patch(chart_dir: Path) -> str:
-    """JSON patches giving the base's RayJobs the chart's kind entrypoints."""
+def overlay_patch(chart_dir: Path, profile: str) -> str:
+    """A kustomize Component giving the base's RayJobs the chart's entrypoints
+    and deadlines of values-<profile>.yaml."""
     base = render.render_chart("helm:base", BASE_VALUES, chart_dir=chart_dir)
-    kind_values = yaml.safe_load((chart_dir / "values-kind.yaml").read_text())
-    kind = render.render_chart("helm:kind", kind_values, chart_dir=chart_dir)
+    values = yaml.safe_load((chart_dir / f"values-{profile}.yaml").read_text())
+    other = render.render_chart(f"helm:{profile}", values, chart_dir=chart_dir)
     patches = []
-    for job in kind.of_kind("RayJob"):
+    for job in other.of_kind("RayJob"):
         name = job["metadata"]["name"]
         before = base.find("RayJob", name)
         for field in ("entrypoint", "activeDeadlineSeconds"):
             if before is not None and before["spec"].get(field) != job["spec"].get(field):
+                operation = {"op": "replace", "path": f"/spec/{field}", "value": job["spec"][field]}
                 patches.append(
                     {
                         "target": {"group": "ray.io", "kind": "RayJob", "name": name},
-                        "patch": dump(
-                            [
-                                {
-                                    "op": "replace",
-                                    "path": f"/spec/{field}",
-                                    "value": job["spec"][field],
-                                }
-                            ]
-                        ),
+                        "patch": dump([operation]),
                     }
                 )
-    header = HEADER.format(source="helm/ray101/values-kind.yaml")
+    header = HEADER.format(source=f"helm/ray101/values-{profile}.yaml")
     component = {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}
     return header + dump({**component, "patches": patches})
 
@@ -322,7 +320,9 @@ def expected(root: Path = render.REPO_ROOT) -> dict[Path, str]:
             (copy / rel.name).write_text(text)
         for rel, text in base_files(copy).items():
             files[Path("k8s") / "base" / rel] = text
-        files[Path("k8s") / KIND_PATCH] = kind_patch(copy)
+        for profile in OVERLAY_PROFILES:
+            path = Path("k8s") / "overlays" / profile / "rayjobs" / "kustomization.yaml"
+            files[path] = overlay_patch(copy, profile)
         for rel, text in monitoring_component(copy).items():
             files[Path("k8s") / MONITORING_COMPONENT / rel] = text
     return files

@@ -4,6 +4,7 @@ and each kustomize overlay built from a temporary copy of k8s/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -58,7 +59,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # own. The same fake password the kustomize copies get.
 FAKE_PASSWORD = "notARealPassword0"
 OFFLINE_VALUES: dict[str, Any] = {
-    "mongodb": {"auth": {"password": FAKE_PASSWORD}},
+    "mongodb": {"auth": {"password": FAKE_PASSWORD, "appPassword": "notARealAppPassword0"}},
     "minio": {"auth": {"rootPassword": FAKE_PASSWORD}},
     "ha": {"redis": {"auth": {"password": FAKE_PASSWORD}}},
 }
@@ -167,7 +168,15 @@ def prepared_k8s_copy(dest: Path, src: Path = K8S_DIR) -> Path:
     target = dest / "k8s"
     shutil.copytree(src, target, ignore=shutil.ignore_patterns("*.env"))
     for example in target.rglob("*.env.example"):
-        text = example.read_text().replace("change-me", FAKE_PASSWORD)
+        text = example.read_text()
+        # Each placeholder its own fake value, as scripts/deploy draws one each
+        # (longest first: "change-me" is the start of "change-me-app").
+        placeholders = sorted(set(re.findall(r"change-me[-a-z]*", text)), key=len, reverse=True)
+        for i, placeholder in enumerate(placeholders):
+            text = text.replace(
+                placeholder,
+                FAKE_PASSWORD if placeholder == "change-me" else f"notARealPassword{i + 1}",
+            )
         example.with_name(example.name.removesuffix(".example")).write_text(text)
     return target
 

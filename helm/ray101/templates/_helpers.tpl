@@ -236,6 +236,9 @@ spec:
   {{- with include "ray101.imagePullSecrets" $ctx }}{{ . | nindent 2 }}{{ end }}
   securityContext:
     {{- toYaml $ctx.Values.podSecurityContext | nindent 4 }}
+  {{- with .runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
   {{- with .nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -316,7 +319,7 @@ rendering its message or nothing. templates/validate.yaml renders them, so
 */}}
 {{- define "ray101.validateValues" -}}
 {{- $messages := list }}
-{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "tests" }}
+{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "tests" "routes" }}
 {{- $messages = append $messages (include (printf "ray101.validateValues.%s" $rule) $) }}
 {{- end }}
 {{- $messages = without $messages "" }}
@@ -440,7 +443,7 @@ instead. Call with (dict "ctx" $ "secret" NAME "key" KEY "given" VALUE "values" 
 {{- else if lookup "v1" "Namespace" "" "kube-system" }}
 {{- randAlphaNum 32 }}
 {{- else }}
-{{- fail (printf "\nray101: rendered without a cluster (helm template, --dry-run=client, Argo CD, Flux), the Secret %s cannot keep its password: each render would draw a new one. Set %s.existingSecret to a Secret you create, or give the password (%s.%s)" .secret .values .values (ternary "password" "rootPassword" (eq .key "password"))) }}
+{{- fail (printf "\nray101: rendered without a cluster (helm template, --dry-run=client, Argo CD, Flux), the Secret %s cannot keep its password: each render would draw a new one. Set %s.existingSecret to a Secret you create, or give the password (%s.%s)" .secret .values .values (get (dict "password" "password" "app-password" "appPassword" "rootPassword" "rootPassword") .key)) }}
 {{- end }}
 {{- end }}
 {{- end }}

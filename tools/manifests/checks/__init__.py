@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from tools.manifests.checks.apiserver import check_unique_names_and_references
 from tools.manifests.checks.chart import check_chart_versions
 from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
 from tools.manifests.checks.ha import check_gcs_fault_tolerance
@@ -33,6 +34,7 @@ from tools.manifests.checks.ray import (
     check_rayjobs,
     check_serve_config,
     check_tune_storage,
+    check_tune_uses_the_gpus,
 )
 from tools.manifests.checks.references import (
     check_env_references,
@@ -57,6 +59,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_gpu_group,
     check_rayjobs,
     check_tune_storage,
+    check_tune_uses_the_gpus,
     check_serve_config,
     check_env_references,
     check_urls,
@@ -71,6 +74,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_routes,
     check_disruption_budgets,
     check_pod_monitors,
+    check_unique_names_and_references,
 ]
 
 

@@ -136,7 +136,8 @@ def check_gcs_fault_tolerance(r: Rendered, ctx: Context, expect: Expect) -> Iter
 def _check_redis_policy(
     r: Rendered, services: list[Obj], heads: set[tuple[str, str, str]]
 ) -> Iterator[Problem]:
-    """The NetworkPolicy of each Redis admits the heads that use it and no other pod."""
+    """The NetworkPolicy of each Redis admits the heads that use it and KubeRay's
+    cleanup Job, and no other pod."""
     seen = set()
     for svc in services:
         if svc["metadata"]["name"] in seen:
@@ -165,6 +166,7 @@ def _check_redis_policy(
             )
             continue
         admitted = set()
+        peers: list[dict[str, str]] = []
         for i, rule in enumerate(dig(policies[0], "spec.ingress") or []):
             for peer in rule.get("from") or []:
                 if "podSelector" not in peer or "namespaceSelector" in peer or "ipBlock" in peer:
@@ -175,11 +177,29 @@ def _check_redis_policy(
                     )
                     continue
                 selector = selector_labels(peer["podSelector"])
+                peers.append(selector)
                 admitted |= {
                     (o["kind"], o["metadata"]["name"], t.path)
                     for o, t in templates_in(r, ns)
                     if labels_match(selector, t.labels)
                 }
+        # KubeRay's cleanup Job, a copy of a head relabelled, runs when a
+        # RayCluster is deleted; its deletion waits for the Job.
+        head_labels = next(
+            (
+                t.labels
+                for _, t in templates_in(r, ns)
+                if t.labels.get("ray.io/node-type") == "head"
+            ),
+            None,
+        )
+        cleanup = {**(head_labels or {}), "ray.io/node-type": "redis-cleanup"}
+        if heads and not any(labels_match(s, cleanup) for s in peers):
+            yield r.problem(
+                policies[0],
+                "spec.ingress",
+                "does not admit KubeRay's Redis cleanup Job (ray.io/node-type: redis-cleanup)",
+            )
         for kind, name, path in sorted(heads - admitted):
             yield r.problem(
                 policies[0], "spec.ingress", f"does not admit the head {kind}/{name} {path}"

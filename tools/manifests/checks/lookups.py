@@ -108,12 +108,34 @@ def gpus_of(container: Obj) -> int:
         return 0
 
 
-def parse_entrypoint(entrypoint: str) -> tuple[str, list[str]] | None:
-    """(module, args) of `python -m MODULE ARGS...`."""
+def driver_timeout(entrypoint: str) -> float | None:
+    """Seconds of the `timeout [OPTIONS] DURATION` an entrypoint runs under, or None."""
     try:
         argv = shlex.split(entrypoint)
     except ValueError:
         return None
+    if not argv or argv[0] != "timeout":
+        return None
+    for word in argv[1:]:
+        if not word.startswith("-"):
+            match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", word)
+            if not match:
+                return None
+            return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+    return None
+
+
+def parse_entrypoint(entrypoint: str) -> tuple[str, list[str]] | None:
+    """(module, args) of `[timeout [OPTIONS] DURATION] python -m MODULE ARGS...`."""
+    try:
+        argv = shlex.split(entrypoint)
+    except ValueError:
+        return None
+    if argv and argv[0] == "timeout":
+        rest = argv[1:]
+        while rest and rest[0].startswith("-"):
+            rest = rest[1:]
+        argv = rest[1:]
     if len(argv) >= 3 and argv[0] in ("python", "python3") and argv[1] == "-m":
         return argv[2], argv[3:]
     return None

@@ -14,6 +14,7 @@ from tools.manifests.checks.lookups import (
     SERVE_PORT,
     container_ports,
     dig,
+    driver_timeout,
     gpus_of,
     parse_entrypoint,
     runtime_env_vars,
@@ -234,6 +235,18 @@ def check_rayjobs(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
             or spec["activeDeadlineSeconds"] <= 0
         ):
             yield r.problem(obj, "spec.activeDeadlineSeconds", "a RayJob needs a deadline")
+        elif spec.get("clusterSelector"):
+            # With clusterSelector, KubeRay 1.7.0 marks a RayJob past its deadline
+            # Failed but never stops its Ray job (StopJob runs only from the
+            # deletion finalizer): the driver must stop itself by then.
+            limit = driver_timeout(spec.get("entrypoint", ""))
+            if limit is None or limit > spec["activeDeadlineSeconds"]:
+                yield r.problem(
+                    obj,
+                    "spec.entrypoint",
+                    f"must run under `timeout {spec['activeDeadlineSeconds']}`: KubeRay marks a "
+                    "RayJob on a selected cluster failed at its deadline but leaves its Ray job running",
+                )
         if spec.get("runtimeEnvYAML") is not None:
             try:
                 env = yaml.safe_load(spec["runtimeEnvYAML"]) or {}
@@ -336,3 +349,19 @@ def check_serve_config(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
                     f"{tpl.path}.spec.containers[0].ports",
                     f"no containerPort named 'serve' = {port} (Serve listens there; KubeRay's serve Service targets it)",
                 )
+
+
+def check_tune_uses_the_gpus(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """Where a GPU worker is kept up, Tune's trials ask for a GPU each: a GPU
+    group no workload asks for would sit idle (Ray keeps CPU-only work off GPU
+    nodes while CPU nodes have room)."""
+    if expect.gpu != "always-on":
+        return
+    job = next((o for o in r.of_kind("RayJob") if o["metadata"]["name"].endswith("-tune")), None)
+    parsed = parse_entrypoint(dig(job or {}, "spec.entrypoint") or "")
+    args = parsed[1] if parsed else []
+    gpus = args[args.index("--gpus-per-trial") + 1] if "--gpus-per-trial" in args[:-1] else "0"
+    if job is not None and float(gpus) <= 0:
+        yield r.problem(
+            job, "spec.entrypoint", "the GPU path's Tune trials ask for no GPU (--gpus-per-trial)"
+        )

@@ -148,6 +148,15 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
         f"{svc['metadata']['name']}.{namespace_of(svc)}.svc",
         f"{svc['metadata']['name']}.{namespace_of(svc)}.svc.cluster.local",
     }
+    # MongoDB's root user, which only the database pod may hold.
+    root_users = {
+        env_value(r, sts, e)
+        for sts in r.of_kind("StatefulSet")
+        for t in pod_templates(sts)
+        for _, c in containers(t)
+        for e in c.get("env") or []
+        if e.get("name") == "MONGO_INITDB_ROOT_USERNAME"
+    } - {""}
     users = 0
     for obj in r.all_objects():
         for tpl in pod_templates(obj):
@@ -158,6 +167,13 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
                     users += 1
                     uri = re.sub(r"\$\([A-Za-z0-9_]+\)", "x", env_value(r, obj, e))
                     host = urlsplit(uri).hostname
+                    if urlsplit(uri).username and urlsplit(uri).username in root_users:
+                        yield r.problem(
+                            obj,
+                            f"{path}.env[{i}]",
+                            f"connects as MongoDB's root user {urlsplit(uri).username!r}: use the "
+                            "workloads' user (readWrite on the sample database only)",
+                        )
                     if host not in names:
                         yield r.problem(
                             obj,

@@ -14,11 +14,18 @@ itself (the hosts, reached from the head). Nothing without monitoring.
 {{- end }}
 {{- end }}
 
+{{/* Ray's default RAY_SERVE_HAPROXY_METRICS_PORT: where Serve's HAProxy exports its metrics. */}}
+{{- define "ray101.haproxyMetricsPort" -}}
+{{- .Values.echo.env.RAY_SERVE_HAPROXY_METRICS_PORT | default "9101" }}
+{{- end }}
+
 {{/*
 A PodMonitor scraping the metrics port KubeRay adds to every Ray container
 (8080, `metrics`: Ray's metrics agent, which also exports Serve's metrics).
 ray_io_cluster is the label Ray's Grafana dashboards filter clusters by.
-Call with (dict "ctx" $ "name" "ray-head" "component" "ray" "nodeType" "head").
+With "haproxy", also HAProxy's exporter (the port `haproxy-metrics` of the
+serving pods). Call with (dict "ctx" $ "name" "ray-head" "component" "ray"
+"nodeType" "head" "haproxy" false).
 */}}
 {{- define "ray101.podMonitor" -}}
 {{- $ctx := .ctx -}}
@@ -46,4 +53,13 @@ spec:
         - action: replace
           sourceLabels: [__meta_kubernetes_pod_label_ray_io_cluster]
           targetLabel: ray_io_cluster
+    {{- if .haproxy }}
+    - port: haproxy-metrics
+      path: /metrics
+      interval: {{ $ctx.Values.monitoring.interval }}
+      relabelings:
+        - action: replace
+          sourceLabels: [__meta_kubernetes_pod_label_ray_io_cluster]
+          targetLabel: ray_io_cluster
+    {{- end }}
 {{- end }}

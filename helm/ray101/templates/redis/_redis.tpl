@@ -30,8 +30,17 @@ gcsFaultToleranceOptions:
 {{- end }}
 {{- end }}
 
-{{/* Marks the pods the Redis NetworkPolicy lets in: KubeRay labels every head so. */}}
-{{- define "ray101.redisClientLabels" -}}
-app.kubernetes.io/instance: {{ .Release.Name }}
-ray.io/node-type: head
+{{/*
+The pods the Redis NetworkPolicy lets in, one podSelector each: the Ray heads
+(the GCS), and the Job KubeRay runs when a RayCluster is deleted to remove
+that cluster's keys (a copy of the head labelled ray.io/node-type:
+redis-cleanup; the deletion waits for it).
+*/}}
+{{- define "ray101.redisClients" -}}
+{{- range $type := list "head" "redis-cleanup" }}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/instance: {{ $.Release.Name }}
+      ray.io/node-type: {{ $type }}
+{{- end }}
 {{- end }}

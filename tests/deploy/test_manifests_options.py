@@ -1,32 +1,22 @@
 """The chart's optional parts (monitoring, GCS fault tolerance with Redis,
 disruption budgets, Ingress and HTTPRoutes), checked without a cluster: each
 renders only when asked, passes the strict schemas and the project's checks in
-the helm:all-parts rendering (tests/test_manifests.py runs those), and each
+the helm:all-parts rendering (tests/deploy runs those), and each
 cross-object rule catches the mistake it is written for."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
+from tests.deploy.helpers import _mutated
 from tools.manifests import checks, render, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Rendered, pod_templates
 from tools.manifests.render import CHART_DIR
 
 EVERY_OPTION = checks.EXPECT["helm:all-parts"]
-
-
-@pytest.fixture(scope="module")
-def versions() -> dict[str, str]:
-    return render.versions()
-
-
-@pytest.fixture(scope="module")
-def ctx(versions) -> checks.Context:
-    return checks.load_context(versions)
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +28,6 @@ def all_parts() -> Rendered:
 
 def _problems(r: Rendered, ctx) -> list[str]:
     return [str(p) for p in checks.check_rendering(r, ctx, EVERY_OPTION)]
-
-
-def _mutated(r: Rendered, kind: str, name: str, change) -> Rendered:
-    copied = copy.deepcopy(r)
-    obj = copied.find(kind, name)
-    assert obj is not None, f"no {kind}/{name}"
-    change(obj)
-    return copied
 
 
 def test_the_all_parts_rendering_is_clean(all_parts, ctx, versions):
@@ -62,7 +44,11 @@ def test_the_all_parts_rendering_is_clean(all_parts, ctx, versions):
 def test_optional_parts_are_off_by_default(ctx):
     r = render.render_chart("helm:default")
     kinds = {o["kind"] for o in r.objects}
-    assert not kinds & {"PodMonitor", "Ingress", "HTTPRoute", "ConfigMap"}
+    assert not kinds & {"PodMonitor", "Ingress", "HTTPRoute"}
+    dashboards = [
+        c for c in r.of_kind("ConfigMap") if "grafana_dashboard" in c["metadata"]["labels"]
+    ]
+    assert not dashboards
     assert r.find("StatefulSet", "ray101-redis") is None
     cluster = r.find("RayCluster", "ray101")
     assert "gcsFaultToleranceOptions" not in cluster["spec"]
@@ -177,6 +163,12 @@ def test_dashboards_are_the_files_ray_writes_one_configmap_each(all_parts):
             "which is no GCS using Redis",
         ),
         (
+            "NetworkPolicy",
+            "ray101-redis",
+            lambda o: o["spec"]["ingress"][0]["from"].pop(1),
+            "does not admit KubeRay's Redis cleanup Job",
+        ),
+        (
             "Ingress",
             "ray101",
             lambda o: o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(
@@ -203,6 +195,14 @@ def test_dashboards_are_the_files_ray_writes_one_configmap_each(all_parts):
             "ray101-ray-workers",
             lambda o: o["spec"]["podMetricsEndpoints"][0].update(port="metric"),
             "'metric' is no port",
+        ),
+        (
+            "RayService",
+            "ray101-echo",
+            lambda o: o["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]["spec"][
+                "containers"
+            ][0]["ports"].pop(),
+            "'haproxy-metrics' is no port",
         ),
         (
             "PodMonitor",
@@ -244,3 +244,28 @@ def test_values_schema_rejects_a_weak_redis_password_and_an_unknown_option():
         )
     with pytest.raises(Exception, match="additional properties|monitorin"):
         render.render_chart("h", {"monitoring": {"enabeld": True}})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"echo": {"enabled": False}, "tests": {"enabled": False}, "ingress": {"enabled": True}},
+            "ingress.enabled routes the echo service or the dashboard",
+        ),
+        (
+            {"echo": {"enabled": False}, "tests": {"enabled": False}, "gateway": {"enabled": True}},
+            "gateway.enabled routes the echo service or the dashboard",
+        ),
+    ],
+)
+def test_a_route_with_nothing_to_route_to_is_refused(values, message):
+    with pytest.raises(Exception, match=message):
+        render.render_chart("h", values)
+    dashboard = {
+        "ingress": {"dashboard": {"host": "ray.example.com"}},
+        "gateway": {"dashboard": {"hostnames": ["ray.example.com"]}},
+    }
+    r = render.render_chart("h", render.merged(values, dashboard))
+    backends = [o for o in r.objects if o["kind"] in ("Ingress", "HTTPRoute")]
+    assert backends and all("head-svc" in json.dumps(o["spec"]) for o in backends)

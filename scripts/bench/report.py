@@ -1,0 +1,414 @@
+"""docs/benchmarks.md from the benchmarks' JSON: the machine, each figure beside the
+tutorial's, the command that produced it, its plot, and the goal it is held to.
+
+``publish`` copies every JSON and PNG that ``make bench`` wrote (``results/bench/``)
+beside the page (``docs/benchmarks/<figure>.json`` and ``.png``), then renders the
+page from those copies alone, so the page can always be regenerated from what
+sits beside it (``render_from_assets``; a test checks that the committed page is).
+
+Run: .venv/bin/python scripts/bench/report.py [--results results/bench] [--page docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO_ROOT), str(Path(__file__).resolve().parent)]
+
+from bench_steps import FIGURES, STEP_OF  # noqa: E402
+
+from jobs.overhead.findings import BATCHED_GOAL, OWN_OVERHEAD_GOAL  # noqa: E402
+
+STEPS_FILE = "steps.json"
+
+# What the tutorial printed as its outputs, in seconds.
+TUTORIAL = {
+    "retrieve_sequential_s": 6.00,
+    "retrieve_parallel_s": 1.02,
+    "dependencies_parallel_s": 1.03,
+    "mongo_sequential_s": 0.77,
+    "mongo_actors_s": 1.44,
+}
+
+# The headline targets this page holds the figures to.
+GOALS = {
+    "retrieve_first_parallel_s": 1.5,  # at most, first parallel round on an embedded Ray
+    "overhead_batched_speedup_1ms": BATCHED_GOAL,  # at least, CPU-bound 1 ms items, batched
+    "overhead_own_ratio": OWN_OVERHEAD_GOAL,  # at most, Ray's async task rate over ray101's
+    "echo_ratio": 0.5,  # at least, echo req/s over the bare ASGI baseline's
+    "echo_p99_ms": 10.0,  # at most
+    "tune_ratio_wall": 0.2,  # at most, our tuning wall over the tutorial's
+    "tune_ratio_process": 0.35,  # at most, whole processes
+}
+
+
+def verdict(met: bool | None) -> str:
+    return "–" if met is None else ("met" if met else "**missed**")
+
+
+def at_most(value: float | None, goal: float) -> bool | None:
+    return None if value is None else value <= goal
+
+
+def at_least(value: float | None, goal: float) -> bool | None:
+    return None if value is None else value >= goal
+
+
+def s(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
+
+
+def dig(data: dict | None, *keys: str) -> Any:
+    """``data[k1][k2]…``, or None where any level is missing."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+class Page:
+    def __init__(self, figures: dict[str, dict], record: dict, assets: set[str]) -> None:
+        self.figures, self.assets = figures, assets
+        self.steps: dict[str, dict] = record.get("steps", {})
+        self.lines: list[str] = []
+        self.headline: list[list[str]] = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def goal(self, what: str, tutorial: str, ours: str, goal: str, met: bool | None) -> None:
+        self.headline.append([what, tutorial, ours, goal, verdict(met)])
+
+    def section(self, heading: str, key: str, title: str) -> dict | None:
+        """A ``##`` heading, then :meth:`figure`."""
+        self.add(f"## {heading}", "")
+        return self.figure(key, title)
+
+    def figure(self, key: str, title: str) -> dict | None:
+        """The section's heading, command and plot; its JSON, or None (said so) when absent."""
+        step = self.steps.get(STEP_OF.get(key, key), {})
+        self.add(f"### {title}", "")
+        if step.get("command"):
+            self.add(
+                f"`{step['command']}` ({step.get('status', '?')}, {step.get('seconds', '?')} s)", ""
+            )
+        data = self.figures.get(key)
+        if data is None:
+            self.add(f"Not measured in this run ({step.get('status', 'not run')}).", "")
+            return None
+        load = dig(data, "environment", "load_average_1m")
+        link = f"[JSON](benchmarks/{key}.json)"
+        self.add(f"{link}; load average when written: {load if load is not None else '?'}.", "")
+        if f"{key}.png" in self.assets:
+            self.add(f"![{title}](benchmarks/{key}.png)", "")
+        return data
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def core(page: Page) -> None:
+    page.add("## Ray Core: retrieve and dependencies", "")
+    data = page.figure("retrieve", "retrieve: 6 retrievals of 1 s, sequential and as Ray tasks")
+    cold = page.figures.get("retrieve-cold")
+    if data is not None:
+        t = data["timings"]
+        started = dig(data, "details", "first_round", "workers_started_before")
+        first_cold = dig(cold, "timings", "first_parallel_s")
+        page.add(*table(
+            ["round", "tutorial", "this run"],
+            [
+                ["sequential", s(TUTORIAL["retrieve_sequential_s"]), s(t.get("sequential_s"))],
+                [f"parallel, first round ({started} workers started during the sequential run)",
+                 "–", s(t.get("first_parallel_s"))],
+                ["parallel, first round, cold (`--cold`)", "–", s(first_cold)],
+                ["parallel, warm (fastest of 2)", s(TUTORIAL["retrieve_parallel_s"]),
+                 s(t.get("parallel_s"))],
+            ],
+        ), "")  # fmt: skip
+        page.add(
+            "The tutorial printed one parallel run. Here the first round finds the worker "
+            "processes it needs already started: they start while the sequential baseline "
+            "runs (Ray itself starts only as many as the node has CPUs, and four "
+            "quarter-CPU tasks share each). `--cold` measures the round that starts them.",
+            "",
+        )
+    first = dig(data, "timings", "first_parallel_s")
+    page.goal("retrieve: first parallel round", s(TUTORIAL["retrieve_parallel_s"]), s(first),
+              f"≤ {GOALS['retrieve_first_parallel_s']} s",
+              at_most(first, GOALS["retrieve_first_parallel_s"]))  # fmt: skip
+    page.goal("retrieve: first round, cold", "–", s(dig(cold, "timings", "first_parallel_s")),
+              "–", None)  # fmt: skip
+    data = page.figure("dependencies", "dependencies: 5 items of 1 s, then aggregate")
+    if data is not None:
+        t = data["timings"]
+        page.add(*table(
+            ["round", "tutorial", "this run"],
+            [
+                ["sequential", "–", s(t.get("sequential_s"))],
+                ["parallel, first round", "–", s(t.get("first_parallel_s"))],
+                ["parallel, warm (fastest of 2)", s(TUTORIAL["dependencies_parallel_s"]),
+                 s(t.get("parallel_s"))],
+            ],
+        ), "")  # fmt: skip
+    page.goal("dependencies: parallel", s(TUTORIAL["dependencies_parallel_s"]),
+              s(dig(data, "timings", "parallel_s")), "–", None)  # fmt: skip
+
+
+def overhead(page: Page) -> None:
+    data = page.section(
+        "When to use Ray: task overhead and batching",
+        "overhead",
+        "overhead: break-even task duration, one task per item vs batched",
+    )
+    goal = GOALS["overhead_batched_speedup_1ms"]
+    if data is None:
+        page.goal("overhead: batched, CPU-bound 1 ms items", "–", "not measured", f"≥ {goal}×",
+                  None)  # fmt: skip
+        return
+    result, t = data.get("result", {}), data.get("timings", {})
+    rows = []
+    for kind in sorted(result.get("break_even_ms", {})):
+        rows.append([
+            kind,
+            _ms(dig(result, "break_even_ms", kind)),
+            _ms(dig(result, "batched_break_even_ms", kind)),
+            _x(dig(result, "per_item_speedup_at_1ms", kind)),
+            _x(dig(result, "batched_speedup_at_1ms", kind)),
+        ])  # fmt: skip
+    page.add(*table(
+        ["items", "break-even, one task each", "break-even, batched",
+         "speedup at 1 ms, one task each", "speedup at 1 ms, batched"],
+        rows,
+    ), "")  # fmt: skip
+    page.add(
+        f"Ray's task round trip on this machine: {_rate(t.get('sync_tasks_per_s'))} sync, "
+        f"{_rate(t.get('async_tasks_per_s'))} async tasks/s (`ray microbenchmark`'s method).",
+        "",
+    )
+    for ref in dig(data, "details", "reference") or []:
+        page.add(f"For reference, {ref['source']}: {_rate(ref.get('sync_tasks_per_s'))} sync, "
+                 f"{_rate(ref.get('async_tasks_per_s'))} async tasks/s.", "")  # fmt: skip
+    batched = dig(result, "batched_speedup_at_1ms", "cpu")
+    page.goal("overhead: batched, CPU-bound 1 ms items", "–", _x(batched), f"≥ {goal}×",
+              at_least(batched, goal))  # fmt: skip
+    own, ray_async = t.get("own_tasks_per_s"), t.get("async_tasks_per_s")
+    own_ratio = ray_async / own if own and ray_async else None
+    page.goal("overhead: ray101's task overhead over Ray's (async rate ratio)", "–",
+              _x(own_ratio), f"≤ {GOALS['overhead_own_ratio']}×",
+              at_most(own_ratio, GOALS["overhead_own_ratio"]))  # fmt: skip
+
+
+def _ms(value: float | None) -> str:
+    return "never (in the durations measured)" if value is None else f"{value:.2g} ms"
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def mongo(page: Page) -> None:
+    data = page.section(
+        "MongoDB aggregations",
+        "mongo",
+        "mongo: sequential, the tutorial's actors, a warm pool, partitioned",
+    )
+    where = " (stand-in)" if dig(data, "details", "standin") else ""
+    page.goal(f"mongo: sequential / actors{where}", "0.77 s / 1.44 s",
+              f"{s(dig(data, 'timings', 'sequential_s'))} / {s(dig(data, 'timings', 'actors_s'))}",
+              "–", None)  # fmt: skip
+    if data is None:
+        return
+    t, server = data["timings"], dig(data, "result", "server")
+    page.add(*table(
+        ["mode", "tutorial", "this run"],
+        [
+            ["sequential", s(TUTORIAL["mongo_sequential_s"]), s(t.get("sequential_s"))],
+            ["actors (a new actor per pipeline)", s(TUTORIAL["mongo_actors_s"]),
+             s(t.get("actors_s"))],
+            ["pool start-up (once)", "–", s(t.get("pool_startup_s"))],
+            ["warm pool", "–", s(t.get("pool_s"))],
+            ["partitioned movies scan", "–", s(t.get("partitioned_s"))],
+        ],
+    ), "")  # fmt: skip
+    page.add(f"Server: {server}. The tutorial's figures are from MongoDB with sample_mflix.", "")
+    if dig(data, "details", "standin"):
+        page.add("Measured against the stand-in, not MongoDB: the modes compare, the seconds "
+                 "say nothing about a MongoDB server.", "")  # fmt: skip
+
+
+def echo(page: Page) -> None:
+    data = page.section(
+        "Echo service (Ray Serve)", "echo", "echo: Ray Serve against a bare ASGI echo, same run"
+    )
+    if data is None:
+        return
+    rows = [
+        [name, f"{x['rps']:,.0f}", f"{x['p50_ms']:.2f}", f"{x['p95_ms']:.2f}", f"{x['p99_ms']:.2f}"]
+        for name, x in data["summary"].items()
+    ]
+    page.add(*table(["target", "req/s", "p50 ms", "p95 ms", "p99 ms"], rows), "")
+    ratio, p99 = data.get("ratio"), dig(data, "summary", "echo", "p99_ms")
+    page.add(
+        f"Load: {data.get('client')}, {data.get('connections')} connections. The tutorial "
+        "shows the echo's reply, not its speed.",
+        "",
+    )
+    base_p99 = dig(data, "summary", "baseline", "p99_ms")
+    if base_p99 is not None and base_p99 > GOALS["echo_p99_ms"]:
+        page.add(
+            f"The bare ASGI server's own p99 in the same run is {base_p99:.1f} ms, above the "
+            f"{GOALS['echo_p99_ms']:g} ms goal: at this load the tail is set by the machine's "
+            "contended cores before Serve adds anything.",
+            "",
+        )
+    page.goal("echo: throughput of bare ASGI", "–", "–" if ratio is None else f"{ratio:.1%}",
+              f"≥ {GOALS['echo_ratio']:.0%}", at_least(ratio, GOALS["echo_ratio"]))  # fmt: skip
+    page.goal("echo: p99 latency", "–", "–" if p99 is None else f"{p99:.1f} ms",
+              f"≤ {GOALS['echo_p99_ms']:g} ms", at_most(p99, GOALS["echo_p99_ms"]))  # fmt: skip
+
+
+def tune(page: Page) -> None:
+    page.add("## Tune: the tutorial's budget, its code against ours", "")
+    page.figure("tune", "Tune: validation loss per epoch of every trial, ASHA's stops")
+    data = page.figure("tune-compare", "Tune: tutorial vs ours, same session and budget")
+    if data is None:
+        return
+    tut, ours = data["tutorial"], data["ours"]
+    page.add(*table(
+        ["", "tutorial (run here)", "ours"],
+        [
+            ["tuning wall", s(tut.get("wall_s")), s(ours.get("wall_s"))],
+            ["process wall", s(tut.get("process_s")), s(ours.get("process_s"))],
+            ["epochs trained", f"{tut.get('total_epochs')}", f"{ours.get('total_epochs')}"],
+            ["best config, retrained 10 epochs: val acc", _acc(tut.get("best_val_acc")),
+             _acc(ours.get("best_val_acc_retrained"))],
+        ],
+    ), "")  # fmt: skip
+    page.add("The tutorial prints a best config but no times: its code is run here, in the "
+             "same session, on the same budget.", "")  # fmt: skip
+    wall, process = data.get("ratio_wall"), data.get("ratio_process")
+    page.goal("tune: tuning wall, ours / tutorial's", s(tut.get("wall_s")), _x(wall),
+              f"≤ {GOALS['tune_ratio_wall']}×", at_most(wall, GOALS["tune_ratio_wall"]))  # fmt: skip
+    page.goal("tune: process wall, ours / tutorial's", s(tut.get("process_s")), _x(process),
+              f"≤ {GOALS['tune_ratio_process']}×",
+              at_most(process, GOALS["tune_ratio_process"]))  # fmt: skip
+    acc_t, acc_o = tut.get("best_val_acc"), ours.get("best_val_acc_retrained")
+    page.goal("tune: best config's accuracy", _acc(acc_t), _acc(acc_o), "≥ the tutorial's",
+              None if acc_t is None or acc_o is None else acc_o >= acc_t)  # fmt: skip
+
+
+def _acc(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+SECTIONS: tuple[Callable[[Page], None], ...] = (core, overhead, mongo, echo, tune)
+
+
+def machine(record: dict) -> list[str]:
+    start, end = record.get("environment_at_start", {}), record.get("environment_at_end", {})
+    return [
+        "## The machine",
+        "",
+        f"{start.get('cpus', '?')} cores ({start.get('machine', '?')}), "
+        f"{start.get('memory_gib', '?')} GiB memory; Python {start.get('python', '?')}, "
+        f"Ray {start.get('ray', '?')}, torch {start.get('torch', '?')}.",
+        "",
+        f"Load average (1 min): {start.get('load_average_1m', '?')} when the run started, "
+        f"{end.get('load_average_1m', '?')} when it ended. On a shared machine whose load "
+        "is far above its core count, every figure here is noisy: compare ratios measured "
+        "in the same run rather than seconds across runs.",
+        "",
+    ]
+
+
+def render(figures: dict[str, dict], record: dict, assets: set[str]) -> str:
+    """The page, from each figure's JSON (absent ones said so), the run's record
+    (scripts/bench/run.py's steps.json) and the PNGs there are."""
+    page = Page(figures, record, assets)
+    for section in SECTIONS:
+        section(page)
+    head = [
+        "# Benchmarks",
+        "",
+        "<!-- Generated by `make bench` (scripts/bench/report.py) from the JSON in "
+        "docs/benchmarks/; edit the generator, not this page. -->",
+        "",
+        "Every figure below was measured by `make bench` in one run, one benchmark at a "
+        "time, each in its own process with its own embedded Ray.",
+        "",
+        *machine(record),
+        "## Headline figures",
+        "",
+        *table(["figure", "tutorial", "this run", "goal", "verdict"], page.headline),
+        "",
+    ]
+    return "\n".join(head + page.lines).rstrip() + "\n"
+
+
+def read_assets(assets_dir: Path) -> tuple[dict[str, dict], dict, set[str]]:
+    figures = {
+        key: json.loads((assets_dir / f"{key}.json").read_text())
+        for key in FIGURES
+        if (assets_dir / f"{key}.json").is_file()
+    }
+    steps_path = assets_dir / STEPS_FILE
+    steps = json.loads(steps_path.read_text()) if steps_path.is_file() else {}
+    pngs = {p.name for p in assets_dir.glob("*.png")}
+    return figures, steps, pngs
+
+
+def render_from_assets(assets_dir: Path) -> str:
+    figures, steps, pngs = read_assets(assets_dir)
+    return render(figures, steps, pngs)
+
+
+def publish(results: Path, page: Path) -> Path:
+    """Copy results' JSON and PNGs beside ``page`` (replacing the last run's), render it."""
+    assets = page.parent / page.stem
+    if assets.exists():
+        shutil.rmtree(assets)
+    assets.mkdir(parents=True)
+    for key, rel in FIGURES.items():
+        source = results / rel
+        if source.is_file():
+            shutil.copyfile(source, assets / f"{key}.json")
+            if source.with_suffix(".png").is_file():
+                shutil.copyfile(source.with_suffix(".png"), assets / f"{key}.png")
+    if (results / STEPS_FILE).is_file():
+        shutil.copyfile(results / STEPS_FILE, assets / STEPS_FILE)
+    page.write_text(render_from_assets(assets))
+    return page
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=REPO_ROOT / "results" / "bench")
+    parser.add_argument("--page", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    if not args.results.is_dir():
+        print(f"error: no results at {args.results}: run make bench", file=sys.stderr)
+        return 2
+    print(f"wrote {publish(args.results, args.page)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

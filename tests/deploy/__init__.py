@@ -1,0 +1,1 @@
+"""Tests of the deployment: the chart, the kustomize tree and tools/manifests."""

@@ -1,0 +1,230 @@
+"""checkov and the project's security checks: non-root pods, Pod Security,
+NetworkPolicies, the workloads' MongoDB user, images outside kind.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from tests.deploy.helpers import SOURCES, _mutated, _obj, _report, _secret_uri
+from tools.manifests import checkov, checks, render
+from tools.manifests.model import containers as model_containers
+from tools.manifests.model import pod_templates
+
+
+def test_root_container_is_reported(rendered, ctx):
+    """In a Ray pod template by the project's checks, in a built-in kind by checkov."""
+
+    def ray_as_root(cluster):
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
+
+    broken = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", ray_as_root)
+    fields = {p.field for p in checks.check_rendering(broken, ctx)}
+    assert "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsNonRoot" in fields
+    assert "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsUser" in fields
+
+    def as_root(sts):
+        sts["spec"]["template"]["spec"]["securityContext"] = {"runAsUser": 0}
+
+    broken = _mutated(rendered["kustomize:kind"], "StatefulSet", "ray101-mongodb", as_root)
+    report = checkov.scan([broken])
+    found = {(p.kind, p.name, p.message.split(":")[0]) for p in report.problems}
+    assert ("StatefulSet", "ray101-mongodb", "checkov CKV_K8S_23") in found, _report(
+        report.problems
+    )
+    assert all(p.source == "kustomize:kind" for p in report.problems)
+
+
+def test_checkov_passes_every_rendering_and_every_skip_has_a_reason(rendered):
+    report = checkov.scan(rendered.values())
+    assert not report.problems, _report(report.problems)
+    assert report.failed == 0 and report.passed > 1000 and report.skipped > 0
+
+
+def test_a_checkov_skip_without_a_reason_is_reported(rendered):
+    def bare_skip(deployment):
+        deployment["metadata"]["annotations"]["checkov.io/skip1"] = "CKV_K8S_43"
+
+    broken = _mutated(rendered["helm:kind"], "Deployment", "ray101-minio", bare_skip)
+    problems = checkov.scan([broken]).problems
+    assert [(p.kind, p.name, p.message) for p in problems] == [
+        ("Deployment", "ray101-minio", "checkov CKV_K8S_43 is skipped without a reason")
+    ]
+
+
+def test_pods_that_break_the_restricted_pod_security_standard_are_reported(rendered, ctx):
+    def loosen(cluster):
+        worker = cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]
+        worker["containers"][0]["securityContext"]["capabilities"] = {"add": ["SYS_ADMIN"]}
+        worker["volumes"] = [{"name": "host", "hostPath": {"path": "/"}}]
+        cluster["spec"]["autoscalerOptions"]["securityContext"].pop("capabilities")
+
+    broken = _mutated(rendered["helm:kind"], "RayCluster", "ray101", loosen)
+    problems = list(checks.check_pod_security_restricted(broken, ctx, checks.EXPECT["helm:kind"]))
+    assert [p.field for p in problems] == [
+        "spec.workerGroupSpecs[0].template.spec.volumes[0]",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.capabilities.drop",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.capabilities.add",
+        "spec.autoscalerOptions.securityContext.capabilities.drop",
+    ]
+
+
+def test_the_namespace_enforces_restricted(rendered, ctx):
+    (namespace,) = rendered["kustomize:kind"].of_kind("Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+    def baseline(ns):
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline"
+
+    broken = _mutated(rendered["kustomize:kind"], "Namespace", "ray101", baseline)
+    problems = list(
+        checks.check_namespace_pod_security(broken, ctx, checks.EXPECT["kustomize:kind"])
+    )
+    assert [p.field for p in problems] == ["metadata.labels.pod-security.kubernetes.io/enforce"]
+
+
+def test_mongodb_uri_pointing_elsewhere_is_reported(rendered, ctx):
+    elsewhere = _secret_uri(
+        lambda uri: uri.replace("ray101-mongodb.ray101.svc", "mongodb.ray101.svc")
+    )
+    broken = _mutated(rendered["helm:default"], "Secret", "ray101-mongodb", elsewhere)
+    problems = [p for p in checks.check_rendering(broken, ctx) if p.name == "ray101-data-load"]
+    assert problems and all(p.field == "spec.template.spec.containers[0].env[0]" for p in problems)
+    assert any(
+        "'mongodb.ray101.svc' is not the Service 'ray101-mongodb'" in p.message for p in problems
+    )
+
+
+def test_the_workloads_connect_as_their_own_user_not_as_root(rendered, ctx):
+    """MONGODB_URI carries the app user (readWrite on sample_mflix, made by the
+    init script on first start); the root password stays in the MongoDB pod."""
+    for source in ("helm:kind", "kustomize:kind"):
+        secret = _obj(rendered[source], "Secret", "ray101-mongodb")
+        data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        assert data["uri"].startswith(f"mongodb://{data['app-username']}:{data['app-password']}@")
+        assert data["password"] not in data["uri"], source
+        init = _obj(rendered[source], "ConfigMap", "ray101-mongodb-init")["data"][
+            "create-app-user.js"
+        ]
+        assert 'role: "readWrite", db: env.MONGODB_DATABASE' in init
+        holders = {
+            o["metadata"]["name"]
+            for o in rendered[source].all_objects()
+            for t in pod_templates(o)
+            for _, c in model_containers(t)
+            for e in c.get("env") or []
+            if (e.get("valueFrom") or {}).get("secretKeyRef", {}).get("key") == "password"
+        }
+        assert holders == {"ray101-mongodb"}, holders
+    as_root = _secret_uri(lambda uri: uri.replace("mongodb://ray101-app:", "mongodb://ray101:"))
+    broken = _mutated(rendered["kustomize:kind"], "Secret", "ray101-mongodb", as_root)
+    messages = {
+        p.message for p in checks.check_mongodb_uri(broken, ctx, checks.EXPECT["kustomize:kind"])
+    }
+    assert any("connects as MongoDB's root user 'ray101'" in m for m in messages), messages
+
+
+def test_a_password_with_special_characters_reaches_the_driver_intact(ctx):
+    """The chart percent-encodes the user info of MONGODB_URI: pymongo's own URI
+    parser (what every pod's client runs) gives back the password exactly."""
+    from pymongo import uri_parser
+
+    password = "p@ss:w/o%rd?#&+ x"
+    auth = {"password": password, "appPassword": password[::-1]}
+    r = render.render_chart("h", {"mongodb": {"auth": auth}})
+    secret = _obj(r, "Secret", "ray101-mongodb")
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["password"] == password  # what MONGO_INITDB_ROOT_PASSWORD reads
+    assert data["app-password"] == password[::-1]  # what the init script gives the app user
+    parsed = uri_parser.parse_uri(data["uri"])
+    assert (parsed["username"], parsed["password"]) == ("ray101-app", password[::-1])
+    assert parsed["nodelist"] == [("ray101-mongodb.ray101.svc", 27017)]
+    assert not [p for p in checks.check_mongodb_uri(r, ctx, checks.EXPECT["helm:default"])]
+
+
+def test_an_overlay_in_another_namespace_keeps_every_client_on_its_mongodb(tmp_path, ctx):
+    """No namespace is written into the base: MONGODB_URI (secret.env) names the
+    host without one, so `namespace:` in an overlay moves every client along."""
+    k8s = render.prepared_k8s_copy(tmp_path)
+    overlay = k8s / "overlays" / "elsewhere"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("namespace: team-a\nresources:\n  - ../kind\n")
+    moved = render.build_overlay("kustomize:elsewhere", overlay)
+    assert {o["metadata"].get("namespace") for o in moved.objects} == {"team-a", None}
+    expect = checks.Expect(gpu="none", kind_cluster=True)
+    problems = [
+        p
+        for check in (checks.check_urls, checks.check_mongodb_uri, checks.check_env_references)
+        for p in check(moved, ctx, expect)
+    ]
+    assert not problems, _report(problems)
+
+    # A host pinned to the old namespace is what the check reports.
+    pinned = _secret_uri(lambda uri: uri.replace("@ray101-mongodb:", "@ray101-mongodb.ray101.svc:"))
+    broken = _mutated(moved, "Secret", "ray101-mongodb", pinned)
+    messages = [p.message for p in checks.check_urls(broken, ctx, expect)]
+    assert any("is in namespace 'ray101', but the pod runs in 'team-a'" in m for m in messages), (
+        messages
+    )
+
+
+def test_network_policy_must_admit_the_loader_and_no_one_else(rendered, ctx):
+    def unlabel(job):
+        job["spec"]["template"]["metadata"]["labels"].pop("ray101/mongodb-client")
+
+    def label(service):  # the serving cluster's pods must not be admitted
+        service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["metadata"]["labels"][
+            "ray101/mongodb-client"
+        ] = "true"
+
+    broken = _mutated(rendered["kustomize:kind"], "Job", "ray101-data-load", unlabel)
+    broken = _mutated(broken, "RayService", "ray101-echo", label)
+    messages = [
+        p.message for p in list(checks.check_mongodb(broken, ctx, checks.EXPECT["kustomize:kind"]))
+    ]
+    assert messages == [
+        "does not admit Job/ray101-data-load spec.template",
+        "admits RayService/ray101-echo spec.rayClusterConfig.headGroupSpec.template, which does not use MongoDB",
+    ]
+
+
+def test_network_policy_must_admit_the_mongo_jobs_submitter(rendered, ctx):
+    def unlabel(job):
+        job["spec"]["submitterPodTemplate"]["metadata"]["labels"].pop("ray101/mongodb-client")
+
+    for source in ("helm:kind", "kustomize:kind"):
+        broken = _mutated(rendered[source], "RayJob", "ray101-mongo", unlabel)
+        messages = [
+            p.message for p in list(checks.check_mongodb(broken, ctx, checks.EXPECT[source]))
+        ]
+        assert messages == ["does not admit RayJob/ray101-mongo spec.submitterPodTemplate"]
+
+
+def test_only_kind_renderings_use_the_kind_loaded_image(rendered, ctx):
+    """A bare `ray101` exists only where `kind load` put it: a cluster would pull
+    docker.io/library/ray101 and every pod would sit in ImagePullBackOff."""
+    images = {
+        source: {
+            c["image"].rpartition(":")[0]
+            for o in rendered[source].all_objects()
+            for t in pod_templates(o)
+            for _, c in model_containers(t)
+            if "ray101" in c["image"]
+        }
+        for source in SOURCES
+    }
+    assert images["helm:kind"] == images["kustomize:kind"] == {"ray101"}
+    for source in ("helm:default", "helm:gpu", "kustomize:gpu"):
+        assert images[source] == {"registry.example.com/ray101"}, source
+
+    def bare(cluster):
+        cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] = (
+            "ray101:0.1.0"
+        )
+
+    broken = _mutated(rendered["kustomize:gpu"], "RayCluster", "ray101", bare)
+    problems = list(checks.check_images(broken, ctx, checks.EXPECT["kustomize:gpu"]))
+    assert [(p.field, p.message.split(":")[0]) for p in problems] == [
+        ("spec.headGroupSpec.template.spec.containers[0].image", "'ray101")
+    ]
+    assert "exists only where `kind load` put it" in problems[0].message
