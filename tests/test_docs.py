@@ -14,6 +14,7 @@ import yaml
 
 from jobs.echo.config import rayservice_serve_config
 from tools.docs_check.__main__ import problems
+from tools.docs_check.check import make_help_targets
 from tools.docs_check.extract import commands
 
 from .conftest import REPO_ROOT
@@ -33,9 +34,7 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "docs").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "README.md").write_text("# tests\n")
-    targets = " ".join(f"`make {t}`" for t in ("help", "setup", "demo", "data", "test", "lint",
-                                                 "manifests", "format", "e2e", "constraints",
-                                                 "dashboards", "constraints-checkov", "clean"))  # fmt: skip
+    targets = " ".join(f"`make {t}`" for t in make_help_targets(REPO_ROOT))
     (tmp_path / "README.md").write_text(f"# r\n\n{targets}\n\n[page](docs/page.md)\n")
     return tmp_path
 
