@@ -33,7 +33,7 @@ def _mongo(rendering):
 def _isolation(objects, mongo_labels):
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
     return checks.isolation_problems(
-        policies, "MongoDB", mongo_labels, 27017, CLIENT_LABEL, PROBE_BASE
+        policies, "MongoDB", mongo_labels, 27017, CLIENT_LABEL, PROBE_BASE, render.NAMESPACE
     )
 
 

@@ -9,54 +9,12 @@ is known to fail for the right reason.
 
 from __future__ import annotations
 
-from tools.manifests.checks.lookups import dig, driver_timeout, labels_match, selector_labels
+from tools.manifests.checks.lookups import driver_timeout
+from tools.manifests.checks.network import admitted
 
 Obj = dict
 
 # --- NetworkPolicy: who reaches a port -------------------------------------
-
-
-def _peer_admits(peer: Obj, source_labels: dict[str, str]) -> bool:
-    # A peer with a namespaceSelector or an ipBlock admits more than this
-    # namespace's pods; both count as admitting the probe (the worst case).
-    if "ipBlock" in peer or "namespaceSelector" in peer:
-        return True
-    selector = peer.get("podSelector")
-    if selector is None:
-        return False
-    wanted = selector_labels(selector)
-    return not wanted or labels_match(wanted, source_labels)
-
-
-def _rule_admits(rule: Obj, source_labels: dict[str, str], port: int) -> bool:
-    ports = rule.get("ports") or []
-    if ports and not any(p.get("port") in (None, port) for p in ports):
-        return False
-    peers = rule.get("from") or []
-    return not peers or any(_peer_admits(peer, source_labels) for peer in peers)
-
-
-def admitted(
-    policies: list[Obj], target_labels: dict[str, str], source_labels: dict[str, str], port: int
-) -> bool:
-    """Whether a pod of the same namespace with ``source_labels`` may open
-    ``port`` on pods with ``target_labels`` under these NetworkPolicies."""
-    selecting = [
-        p
-        for p in policies
-        if "Ingress" in (dig(p, "spec.policyTypes") or ["Ingress"])
-        and (
-            not selector_labels(dig(p, "spec.podSelector"))
-            or labels_match(selector_labels(dig(p, "spec.podSelector")), target_labels)
-        )
-    ]
-    if not selecting:
-        return True  # no policy isolates the target: everything may connect
-    return any(
-        _rule_admits(rule, source_labels, port)
-        for p in selecting
-        for rule in dig(p, "spec.ingress") or []
-    )
 
 
 def isolation_problems(
@@ -66,17 +24,18 @@ def isolation_problems(
     port: int,
     client_label: tuple[str, str],
     base_labels: dict[str, str],
+    namespace: str | None = None,
 ) -> list[str]:
     """The rendered policies keep a pod without ``client_label`` off ``port``
     and let the same pod with the label in."""
     problems = []
     key, value = client_label
-    if admitted(policies, target_labels, base_labels, port):
+    if admitted(policies, target_labels, base_labels, port, namespace):
         problems.append(
             f"a pod without {key}={value} may open {target}'s port {port}: "
             "no NetworkPolicy selects it, or its rules admit every pod"
         )
-    if not admitted(policies, target_labels, {**base_labels, key: value}, port):
+    if not admitted(policies, target_labels, {**base_labels, key: value}, port, namespace):
         problems.append(f"a pod with {key}={value} may not open {target}'s port {port}")
     return problems
 
