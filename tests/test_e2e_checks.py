@@ -89,29 +89,26 @@ def test_the_probe_pod_meets_pod_security_restricted():
     assert container["command"][-3:] == ["host", "27017", "10"]
 
 
-def test_the_probe_script_reports_what_a_connect_did(tmp_path):
-    import socket
+def _run_probe(port: int) -> str:
     import subprocess
     import sys
+
+    argv = [sys.executable, "-c", checks.PROBE_SCRIPT, "127.0.0.1", str(port), "5"]
+    return checks.probe_outcome(
+        subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+    )
+
+
+def test_the_probe_script_reports_what_a_connect_did():
+    import socket
 
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        out = subprocess.run(
-            [sys.executable, "-c", checks.PROBE_SCRIPT, "127.0.0.1", str(port), "5"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-    assert checks.probe_outcome(out) == "connected"
-    refused = subprocess.run(
-        [sys.executable, "-c", checks.PROBE_SCRIPT, "127.0.0.1", str(port), "5"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
-    assert checks.probe_outcome(refused).startswith("error:")
+        assert _run_probe(port) == "connected"
+    # The listener is closed: the port refuses.
+    assert _run_probe(port).startswith("error:")
 
 
 def test_reachability_is_judged_by_both_probes():
