@@ -185,3 +185,8 @@ def test_a_ray_job_still_running_past_its_deadline_is_caught():
         )[0]
     )
     assert "no record" in checks.deadline_problems(failed, None)[0]
+    # A job that ended on its own says nothing about the deadline.
+    assert (
+        "proves nothing"
+        in checks.deadline_problems(failed, {"status": "SUCCEEDED", "end_time": 1})[0]
+    )

@@ -209,7 +209,11 @@ def deadline_problems(rayjob_status: Obj, job: Obj | None) -> list[str]:
     if job is None:
         return [*problems, "the job API has no record of the RayJob's Ray job"]
     status = job.get("status")
-    if status not in FINISHED_RAY_JOB:
+    if status == "SUCCEEDED":
+        problems.append(
+            "the Ray job succeeded before its timeout: this proves nothing, use a shorter deadline"
+        )
+    elif status not in FINISHED_RAY_JOB:
         problems.append(f"the Ray job is still {status} past the deadline: its driver runs on")
     elif not job.get("end_time"):
         problems.append(f"the Ray job is {status} but has no end time: its driver may run on")
