@@ -64,7 +64,7 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
         "minio": {"enabled": False},
         "echo": {"enabled": False},
         "tests": {"enabled": False},
-        "ray": {"gpuWorkers": {"enabled": False}},
+        "ray": {"gpuWorkers": {"enabled": False}, "networkPolicy": {"enabled": False}},
         "jobs": {
             "workloads": {
                 "mongo": {"enabled": False},

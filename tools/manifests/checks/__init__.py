@@ -20,7 +20,7 @@ from tools.manifests.checks.metadata import (
     check_names,
     check_pod_templates_without_release_labels,
 )
-from tools.manifests.checks.network import check_mongodb
+from tools.manifests.checks.network import check_mongodb, check_ray_heads
 from tools.manifests.checks.pods import (
     check_images,
     check_namespace_pod_security,
@@ -66,6 +66,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_mongodb_uri,
     check_services,
     check_mongodb,
+    check_ray_heads,
     check_names,
     check_labels,
     check_immutable_templates,

@@ -85,3 +85,119 @@ def check_mongodb(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
         yield r.problem(
             policy, "spec.ingress", f"admits {kind}/{name} {path}, which does not use MongoDB"
         )
+
+
+def _peer_admits(peer: Obj, source_labels: dict[str, str], namespace: str | None) -> bool:
+    # An ipBlock may hold pod addresses: it counts as admitting (the worst case).
+    if "ipBlock" in peer:
+        return True
+    if "namespaceSelector" in peer:
+        wanted = selector_labels(peer["namespaceSelector"])
+        # Only the name label of the source's namespace is known here; a
+        # selector on other namespace labels counts as matching.
+        name = wanted.get("kubernetes.io/metadata.name")
+        if name is not None and name != namespace:
+            return False
+        if "podSelector" not in peer:
+            return True
+    wanted = selector_labels(peer.get("podSelector"))
+    return not wanted or labels_match(wanted, source_labels)
+
+
+def _rule_admits(
+    rule: Obj, source_labels: dict[str, str], port: int, namespace: str | None
+) -> bool:
+    ports = rule.get("ports") or []
+    if ports and not any(p.get("port") in (None, port) for p in ports):
+        return False
+    peers = rule.get("from") or []
+    return not peers or any(_peer_admits(peer, source_labels, namespace) for peer in peers)
+
+
+def admitted(
+    policies: list[Obj],
+    target_labels: dict[str, str],
+    source_labels: dict[str, str],
+    port: int,
+    namespace: str | None = None,
+) -> bool:
+    """Whether a pod of the policies' namespace with ``source_labels`` may open
+    ``port`` on pods with ``target_labels`` under these NetworkPolicies
+    (``namespace``: that namespace's name, for namespaceSelectors)."""
+    selecting = [
+        p
+        for p in policies
+        if "Ingress" in (dig(p, "spec.policyTypes") or ["Ingress"])
+        and (
+            not selector_labels(dig(p, "spec.podSelector"))
+            or labels_match(selector_labels(dig(p, "spec.podSelector")), target_labels)
+        )
+    ]
+    if not selecting:
+        return True  # no policy isolates the target: everything may connect
+    return any(
+        _rule_admits(rule, source_labels, port, namespace)
+        for p in selecting
+        for rule in dig(p, "spec.ingress") or []
+    )
+
+
+# Ray's own ports on a head: GCS, the job API, Ray Client. The raylet, object
+# manager and worker ports are random, so a head's own cluster needs every port
+# (RANDOM_RAY_PORT stands for them).
+GCS_PORT, JOB_API_PORT, CLIENT_PORT, RANDOM_RAY_PORT = 6379, 8265, 10001, 20000
+
+
+def check_ray_heads(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """A NetworkPolicy selects every Ray head; it lets the head's own workers
+    in on every port and the RayJob submitters of that cluster onto the job API,
+    and keeps a pod of the namespace without a client label off GCS, the job API
+    and Ray Client."""
+    for obj in r.all_objects():
+        if obj.get("kind") not in ("RayCluster", "RayService"):
+            continue
+        templates = pod_templates(obj)
+        head = next(t for t in templates if t.group == "head")
+        ns = namespace_of(obj)
+        policies = [p for p in r.of_kind("NetworkPolicy") if namespace_of(p) == ns]
+        if admitted(policies, head.labels, {}, GCS_PORT, ns) and not any(
+            labels_match(selector_labels(dig(p, "spec.podSelector")), head.labels) for p in policies
+        ):
+            if not expect.all_parts:  # ray.networkPolicy.enabled: false
+                continue
+            yield r.problem(
+                obj,
+                head.path,
+                "no NetworkPolicy selects this head: any pod may reach its GCS, job API and Ray Client",
+            )
+            continue
+        for port, what in (
+            (GCS_PORT, "GCS"),
+            (JOB_API_PORT, "job API"),
+            (CLIENT_PORT, "Ray Client"),
+        ):
+            if admitted(policies, head.labels, {}, port, ns):
+                yield r.problem(
+                    obj, head.path, f"any pod of the namespace may reach the head's {what} ({port})"
+                )
+        for worker in (t for t in templates if t.group != "head"):
+            for port in (GCS_PORT, RANDOM_RAY_PORT):
+                if not admitted(policies, head.labels, worker.labels, port, ns):
+                    yield r.problem(
+                        obj, worker.path, f"these workers may not reach their head on port {port}"
+                    )
+        if obj["kind"] != "RayCluster":
+            continue
+        for job in r.of_kind("RayJob"):
+            selector = dig(job, "spec.clusterSelector") or {}
+            if selector.get("ray.io/cluster") != obj["metadata"]["name"]:
+                continue
+            for t in pod_templates(job):
+                if t.path == "spec.submitterPodTemplate" and not admitted(
+                    policies, head.labels, t.labels, JOB_API_PORT, ns
+                ):
+                    yield r.problem(
+                        job,
+                        t.path,
+                        f"the submitter may not reach the job API ({JOB_API_PORT}) of its cluster",
+                    )

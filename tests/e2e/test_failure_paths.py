@@ -1,0 +1,201 @@
+"""What ray101 refuses or cleans up on a cluster: an unlabelled pod kept off
+MongoDB, a submission without the token refused, Tune's checkpoints in MinIO,
+the echo on every serve pod, a RayJob's driver stopped at its deadline.
+
+Thin glue: each test gathers what the cluster returns and hands it to a judge
+in tests/e2e/checks.py (tested against broken inputs in tests/test_e2e_checks.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+from kubernetes.stream import stream
+
+from tests.e2e import checks
+from tests.e2e.conftest import (
+    HEAD_SVC,
+    MONGO_STS,
+    NAMESPACE,
+    RAY_GROUP,
+    RAY_VERSION,
+    RAYCLUSTER,
+    RAYJOB_PREFIX,
+    SERVE_PORT,
+    SERVE_SVC,
+    wait_for,
+)
+from tools.manifests import render
+from tools.manifests.checks.lookups import runtime_env_vars
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+HEAD_SELECTOR = f"ray.io/cluster={RAYCLUSTER},ray.io/node-type=head"
+CLIENT_LABEL = ("ray101/mongodb-client", "true")
+# Long enough for the driver to be running at the deadline (KubeRay counts it
+# from the RayJob's start, the driver's `timeout` from the driver's), short of Tune's run.
+DEADLINE_S = 60
+
+
+def _exec(kube, pod: str, command: list[str], container: str | None = None) -> str:
+    kwargs = {"container": container} if container else {}
+    return stream(
+        kube.core.connect_get_namespaced_pod_exec,
+        pod,
+        NAMESPACE,
+        command=command,
+        stderr=True,
+        stdin=False,
+        stdout=True,
+        tty=False,
+        **kwargs,
+    )
+
+
+def _head_pod(kube):
+    pods = kube.core.list_namespaced_pod(NAMESPACE, label_selector=HEAD_SELECTOR).items
+    if not pods:
+        pytest.fail(f"no head pod of RayCluster {NAMESPACE}/{RAYCLUSTER}")
+    return pods[0]
+
+
+def _python(kube, pod, script: str, *args: str) -> str:
+    return _exec(kube, pod.metadata.name, ["python", "-c", script, *args], "ray-head")
+
+
+def _probe(kube, image: str, labels: dict[str, str]) -> str:
+    name = f"ray101-probe-{uuid.uuid4().hex[:8]}"
+    host = f"{MONGO_STS}.{NAMESPACE}.svc"
+    kube.core.create_namespaced_pod(
+        NAMESPACE, checks.probe_pod(name, NAMESPACE, image, labels, host, 27017)
+    )
+    try:
+
+        def done():
+            phase = kube.core.read_namespaced_pod(name, NAMESPACE).status.phase
+            return phase in ("Succeeded", "Failed"), phase
+
+        wait_for(f"probe pod {name} to finish", done, 180)
+        return checks.probe_outcome(kube.core.read_namespaced_pod_log(name, NAMESPACE))
+    finally:
+        kube.core.delete_namespaced_pod(name, NAMESPACE, grace_period_seconds=0)
+
+
+def test_only_pods_with_the_client_label_reach_mongodb(kube):
+    image = _head_pod(kube).spec.containers[0].image
+    base = {"app.kubernetes.io/instance": render.RELEASE}
+    unlabelled = _probe(kube, image, base)
+    labelled = _probe(kube, image, {**base, CLIENT_LABEL[0]: CLIENT_LABEL[1]})
+    assert checks.reachability_problems("MongoDB", unlabelled, labelled) == []
+
+
+# POSTs a job without any token to the job API; prints the status and the body.
+SUBMIT_WITHOUT_TOKEN = """
+import json, sys, urllib.error, urllib.request
+body = json.dumps({"entrypoint": "echo must-not-run"}).encode()
+request = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(request, timeout=15) as reply:
+        print(json.dumps([reply.status, reply.read().decode()[:300]]))
+except urllib.error.HTTPError as exc:
+    print(json.dumps([exc.code, exc.read().decode()[:300]]))
+except OSError as exc:
+    print(json.dumps([None, str(exc)]))
+"""
+
+
+def test_a_submission_without_the_token_is_refused(kube):
+    url = f"http://{HEAD_SVC}.{NAMESPACE}.svc:8265/api/jobs/"
+    out = _python(kube, _head_pod(kube), SUBMIT_WITHOUT_TOKEN, url)
+    status, body = json.loads(out.strip().splitlines()[-1])
+    assert checks.submission_problems(status, body) == []
+
+
+def test_tunes_checkpoints_are_in_the_bucket(kube):
+    job = kube.ray("rayjobs", f"{RAYJOB_PREFIX}tune")
+    if job is None:
+        pytest.fail(f"RayJob {NAMESPACE}/{RAYJOB_PREFIX}tune does not exist")
+    env = runtime_env_vars(job)
+    storage, endpoint = env.get("RAY101_STORAGE_PATH", ""), env.get("AWS_ENDPOINT_URL", "")
+    if not storage.startswith("s3://") or not endpoint:
+        pytest.fail(f"the tune RayJob does not write to MinIO (runtime env: {env})")
+    prefix = storage.removeprefix("s3://")
+    out = _python(kube, _head_pod(kube), checks.LIST_BUCKET_SCRIPT, endpoint, prefix)
+    assert checks.checkpoint_problems(out.split(), prefix) == []
+
+
+def test_the_echo_answers_from_every_serve_pod(kube):
+    selector = kube.core.read_namespaced_service(SERVE_SVC, NAMESPACE).spec.selector or {}
+    if not selector:
+        pytest.fail(f"Service {SERVE_SVC} selects no pods")
+    pods = kube.core.list_namespaced_pod(
+        NAMESPACE, label_selector=",".join(f"{k}={v}" for k, v in selector.items())
+    ).items
+    url = f"http://127.0.0.1:{SERVE_PORT}/?data=Hello"
+    answers = {
+        pod.metadata.name: _exec(
+            kube,
+            pod.metadata.name,
+            ["python", "-c", checks.ASK_SCRIPT, url],
+            pod.spec.containers[0].name,
+        ).strip()
+        for pod in pods
+    }
+    assert checks.serve_problems(answers, "Received data: Hello") == []
+
+
+# Reads one Ray job from the job API with the head's own token.
+JOB_INFO = """
+import json, os, sys, urllib.error, urllib.request
+headers = {"Authorization": "Bearer " + os.environ.get("RAY_AUTH_TOKEN", "")}
+request = urllib.request.Request("http://127.0.0.1:8265/api/jobs/" + sys.argv[1], headers=headers)
+try:
+    print(urllib.request.urlopen(request, timeout=15).read().decode())
+except urllib.error.HTTPError as exc:
+    print("null" if exc.code == 404 else json.dumps({"status": f"HTTP {exc.code}"}))
+"""
+
+
+def test_a_rayjob_past_its_deadline_has_its_ray_job_stopped(kube):
+    # The chart's own tune RayJob at a short deadline: Tune's driver runs longer.
+    values = render.merged(
+        render.load_values("values-kind.yaml") or {},
+        {"jobs": {"workloads": {"tune": {"activeDeadlineSeconds": DEADLINE_S}}}},
+    )
+    job = render.render_chart("e2e:deadline", values).find("RayJob", f"{RAYJOB_PREFIX}tune")
+    assert checks.deadline_wrapper_problems(job) == []
+    name = f"{RAYJOB_PREFIX}deadline-probe"
+    job["metadata"]["name"] = name
+    plural = "rayjobs"
+    kube.custom.create_namespaced_custom_object(RAY_GROUP, RAY_VERSION, NAMESPACE, plural, job)
+    try:
+
+        def failed():
+            status = (kube.ray(plural, name) or {}).get("status") or {}
+            return status.get("jobDeploymentStatus") == "Failed" and status.get("jobId"), status
+
+        status = wait_for(f"RayJob {name} to fail at its deadline", failed, 600)
+        head = _head_pod(kube)
+        # timeout's SIGTERM ends the driver at the deadline, its SIGKILL 30 s later.
+        deadline = time.monotonic() + 120
+        while True:
+            info = json.loads(
+                _python(kube, head, JOB_INFO, status["jobId"]).strip().splitlines()[-1]
+            )
+            problems = checks.deadline_problems(status, info)
+            if not problems or time.monotonic() > deadline:
+                break
+            time.sleep(5)
+        assert problems == []
+    finally:
+        try:
+            kube.custom.delete_namespaced_custom_object(
+                RAY_GROUP, RAY_VERSION, NAMESPACE, plural, name
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
