@@ -30,7 +30,8 @@ import urllib.request
 import pytest
 import yaml
 
-from jobs import dag, dashboard, dependencies, echo, localcluster, mongo_standin, retrieve
+from jobs import dag, dashboard, dependencies, echo, localcluster, retrieve
+from jobs.mongo import standin as mongo_standin
 from jobs.ports import free_port
 from tests.manifests.render import load_values, render_chart
 
