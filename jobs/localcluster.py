@@ -47,7 +47,7 @@ START_TIMEOUT_S = 90.0
 # Seconds for SIGTERM before SIGKILL: the session is thrown away, so a short grace.
 STOP_TIMEOUT_S = 5.0
 # `ray start` gives a raylet a fixed 30 s to register with the GCS; on a busy
-# machine that can run out, so a node whose `ray start` exits is started again.
+# machine that can run out, so a node whose `ray start` fails is started again.
 START_ATTEMPTS = 2
 # Serve's HAProxy names its node's id in its config path, not the temp dir.
 HAPROXY_DIR = "/tmp/haproxy-serve"
@@ -58,7 +58,7 @@ GROUP_LABEL = "ray101/group"
 @dataclass
 class Node:
     role: str  # "head" or the worker group's name
-    pid: int  # the `ray start --block` process, parent of the node's Ray processes
+    pid: int  # the node's raylet
     log: str  # its output
     logical_gpus: int = 0
 
@@ -168,9 +168,10 @@ def _agent_ports() -> list[str]:
     ]  # fmt: skip
 
 
-def _start_node(
-    state: State, role: str, args: list[str], log_name: str, env: dict[str, str]
-) -> Node:
+def _ray_start(
+    state: State, role: str, args: list[str], log_path: Path, env: dict[str, str]
+) -> bool:
+    """One `ray start`, which returns once its node registered (or failed to)."""
     common = [
         "--node-ip-address", "127.0.0.1",
         "--temp-dir", state.temp_dir,
@@ -180,35 +181,55 @@ def _start_node(
         "--max-worker-port", "0",
         "--labels", f"{GROUP_LABEL}={role}",
     ]  # fmt: skip
-    log_path = Path(state.temp_dir) / f"{log_name}.log"
-    # --block keeps `ray start` as the node's parent; its own session keeps
-    # Ctrl-C in this terminal from reaching the cluster.
-    command = _ray_cli("start", "--block", *args, *_agent_ports(), *common)
-    proc = processes.start(command, log_path, env=env)
-    return Node(role=role, pid=proc.pid, log=str(log_path))
+    # Not --block: that `ray start` ends the whole node when one of its processes
+    # dies, and the GCS fault-tolerance tests kill the head's GCS on purpose. Its
+    # own session keeps Ctrl-C in this terminal from reaching the cluster.
+    with open(log_path, "ab") as out:
+        try:
+            done = subprocess.run(
+                _ray_cli("start", *args, *_agent_ports(), *common),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                timeout=START_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+    return done.returncode == 0
 
 
 class NodeExited(RuntimeError):
-    """A node's `ray start` ended while it was joining (a missed registration window)."""
+    """A node that did not join: its `ray start` failed (a missed registration
+    window), or its raylet ended while it was joining."""
 
 
 def _join(state: State, role: str, args: list[str], log_name: str, env: dict[str, str]) -> Node:
-    """Start one node and wait until it is alive, once more when its `ray start` exits."""
+    """Start one node and wait until it is alive, once more when it does not join."""
     for attempt in range(1, START_ATTEMPTS + 1):
-        node = _start_node(state, role, args, f"{log_name}.{attempt}", env)
-        state.nodes.append(node)
-        state.save()
-        want = sum(processes.alive(n.pid) for n in state.nodes)
-        try:
-            _wait_for_nodes(state, want, node)
-            return node
-        except NodeExited:
-            state.nodes.remove(node)
+        before = set(cluster_pids(state))
+        log_path = Path(state.temp_dir) / f"{log_name}.{attempt}.log"
+        raylets = []
+        if _ray_start(state, role, args, log_path, env):
+            raylets = [p for p in cluster_pids(state, "raylet") if p not in before]
+        if raylets:
+            node = Node(role=role, pid=raylets[0], log=str(log_path))
+            state.nodes.append(node)
             state.save()
-            if attempt == START_ATTEMPTS:
-                raise
-            if role == "head":  # what the head left (a GCS without a raylet) goes first
-                processes.end(cluster_pids(state), STOP_TIMEOUT_S)
+            want = sum(processes.alive(n.pid) for n in state.nodes)
+            try:
+                _wait_for_nodes(state, want, node)
+                return node
+            except NodeExited:
+                state.nodes.remove(node)
+                state.save()
+        # What this attempt left (a GCS without a raylet, say) goes first.
+        processes.end(set(cluster_pids(state)) - before, STOP_TIMEOUT_S)
+        if attempt == START_ATTEMPTS:
+            raise NodeExited(
+                f"ray start ({role}) failed {attempt} times: {processes.tail(log_path, 5)}"
+            )
     raise AssertionError("unreachable")
 
 
@@ -217,13 +238,13 @@ def _alive_nodes(state: State) -> list[dict[str, Any]]:
 
 
 def _wait_for_nodes(state: State, want: int, starting: Node) -> None:
-    """Until ``want`` nodes are alive; fails at once when ``starting``'s `ray start` exits."""
+    """Until ``want`` nodes are alive; fails at once when ``starting``'s raylet exits."""
     deadline = time.monotonic() + START_TIMEOUT_S
     alive: list = []
     while time.monotonic() < deadline:
         if not processes.alive(starting.pid):
             log_tail = processes.tail(Path(starting.log), 5)
-            raise NodeExited(f"ray start ({starting.role}) exited: {log_tail}")
+            raise NodeExited(f"the {starting.role} raylet exited: {log_tail}")
         try:
             alive = _alive_nodes(state)
             if len(alive) >= want:
@@ -295,7 +316,7 @@ def up(
 
 
 def _start_workers(state: State, env: dict[str, str]) -> None:
-    """Start every worker the shape has and no live `ray start` stands for."""
+    """Start every worker the shape has and no live raylet stands for."""
     for group in state.groups:
         live = [n for n in state.nodes if n.role == group.name and processes.alive(n.pid)]
         for _ in range(group.replicas - len(live)):
@@ -339,7 +360,7 @@ def _processes(state: State) -> list[tuple[int, list[bytes]]]:
 
 
 def cluster_pids(state: State, program: str | None = None) -> list[int]:
-    """The processes of this cluster: the `ray start` processes `up` started, every
+    """The processes of this cluster: the raylets `up` started, every
     process that names the cluster's own temp dir on its command line (GCS, raylets,
     dashboard, agents, the workers started since) and Serve's HAProxy for its nodes;
     only those running ``program`` when given (``gcs_server``, ``raylet``)."""
