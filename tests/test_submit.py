@@ -33,7 +33,7 @@ import yaml
 from jobs import dag, dashboard, dependencies, echo, localcluster, retrieve
 from jobs.mongo import standin as mongo_standin
 from jobs.ports import free_port
-from tests.manifests.render import load_values, render_chart
+from tools.manifests.render import load_values, render_chart
 
 pytestmark = pytest.mark.slow
 
