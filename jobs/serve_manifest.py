@@ -22,6 +22,7 @@ import yaml
 
 from jobs import dashboard, echo, manifest
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.echo.lifecycle import url_for
 from jobs.errors import UsageError
 from jobs.flags import ArgumentParser, port_number, positive_float
 from jobs.ports import free_port
@@ -76,7 +77,7 @@ def check_http(config: dict[str, Any], port: int) -> list[str]:
     failures = []
     for app in config["applications"]:
         prefix = app.get("route_prefix", "/")
-        url = echo.url_for("127.0.0.1", port).rstrip("/") + prefix
+        url = url_for("127.0.0.1", port).rstrip("/") + prefix
         if app.get("import_path") == echo.IMPORT_PATH:
             echo.wait_until_serving(url)
             for check in echo.CHECKS:
