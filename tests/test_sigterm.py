@@ -34,7 +34,7 @@ LONG_RUNS: dict[str, list[str]] = {
     "counter": ["--durable", "--standin", "--values", "100", "--ack-delay", "2"],
     "mongo": ["--standin"],
     "tune": ["--num-samples", "4", "--max-epochs", "200"],
-    "overhead": ["--durations", "1000", "--budget", "60", "--rounds", "10"],
+    "overhead": ["--durations", "1000,2000", "--budget", "60", "--rounds", "10"],
 }
 OWN_SIGNAL_HANDLING = {"tune"}
 
