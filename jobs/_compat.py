@@ -9,6 +9,7 @@ changed, instead of deep inside a workload.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 
@@ -129,13 +130,13 @@ def actors() -> dict[str, dict[str, Any]]:
     return _attr("ray._private.state", "actors")()
 
 
-def create_working_dir_package(directory: str, target: str) -> None:
+def create_working_dir_package(directory: str | Path, target: str | Path) -> None:
     """Zip ``directory`` exactly as ``ray job submit --working-dir`` uploads it.
 
     Public equivalent: the upload itself, which needs a running job server.
     """
     create = _attr("ray._private.runtime_env.packaging", "create_package")
-    create(directory, target, include_gitignore=True, logger=None)
+    create(str(directory), Path(target), include_gitignore=True, logger=None)
 
 
 def task_runs(names: set[str]) -> list[dict[str, Any]]:

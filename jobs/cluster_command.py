@@ -12,7 +12,7 @@ from jobs import dashboard
 from jobs.cluster_shape import DEFAULT_VALUES
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
 from jobs.flags import ArgumentParser, non_negative_int
-from jobs.localcluster import GROUP_LABEL, State, down, running, up
+from jobs.localcluster import GROUP_LABEL, STOP_TIMEOUT_S, State, down, running, up
 
 
 def describe(state: State) -> list[str]:
@@ -23,6 +23,7 @@ def describe(state: State) -> list[str]:
         f"GCS:                   {state.gcs_address}   (ray101 run NAME --address)",
         f"Ray Client:            {state.client_address}",
         f"temp dir:              {state.temp_dir}",
+        f"session dir:           {state.session_dir}   (logs, metrics/prometheus)",
         "nodes:",
     ]
     for node in sorted(dashboard.nodes(state.dashboard_url), key=_node_order):
@@ -65,7 +66,14 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="CPU workers instead of the values' replicas",
     )
-    sub.add_parser("down", help="stop what `up` started")
+    stop = sub.add_parser("down", help="stop what `up` started")
+    stop.add_argument(
+        "--grace-period",
+        type=non_negative_int,
+        default=int(STOP_TIMEOUT_S),
+        metavar="S",
+        help=f"seconds between SIGTERM and SIGKILL (default {STOP_TIMEOUT_S:.0f})",
+    )
     sub.add_parser("status", help="nodes, resources and addresses")
     return parser
 
@@ -88,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.action == "down":
             begin = time.perf_counter()
-            stopped = down()
+            stopped = down(grace_s=args.grace_period)
             took = f" in {time.perf_counter() - begin:.1f} s" if stopped else ""
             print(f"local cluster {'stopped' if stopped else 'not running'}{took}", file=sys.stderr)
             return EXIT_OK

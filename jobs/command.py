@@ -28,9 +28,9 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main thread on SIGTERM, so it unwinds like Ctrl-C does."""
 
 
-# Set once SIGTERM has arrived. Ray's blocking calls (ray.get, ray.wait) turn
-# any KeyboardInterrupt raised inside them into a plain KeyboardInterrupt, so
-# the exception's type alone cannot tell SIGTERM from Ctrl-C.
+# Set once SIGTERM has arrived during the running command. Ray's blocking calls
+# (ray.get, ray.wait) turn any KeyboardInterrupt raised inside them into a plain
+# KeyboardInterrupt, so the exception's type alone cannot tell SIGTERM from Ctrl-C.
 _sigterm_received = threading.Event()
 
 
@@ -63,6 +63,7 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 def run_command(body: Callable[[], int]) -> int:
     """Run a command's body: exit codes and one-line messages for the ways it can end."""
+    _sigterm_received.clear()  # a SIGTERM of an earlier command in this process is not ours
     stop_on_sigterm()
     try:
         return body()

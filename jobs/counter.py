@@ -17,7 +17,6 @@ from contextlib import contextmanager
 import ray
 
 from jobs import flags, runner
-from jobs.errors import UsageError
 from jobs.mongo import client as mongo_client
 from jobs.report import JobResult, timed
 
@@ -91,26 +90,20 @@ def preflight(args: argparse.Namespace) -> None:
     """A durable counter's MongoDB must answer before Ray starts."""
     if not args.durable:
         return
-    args.uri = mongo_client.resolve_uri(args.uri)
-    if args.uri:
-        mongo_client.install_log_redaction(args.uri)
-        mongo_client.connect(args.uri).close()
-    elif not args.standin:
-        raise UsageError(
-            f"--durable needs MongoDB: set {mongo_client.URI_ENV}, pass --uri URI, "
-            "or --standin for the nx-27017 stand-in"
-        )
+    from jobs.mongo.server import preflight as mongo_preflight
+
+    args.uri = mongo_preflight(
+        args.uri, args.standin, "--durable needs MongoDB", "for the nx-27017 stand-in"
+    )
 
 
 @contextmanager
 def _mongodb(args: argparse.Namespace) -> Iterator[str]:
-    if args.uri:
-        yield args.uri
-        return
-    from jobs.mongo import standin as mongo_standin
+    """The URI preflight found, else a stand-in for this run (no data loaded)."""
+    from jobs.mongo.server import server
 
-    with mongo_standin.standin() as uri:
-        yield uri
+    with server(args.uri) as found:
+        yield found.uri
 
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:

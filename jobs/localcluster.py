@@ -11,16 +11,23 @@ What ``up`` started (process ids, addresses, the cluster's own Ray temp dir)
 is kept in ``$RAY101_STATE_DIR/cluster.json`` (default
 ``~/.cache/ray101``); ``down`` ends only those processes, by pid, and the
 worker processes the raylets started later, which name that temp dir on
-their command line. Never ``ray stop``: it would end every Ray here.
+their command line, and the HAProxy Serve started for one of its nodes (its
+config is under ``/tmp/haproxy-serve/<node id>/``). Never ``ray stop``: it
+would end every Ray here. Each state dir is one cluster, so several can run
+side by side (a test session's and a test module's, say).
+
+GCS fault tolerance as KubeRay sets it up: with ``RAY_REDIS_ADDRESS``
+(host:port) in the environment the GCS keeps its state in that Redis,
+authenticated with ``REDIS_PASSWORD`` when set (KubeRay passes it as
+``--redis-password``), under ``RAY_external_storage_namespace`` when set;
+raylets then survive a GCS restart (docs/ha.md).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs import dashboard
+from jobs import dashboard, processes
 from jobs.cluster_shape import DEFAULT_VALUES, Group, chart_values, groups_from_values
 from jobs.errors import UsageError
 from jobs.ports import free_port
@@ -39,6 +46,11 @@ OBJECT_STORE_BYTES = 200_000_000
 START_TIMEOUT_S = 90.0
 # Seconds for SIGTERM before SIGKILL: the session is thrown away, so a short grace.
 STOP_TIMEOUT_S = 5.0
+# `ray start` gives a raylet a fixed 30 s to register with the GCS; on a busy
+# machine that can run out, so a node whose `ray start` fails is started again.
+START_ATTEMPTS = 2
+# Serve's HAProxy names its node's id in its config path, not the temp dir.
+HAPROXY_DIR = "/tmp/haproxy-serve"
 # The label `status` shows each node's group by.
 GROUP_LABEL = "ray101/group"
 
@@ -46,7 +58,7 @@ GROUP_LABEL = "ray101/group"
 @dataclass
 class Node:
     role: str  # "head" or the worker group's name
-    pid: int  # the `ray start --block` process, parent of the node's Ray processes
+    pid: int  # the node's raylet
     log: str  # its output
     logical_gpus: int = 0
 
@@ -61,19 +73,32 @@ class State:
     temp_dir: str
     groups: list[Group] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
+    home: str = ""  # the state dir this file lives in
+
+    @property
+    def address(self) -> str:
+        """The GCS address without scheme (`ray.init`, `ray101 run --address`)."""
+        return self.gcs_address
+
+    @property
+    def session_dir(self) -> Path:
+        """The head's Ray session folder (logs, Prometheus discovery file, node ids)."""
+        return (Path(self.temp_dir) / "session_latest").resolve()
 
     @classmethod
-    def load(cls) -> State | None:
+    def load(cls, directory: Path | None = None) -> State | None:
+        home = directory or state_dir()
         try:
-            data = json.loads(state_file().read_text())
+            data = json.loads(state_file(home).read_text())
         except (OSError, ValueError):
             return None
         data["nodes"] = [Node(**n) for n in data.get("nodes", [])]
         data["groups"] = [Group(**g) for g in data.get("groups", [])]
+        data["home"] = str(home)
         return cls(**data)
 
     def save(self) -> None:
-        path = state_file()
+        path = state_file(Path(self.home))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2))
@@ -84,16 +109,35 @@ def state_dir() -> Path:
     return Path(os.environ.get("RAY101_STATE_DIR") or Path.home() / ".cache" / "ray101")
 
 
-def state_file() -> Path:
-    return state_dir() / "cluster.json"
+def state_file(directory: Path | None = None) -> Path:
+    return (directory or state_dir()) / "cluster.json"
 
 
-def _ray_env() -> dict[str, str]:
+def _ray_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of every `ray start`: token auth on, and this Python first on
-    PATH so a job's `python -m jobs.…` entrypoint runs with the same packages."""
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    PATH so a job's `python -m jobs.…` entrypoint runs with the same packages.
+    ``extra`` adds Ray's RAY_* knobs for this cluster only."""
+    env = {**os.environ, **(extra or {}), "RAY_AUTH_MODE": "token"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+def _head_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """The head's: the dashboard and the autoscaler export metrics on fixed ports
+    (44227, 44217) only these variables change; with a second Ray on this machine
+    Prometheus would scrape the other one's."""
+    env = _ray_env(extra)
+    env["DASHBOARD_METRIC_PORT"] = str(free_port())
+    env["AUTOSCALER_METRIC_PORT"] = str(free_port())
+    return env
+
+
+def _redis_args(env: dict[str, str]) -> list[str]:
+    """KubeRay's GCS fault tolerance: Ray reads RAY_REDIS_ADDRESS and
+    RAY_external_storage_namespace itself, the password only from a flag."""
+    if env.get("RAY_REDIS_ADDRESS") and env.get("REDIS_PASSWORD"):
+        return ["--redis-password", env["REDIS_PASSWORD"]]
+    return []
 
 
 def _ray_cli(*args: str) -> list[str]:
@@ -124,7 +168,10 @@ def _agent_ports() -> list[str]:
     ]  # fmt: skip
 
 
-def _start_node(state: State, role: str, args: list[str], log_name: str) -> Node:
+def _ray_start(
+    state: State, role: str, args: list[str], log_path: Path, env: dict[str, str]
+) -> bool:
+    """One `ray start`, which returns once its node registered (or failed to)."""
     common = [
         "--node-ip-address", "127.0.0.1",
         "--temp-dir", state.temp_dir,
@@ -134,19 +181,56 @@ def _start_node(state: State, role: str, args: list[str], log_name: str) -> Node
         "--max-worker-port", "0",
         "--labels", f"{GROUP_LABEL}={role}",
     ]  # fmt: skip
-    log_path = Path(state.temp_dir) / f"{log_name}.log"
-    with open(log_path, "wb") as out:
-        # --block keeps `ray start` as the node's parent; its own session keeps
-        # Ctrl-C in this terminal from reaching the cluster.
-        proc = subprocess.Popen(
-            _ray_cli("start", "--block", *args, *_agent_ports(), *common),
-            env=_ray_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Node(role=role, pid=proc.pid, log=str(log_path))
+    # Not --block: that `ray start` ends the whole node when one of its processes
+    # dies, and the GCS fault-tolerance tests kill the head's GCS on purpose. Its
+    # own session keeps Ctrl-C in this terminal from reaching the cluster.
+    with open(log_path, "ab") as out:
+        try:
+            done = subprocess.run(
+                _ray_cli("start", *args, *_agent_ports(), *common),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                timeout=START_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+    return done.returncode == 0
+
+
+class NodeExited(RuntimeError):
+    """A node that did not join: its `ray start` failed (a missed registration
+    window), or its raylet ended while it was joining."""
+
+
+def _join(state: State, role: str, args: list[str], log_name: str, env: dict[str, str]) -> Node:
+    """Start one node and wait until it is alive, once more when it does not join."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        before = set(cluster_pids(state))
+        log_path = Path(state.temp_dir) / f"{log_name}.{attempt}.log"
+        raylets = []
+        if _ray_start(state, role, args, log_path, env):
+            raylets = [p for p in cluster_pids(state, "raylet") if p not in before]
+        if raylets:
+            node = Node(role=role, pid=raylets[0], log=str(log_path))
+            state.nodes.append(node)
+            state.save()
+            want = sum(processes.alive(n.pid) for n in state.nodes)
+            try:
+                _wait_for_nodes(state, want, node)
+                return node
+            except NodeExited:
+                state.nodes.remove(node)
+                state.save()
+        # What this attempt left (a GCS without a raylet, say) goes first.
+        processes.end(set(cluster_pids(state)) - before, STOP_TIMEOUT_S)
+        if attempt == START_ATTEMPTS:
+            raise NodeExited(
+                f"ray start ({role}) failed {attempt} times: {processes.tail(log_path, 5)}"
+            )
+    raise AssertionError("unreachable")
 
 
 def _alive_nodes(state: State) -> list[dict[str, Any]]:
@@ -154,12 +238,13 @@ def _alive_nodes(state: State) -> list[dict[str, Any]]:
 
 
 def _wait_for_nodes(state: State, want: int, starting: Node) -> None:
-    """Until ``want`` nodes are alive; fails at once when ``starting``'s `ray start` exits."""
+    """Until ``want`` nodes are alive; fails at once when ``starting``'s raylet exits."""
     deadline = time.monotonic() + START_TIMEOUT_S
     alive: list = []
     while time.monotonic() < deadline:
-        if not _pid_alive(starting.pid):
-            raise RuntimeError(f"ray start ({starting.role}) exited: {_tail(Path(starting.log))}")
+        if not processes.alive(starting.pid):
+            log_tail = processes.tail(Path(starting.log), 5)
+            raise NodeExited(f"the {starting.role} raylet exited: {log_tail}")
         try:
             alive = _alive_nodes(state)
             if len(alive) >= want:
@@ -170,44 +255,35 @@ def _wait_for_nodes(state: State, want: int, starting: Node) -> None:
     raise RuntimeError(f"only {len(alive)} of {want} nodes joined in {START_TIMEOUT_S:.0f} s")
 
 
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A finished child of this process stays a zombie until reaped.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
-    except OSError:
-        return False
-
-
-def running() -> State | None:
+def running(directory: Path | None = None) -> State | None:
     """The state of a cluster `up` started whose head still answers, else None."""
-    state = State.load()
-    if state is None or not any(_pid_alive(n.pid) for n in state.nodes if n.role == "head"):
+    state = State.load(directory)
+    if state is None or not any(processes.alive(n.pid) for n in state.nodes if n.role == "head"):
         return None
     return state
 
 
-def up(values_file: str | None = DEFAULT_VALUES, workers: int | None = None) -> State:
+def up(
+    values_file: str | None = DEFAULT_VALUES,
+    workers: int | None = None,
+    *,
+    directory: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> State:
     """Start the cluster shaped by the chart's values; on a running one, restart only
-    the workers that died (a killed raylet), so `up` can always be run again."""
-    state = running()
+    the workers that died (a killed raylet), so `up` can always be run again.
+
+    ``directory`` is the state dir (default ``$RAY101_STATE_DIR``); ``env``
+    reaches every `ray start` and so every Ray process of this cluster (Ray's
+    RAY_* knobs, the GCS's Redis).
+    """
+    home = directory or state_dir()
+    state = running(home)
     if state is not None:
-        _start_workers(state)
+        _start_workers(state, _ray_env(env))
         return state
-    if State.load() is not None:
-        down()  # what is left of a cluster whose head died
+    if State.load(home) is not None:
+        down(home)  # what is left of a cluster whose head died
     groups = groups_from_values(chart_values(values_file))
     if workers is not None:
         groups[0] = Group(groups[0].name, workers, groups[0].cpus)
@@ -221,99 +297,88 @@ def up(values_file: str | None = DEFAULT_VALUES, workers: int | None = None) -> 
         # this directory names the cluster's processes for `down`.
         temp_dir=tempfile.mkdtemp(prefix="ray101-cluster-", dir="/tmp"),
         groups=groups,
+        home=str(home),
     )
     state.save()
     try:
+        head_env = _head_env(env)
         head_args = [
             "--head", "--port", str(gcs), "--num-cpus", "0",
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dash),
-            "--ray-client-server-port", str(client),
+            "--ray-client-server-port", str(client), *_redis_args(head_env),
         ]  # fmt: skip
-        head = _start_node(state, "head", head_args, "head")
-        state.nodes.append(head)
-        state.save()
-        _wait_for_nodes(state, 1, head)
-        _start_workers(state)
+        _join(state, "head", head_args, "head", head_env)
+        _start_workers(state, _ray_env(env))
     except BaseException:
-        down()
+        down(home)
         raise
     return state
 
 
-def _start_workers(state: State) -> None:
-    """Start every worker the shape has and no live `ray start` stands for."""
+def _start_workers(state: State, env: dict[str, str]) -> None:
+    """Start every worker the shape has and no live raylet stands for."""
     for group in state.groups:
-        live = [n for n in state.nodes if n.role == group.name and _pid_alive(n.pid)]
+        live = [n for n in state.nodes if n.role == group.name and processes.alive(n.pid)]
         for _ in range(group.replicas - len(live)):
             args = ["--address", state.gcs_address, "--num-cpus", str(group.cpus)]
             if group.gpus:
                 args += ["--num-gpus", str(group.gpus)]
             number = sum(n.role == group.name for n in state.nodes) + 1
-            node = _start_node(state, group.name, args, f"{group.name}-{number}")
-            node.logical_gpus = group.gpus
-            state.nodes.append(node)
-            state.save()
             # One at a time: a raylet has 30 s to register, and several
             # starting at once on a small machine can miss that.
-            _wait_for_nodes(state, sum(_pid_alive(n.pid) for n in state.nodes), node)
+            node = _join(state, group.name, args, f"{group.name}-{number}", env)
+            node.logical_gpus = group.gpus
+            state.save()
 
 
 def raylet_pid(state: State, node_id: str) -> int | None:
     """The raylet process of one node of this cluster (to kill it in a test, say)."""
     flag = f"--node_id={node_id}".encode()
-    for pid in cluster_pids(state):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv[0].endswith(b"/raylet") and flag in argv:
+    for pid, argv in _processes(state):
+        if processes.program(argv) == "raylet" and flag in argv:
             return pid
     return None
 
 
-def cluster_pids(state: State) -> list[int]:
-    """The processes of this cluster: the `ray start` processes `up` started and every
-    process that names the cluster's own temp dir on its command line (GCS, raylets,
-    dashboard, agents, the workers started since)."""
-    pids = {n.pid for n in state.nodes if _pid_alive(n.pid)}
+def node_ids(state: State) -> list[str]:
+    """The ids of the nodes that joined, from the files each writes to the session folder."""
+    prefix = "runtime_env_agent_port_"
+    try:
+        return sorted(p.name[len(prefix) :] for p in state.session_dir.glob(prefix + "*"))
+    except OSError:
+        return []
+
+
+def _processes(state: State) -> list[tuple[int, list[bytes]]]:
     marker = state.temp_dir.encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "cmdline").read_bytes():
-                pids.add(int(entry.name))
-        except OSError:
-            continue
-    return sorted(p for p in pids if _pid_alive(p))
+    haproxy = [f"{HAPROXY_DIR}/{node}/".encode() for node in node_ids(state)]
+    return [
+        (pid, argv)
+        for pid, argv in processes.command_lines()
+        if any(marker in a or any(h in a for h in haproxy) for a in argv)
+    ]
 
 
-def down() -> bool:
-    """End this cluster's processes (SIGTERM, then SIGKILL); False when none was up."""
-    state = State.load()
+def cluster_pids(state: State, program: str | None = None) -> list[int]:
+    """The processes of this cluster: the raylets `up` started, every
+    process that names the cluster's own temp dir on its command line (GCS, raylets,
+    dashboard, agents, the workers started since) and Serve's HAProxy for its nodes;
+    only those running ``program`` when given (``gcs_server``, ``raylet``)."""
+    found = {pid for pid, argv in _processes(state) if program in (None, processes.program(argv))}
+    if program is None:
+        found |= {n.pid for n in state.nodes}
+    return sorted(p for p in found if processes.alive(p))
+
+
+def down(directory: Path | None = None, grace_s: float = STOP_TIMEOUT_S) -> bool:
+    """End this cluster's processes (SIGTERM, then SIGKILL after ``grace_s``);
+    False when none was up."""
+    state = State.load(directory)
     if state is None:
         return False
-    for sig, wait_s in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, STOP_TIMEOUT_S)):
-        pids = cluster_pids(state)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + wait_s
-        while pids and time.monotonic() < deadline:
-            _reap()
-            pids = [p for p in pids if _pid_alive(p)]
-            time.sleep(0.2)
-        if not pids:
-            break
+    # Twice: a worker a raylet started while the first round ran is stopped too.
+    for _ in range(2):
+        processes.end(cluster_pids(state), grace_s)
     shutil.rmtree(state.temp_dir, ignore_errors=True)
-    state_file().unlink(missing_ok=True)
+    state_file(Path(state.home)).unlink(missing_ok=True)
     return True
-
-
-def _reap() -> None:
-    """Collect the `ray start` children of this process, so they are not left as zombies."""
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass

@@ -22,6 +22,8 @@ import yaml
 
 from jobs import dashboard, echo, manifest
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.echo.lifecycle import url_for, wait_until_serving
+from jobs.echo.workload import CHECKS, call
 from jobs.errors import UsageError
 from jobs.flags import ArgumentParser, port_number, positive_float
 from jobs.ports import free_port
@@ -76,11 +78,11 @@ def check_http(config: dict[str, Any], port: int) -> list[str]:
     failures = []
     for app in config["applications"]:
         prefix = app.get("route_prefix", "/")
-        url = echo.url_for("127.0.0.1", port).rstrip("/") + prefix
+        url = url_for("127.0.0.1", port).rstrip("/") + prefix
         if app.get("import_path") == echo.IMPORT_PATH:
-            echo.wait_until_serving(url)
-            for check in echo.CHECKS:
-                ok, seen = echo.call(url, check)
+            wait_until_serving(url)
+            for check in CHECKS:
+                ok, seen = call(url, check)
                 print(f"  {'ok ' if ok else 'BAD'} {check.label}: {seen}")
                 if not ok:
                     failures.append(f"{app['name']}: {check.label} answered {seen}")
@@ -144,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if failures:
             print(f"error: {'; '.join(failures)}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"serving at {echo.url_for('127.0.0.1', port)}")
+        print(f"serving at {url_for('127.0.0.1', port)}")
         return EXIT_OK
 
     return run_command(body)

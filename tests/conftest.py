@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from tests.servers.local_cluster import LocalCluster, joined, local_cluster
+from tests.servers.local_cluster import LocalCluster, cli_cluster, joined, local_cluster
 from tests.servers.prometheus import Prometheus, prometheus_server
 from tests.servers.redis import Redis, redis_server
 
@@ -145,9 +145,7 @@ def report_line(capsys):
 
 
 @pytest.fixture(scope="session")
-def ray101_cluster(tmp_path_factory):
+def ray101_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
     """One `ray101 cluster up` (head + 2 workers) for the session, stopped even on failure."""
-    from tests.cluster_fixture import session_cluster
-
-    with session_cluster(tmp_path_factory.mktemp("ray101-state")) as cluster:
+    with cli_cluster(tmp_path_factory.mktemp("ray101-state"), workers=2) as cluster:
         yield cluster

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from jobs import flags
-from jobs.command import EXIT_TERMINATED, EXIT_USAGE, run_command
+from jobs.command import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, run_command
 from jobs.errors import UsageError
 
 from .conftest import REPO_ROOT
@@ -66,6 +66,73 @@ def test_parser_error_is_a_usage_error():
         parser.parse_args(["--n", "0"])
 
 
+def run_program(program: str, wait_for: str = "ready\n") -> subprocess.Popen:
+    """``program`` in a fresh Python, once it printed ``wait_for``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", program],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == wait_for, proc.stderr.read()
+    return proc
+
+
+@pytest.mark.slow
+def test_sigterm_inside_ray_get_is_still_143():
+    # Ray re-raises a KeyboardInterrupt from inside ray.get as a plain one, so the
+    # Terminated type is lost on the way: the SIGTERM flag must still say 143.
+    program = (
+        "import time, ray\n"
+        "from jobs.command import run_command, stop_on_sigterm\n"
+        "@ray.remote\n"
+        "def nap():\n"
+        "    time.sleep(60)\n"
+        "def body():\n"
+        "    ray.init(num_cpus=1, include_dashboard=False, logging_level='ERROR')\n"
+        "    stop_on_sigterm()  # ray.init installs its own handler, as jobs.cluster knows\n"
+        "    try:\n"
+        "        ref = nap.remote()\n"
+        "        print('ready', flush=True)\n"
+        "        ray.get(ref)\n"
+        "    except KeyboardInterrupt as exc:\n"
+        "        print(type(exc).__name__, flush=True)\n"
+        "        raise\n"
+        "    finally:\n"
+        "        ray.shutdown()\n"
+        "raise SystemExit(run_command(body))\n"
+    )
+    proc = run_program(program)
+    time.sleep(1.0)  # inside ray.get
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert out.split() == ["KeyboardInterrupt"], (out, err[-2000:])  # the type is lost
+    assert proc.returncode == EXIT_TERMINATED, err[-2000:]
+    assert err.strip().splitlines()[-1] == "terminated (SIGTERM): stopped"
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_after_an_earlier_commands_sigterm_is_130():
+    # Two commands in one process: the first one's SIGTERM does not make the
+    # second one's Ctrl-C read as SIGTERM.
+    program = (
+        "import os, signal, time\n"
+        "from jobs.command import run_command\n"
+        "def terminated():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(10)\n"
+        "def interrupted():\n"
+        "    raise KeyboardInterrupt\n"
+        "print(run_command(terminated), run_command(interrupted), flush=True)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert proc.stdout.split() == [str(EXIT_TERMINATED), str(EXIT_INTERRUPTED)], proc.stderr
+    assert proc.stderr.splitlines() == ["terminated (SIGTERM): stopped", "interrupted"]
+
+
 def test_sigterm_runs_clean_up_and_exits_143():
     # A real process: SIGTERM must unwind through the body's finally block.
     program = (
@@ -79,14 +146,7 @@ def test_sigterm_runs_clean_up_and_exits_143():
         "        print('cleaned up', flush=True)\n"
         "raise SystemExit(run_command(body))\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", program],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout.readline() == "ready\n"
+    proc = run_program(program)
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=10)

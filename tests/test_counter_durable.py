@@ -11,7 +11,8 @@ import time
 import pytest
 import ray
 
-from jobs import counter, durable_counter, mongo_standin, runner
+from jobs import counter, durable_counter, runner
+from jobs.mongo import standin as mongo_standin
 
 
 @pytest.fixture(scope="module")

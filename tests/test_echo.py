@@ -22,6 +22,7 @@ from ray.serve.schema import ServeDeploySchema
 
 from jobs import _compat, echo, runner
 from jobs.cluster import Connection, resolve_address
+from jobs.command import EXIT_TERMINATED
 from jobs.echo import config, lifecycle, parsing, workload
 from jobs.loadtest.python_client import run_python
 from jobs.loadtest.servers import echo_server
@@ -340,7 +341,10 @@ def test_sigterm_stops_the_service_cleanly():
     """Its own service, so stopping it leaves the module's one to the other tests."""
     with echo_server() as server:
         server.process.send_signal(signal.SIGTERM)
-        assert server.process.wait(timeout=60) == 0
+        assert server.process.wait(timeout=60) == EXIT_TERMINATED
+        lines = server.log_path.read_text().strip().splitlines()
+        assert lines[-1] == "terminated (SIGTERM): stopped", lines[-20:]
+        assert not any("Traceback" in line for line in lines), lines[-20:]
         port = urlsplit(server.url).port
         with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
             pass

@@ -30,9 +30,11 @@ import urllib.request
 import pytest
 import yaml
 
-from jobs import dag, dashboard, dependencies, echo, localcluster, mongo_standin, retrieve
+from jobs import dag, dashboard, dependencies, localcluster, retrieve
+from jobs.echo.workload import CHECKS as ECHO_CHECKS
+from jobs.mongo import standin as mongo_standin
 from jobs.ports import free_port
-from tests.manifests.render import load_values, render_chart
+from tools.manifests.render import load_values, render_chart
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +139,7 @@ def test_the_rayservice_answers_over_http(ray101_cluster, manifest_file):
     try:
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "BAD" not in proc.stdout
-        assert proc.stdout.count("  ok ") == len(echo.CHECKS)
+        assert proc.stdout.count("  ok ") == len(ECHO_CHECKS)
     finally:
         dashboard.request(ray101_cluster.state.dashboard_url, "/api/serve/applications/",
                           method="DELETE")  # fmt: skip

@@ -2,8 +2,9 @@
 
 Both signals stop it the same way (SIGTERM arrives as
 :class:`jobs.command.Terminated`, a KeyboardInterrupt): Serve is shut down,
-or only the application deleted when Serve was already running, and the
-command exits 0. A second signal while stopping ends it at once (130 / 143).
+or only the application deleted when Serve was already running; then the
+command ends as every command does, with one line and exit 130 (Ctrl-C) or
+143 (SIGTERM). A second signal while stopping ends it at once.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import argparse
 import signal
 from collections.abc import Sequence
+from typing import NoReturn
 
 from jobs import flags
 from jobs.cluster import connect
-from jobs.command import EXIT_OK, run_command, setup_logging
+from jobs.command import run_command, setup_logging
 from jobs.echo.config import APP_NAME, DEFAULT_HOST, DEFAULT_PORT
 from jobs.echo.lifecycle import Running, check_port_free, serve_running, start, stop_within
 
@@ -39,7 +41,8 @@ def build_parser() -> flags.ArgumentParser:
     return parser
 
 
-def serve_foreground(args: argparse.Namespace) -> int:
+def serve_foreground(args: argparse.Namespace) -> NoReturn:
+    """Until a signal: it always ends with KeyboardInterrupt (or an error)."""
     with connect(args.address, args.num_cpus) as connection:
         if connection.embedded:
             # On a joined cluster the port is the nodes' business (and may be
@@ -58,10 +61,9 @@ def serve_foreground(args: argparse.Namespace) -> int:
                 signal.pause()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as Terminated
             print("Stopping the echo service …", flush=True)
+            raise  # run_command's one line and exit code, once Serve and Ray are down
         finally:
             stop_within(running, owns_serve)
-    print("Echo service stopped", flush=True)
-    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import ray
 from ray import serve
 
-from jobs import _compat
+from jobs import _compat, processes
 from jobs.cluster import Connection
 from jobs.echo.config import APP_NAME, HAPROXY_ENV, IMPORT_PATH, LOCAL_ENV, ROUTE_PREFIX, SERVE_ENV
 from jobs.echo.parsing import reply_text
@@ -201,17 +201,10 @@ def stop_orphaned_haproxy() -> None:
     node_id = getattr(node, "node_id", None)
     if not node_id or not os.path.isdir("/proc"):
         return
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"haproxy") and any(node_id.encode() in a for a in argv):
+    for pid, argv in processes.command_lines():
+        if processes.program(argv) == "haproxy" and any(node_id.encode() in a for a in argv):
             with contextlib.suppress(OSError):  # already gone
-                os.kill(int(entry), signal.SIGTERM)
+                os.kill(pid, signal.SIGTERM)
 
 
 def stop_within(

@@ -28,7 +28,6 @@ Aggregator actor), ``partition``, ``checksum``, ``benchmark``, ``report``;
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from dataclasses import dataclass
 
@@ -44,8 +43,6 @@ from jobs.mongo.pipelines import Pipeline, select_pipelines
 from jobs.mongo.pool import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TIME_MS, DEFAULT_POOL_SIZE, Settings
 from jobs.mongo.report import NAME, plot  # noqa: F401  (the workload's interface)
 from jobs.report import JobResult
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,17 +117,12 @@ def preflight(args: argparse.Namespace) -> Checked:
     """Checks that need no Ray, run before Ray starts so a mistake fails in seconds:
     write stages, a missing URI, an unreachable server."""
     pipelines = select_pipelines(args.extra_pipeline, args.allow_writes)
-    uri = client.resolve_uri(args.uri)
-    if uri:
-        client.install_log_redaction(uri)
-        client.connect(uri).close()
-        if args.standin:
-            log.info("a MongoDB URI is set, so --standin is not used")
-    elif not args.standin:
-        raise UsageError(
-            f"no MongoDB: set {client.URI_ENV}, pass --uri URI, "
-            "or --standin to use the nx-27017 stand-in with generated data"
-        )
+    uri = server.preflight(
+        args.uri,
+        args.standin,
+        "no MongoDB",
+        "to use the nx-27017 stand-in with generated data",
+    )
     return Checked(uri=uri, pipelines=pipelines, data=DataSpec.from_args(args))
 
 

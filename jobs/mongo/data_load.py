@@ -25,7 +25,7 @@ from jobs.errors import UsageError
 from jobs.mongo import client
 from jobs.mongo.data import INDEXES, DataSpec, add_dataset_arguments
 from jobs.mongo.load import DEFAULT_BATCH, ensure_indexes, load
-from jobs.mongo.server import server
+from jobs.mongo.server import preflight, server
 
 
 def restore_archive(uri: str, db_name: str, archive: Path, replace: bool) -> None:
@@ -111,13 +111,12 @@ def _load_into(uri: str, args: argparse.Namespace) -> None:
 def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
-    uri = client.resolve_uri(args.uri)
-    client.install_log_redaction(uri)
-    if not uri and not args.standin:
-        raise UsageError(
-            f"no MongoDB to load into: set {client.URI_ENV}, pass --uri URI, "
-            "or --standin for a dry run on the nx-27017 stand-in"
-        )
+    uri = preflight(
+        args.uri,
+        args.standin,
+        "no MongoDB to load into",
+        "for a dry run on the nx-27017 stand-in",
+    )
     try:
         # The stand-in starts empty: what it holds is loaded (and reported) below.
         with server(uri) as found:

@@ -3,14 +3,18 @@ set, else the nx-27017 stand-in started for the command, with generated data."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from jobs.errors import UsageError
 from jobs.mongo import client, standin
 from jobs.mongo.data import DataSpec
 from jobs.mongo.load import load
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,27 @@ class Server:
     uri: str
     # True when it is the stand-in started here (and gone when the block ends).
     standin: bool
+
+
+def preflight(uri: str | None, use_standin: bool, missing: str, standin_does: str) -> str | None:
+    """The URI to use (``--uri``, else ``MONGODB_URI``), its server answering, or
+    None for the stand-in; before Ray starts, so a mistake fails in seconds.
+
+    Without a URI or ``--standin`` it is a usage error: ``missing`` names what
+    needs MongoDB, ``standin_does`` what ``--standin`` gives instead.
+    """
+    uri = client.resolve_uri(uri)
+    if uri:
+        client.install_log_redaction(uri)
+        client.connect(uri).close()
+        if use_standin:
+            log.info("a MongoDB URI is set, so --standin is not used")
+        return uri
+    if not use_standin:
+        raise UsageError(
+            f"{missing}: set {client.URI_ENV}, pass --uri URI, or --standin {standin_does}"
+        )
+    return None
 
 
 @contextmanager

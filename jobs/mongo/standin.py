@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -22,6 +21,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from jobs import processes
 from jobs.errors import UsageError
 from jobs.ports import free_port
 
@@ -46,39 +46,13 @@ def label() -> str:
     return f"nx-27017 {version() or '?'} stand-in (SQLite, not MongoDB)"
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def _answers(uri: str) -> bool:
     try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _wait_ready(uri: str, proc: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nx-27017 exited with code {proc.returncode}: {_tail(log_path)}")
-        try:
-            with MongoClient(uri, serverSelectionTimeoutMS=300, connectTimeoutMS=300) as client:
-                client.admin.command("ping")
-            return
-        except PyMongoError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"nx-27017 did not answer within {timeout_s:.0f} s: {_tail(log_path)}"
-                ) from None
-            time.sleep(0.1)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(STOP_TIMEOUT_S)
+        with MongoClient(uri, serverSelectionTimeoutMS=300, connectTimeoutMS=300) as client:
+            client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
 
 
 @contextmanager
@@ -109,20 +83,15 @@ def standin(announce: bool = True, in_memory: bool = True) -> Iterator[str]:
                 "--pid-file", str(workdir / "server.pid"),
                 "--log-file", str(log_path),
             ]  # fmt: skip
-            with open(log_path, "ab") as out:
-                proc = subprocess.Popen(
-                    command,
-                    cwd=workdir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # Ctrl-C reaches us, and we stop it in order
-                )
+            # Its own session: Ctrl-C reaches us, and we stop it in order.
+            proc = processes.start(command, log_path, cwd=workdir)
             try:
-                _wait_ready(uri, proc, log_path, START_TIMEOUT_S)
+                processes.wait_ready(
+                    proc, lambda uri=uri: _answers(uri), "nx-27017", log_path, START_TIMEOUT_S
+                )
                 break
             except RuntimeError:
-                _stop(proc)
+                processes.stop(proc, STOP_TIMEOUT_S)
                 if attempt == 2:
                     raise
         if announce:
@@ -136,5 +105,5 @@ def standin(announce: bool = True, in_memory: bool = True) -> Iterator[str]:
         yield uri
     finally:
         if proc is not None:
-            _stop(proc)
+            processes.stop(proc, STOP_TIMEOUT_S)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -1,10 +1,11 @@
-"""The project's multi-node local Ray (``scripts/local-cluster``) for tests, and
-its GCS killed and brought back the way Ray's own GCS fault-tolerance tests do
-(the same gcs_server command line, started again).
+"""The tests' multi-node local Ray: ``jobs.localcluster`` (what ``ray101 cluster
+up`` starts), each cluster with a state dir of its own so a session's and a
+module's run side by side, and its GCS killed and brought back the way Ray's own
+GCS fault-tolerance tests do (the same gcs_server command line, started again).
 
-Every process is found by its session folder on its command line, so only
-this cluster's processes are ever signalled; the script's ``stop`` ends them
-even when a test fails half-way.
+Every process is found through the cluster's temp dir on its command line, so
+only this cluster's processes are ever signalled, and each cluster is stopped
+even when a test fails half-way, with nothing of it left running.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,16 +24,13 @@ from pathlib import Path
 
 import ray
 
+from jobs import localcluster, processes
 from jobs.cluster import enable_token_auth_for
-from tests.servers import process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = REPO_ROOT / "scripts" / "local-cluster"
-START_TIMEOUT_S = 180.0
 GCS_EXIT_TIMEOUT_S = 10.0
 # A test cluster holds nothing worth a graceful stop; SIGKILL soon after SIGTERM.
-STOP_GRACE_S = 2
-START_ATTEMPTS = 2
+STOP_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -44,38 +43,51 @@ class GcsCommand:
 
 @dataclass
 class LocalCluster:
-    local_dir: Path
-    gcs_port: int
-    dashboard_port: int
-    session_dir: Path
+    state_dir: Path
     restarted: list[subprocess.Popen] = field(default_factory=list)
 
     @property
+    def state(self) -> localcluster.State:
+        state = localcluster.State.load(self.state_dir)
+        assert state is not None, f"no cluster state in {self.state_dir}"
+        return state
+
+    @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.gcs_port}"
+        return self.state.address
 
     @property
     def dashboard_url(self) -> str:
-        return f"http://127.0.0.1:{self.dashboard_port}"
+        return self.state.dashboard_url
 
-    def pids(self, executable: str) -> list[int]:
-        """Live processes of this cluster whose program is named ``executable``."""
-        marker = str(self.session_dir).encode()
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            except OSError:  # gone meanwhile
-                continue
-            if os.path.basename(argv[0]) == executable.encode() and any(marker in a for a in argv):
-                found.append(int(entry))
-        return found
+    @property
+    def session_dir(self) -> Path:
+        return self.state.session_dir
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "RAY101_STATE_DIR": str(self.state_dir)}
+
+    def cli(self, *args: str, timeout: float = 300, env: dict | None = None):
+        """``ray101 ARGS`` against this cluster, in a fresh process."""
+        from tests.conftest import run_cli
+
+        return run_cli(*args, timeout=timeout, env={**self.env, **(env or {})})
+
+    def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobs.cli", *args],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**self.env, **(env or {})},
+        )
 
     def kill_gcs(self) -> GcsCommand:
         """SIGKILL the GCS (a crash, or a head pod that dies) and wait until it is gone."""
-        (pid,) = self.pids("gcs_server")
+        state = self.state
+        (pid,) = localcluster.cluster_pids(state, "gcs_server")
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
         environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
         env = dict(line.split("=", 1) for line in environ if "=" in line)
@@ -84,7 +96,7 @@ class LocalCluster:
             if restarted.pid == pid:
                 restarted.wait(GCS_EXIT_TIMEOUT_S)
         deadline = time.monotonic() + GCS_EXIT_TIMEOUT_S
-        while self.pids("gcs_server"):
+        while localcluster.cluster_pids(state, "gcs_server"):
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"gcs_server {pid} still runs {GCS_EXIT_TIMEOUT_S:.0f} s after SIGKILL"
@@ -95,63 +107,68 @@ class LocalCluster:
     def start_gcs(self, gcs: GcsCommand) -> int:
         """Start the GCS again on the same port with the same storage; its pid."""
         log_path = self.session_dir / "logs" / "gcs_server.restart.out"
-        proc = process.start(gcs.argv, log_path, env=gcs.env)
+        proc = processes.start(gcs.argv, log_path, env=gcs.env)
         self.restarted.append(proc)
         return proc.pid
 
 
-def _script(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT_S,
-    )
+def _leftovers(state: localcluster.State | None) -> list[str]:
+    """What of a stopped cluster still runs (`down` must leave nothing)."""
+    if state is None:
+        return []
+    return [
+        f"{pid}: {Path(f'/proc/{pid}/cmdline').read_bytes()[:120]!r}"
+        for pid in localcluster.cluster_pids(state)
+        if Path(f"/proc/{pid}").exists()
+    ]
 
 
-def _state(local_dir: Path) -> dict[str, str]:
-    lines = (local_dir / "cluster.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line)
+@contextmanager
+def _stopped_after(cluster: LocalCluster, stop) -> Iterator[LocalCluster]:
+    try:
+        yield cluster
+    finally:
+        state = localcluster.State.load(cluster.state_dir)
+        stop()
+        for proc in cluster.restarted:
+            processes.stop(proc)  # already ended by `down`: this reaps it
+        shutil.rmtree(cluster.state_dir, ignore_errors=True)
+        assert not _leftovers(state), _leftovers(state)
 
 
 @contextmanager
 def local_cluster(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[LocalCluster]:
-    """A head without CPUs and ``workers`` 2-CPU raylets on 127.0.0.1, own temp dir.
+    """A head without CPUs and ``workers`` 2-CPU raylets on 127.0.0.1 (the kind
+    values' CPU group), started in this process.
 
-    ``env`` reaches ``ray start`` and so every Ray process (Ray's RAY_* knobs).
-    The temp dir is short: Ray's Unix sockets live under it (108-byte limit).
+    ``env`` reaches ``ray start`` and so every Ray process (Ray's RAY_* knobs,
+    the GCS's Redis as KubeRay sets it).
     """
-    local_dir = Path(tempfile.mkdtemp(prefix="r101-", dir="/tmp"))
-    full_env = {**os.environ, **(env or {}), "RAY101_LOCAL_DIR": str(local_dir)}
-    cluster = None
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="ray101-state-")))
     try:
-        # `ray start` gives a raylet a fixed 30 s to register with the GCS; on a
-        # machine busy with other work that can run out, so once more from clean.
-        for _ in range(START_ATTEMPTS):
-            started = _script("start", "--workers", str(workers), env=full_env)
-            if started.returncode == 0:
-                break
-            _script("stop", "--grace-period", str(STOP_GRACE_S), env=full_env)
-        else:
-            raise RuntimeError(
-                f"scripts/local-cluster start failed {START_ATTEMPTS} times "
-                f"({started.returncode}): {(started.stdout + started.stderr)[-2000:]}"
-            )
-        state = _state(local_dir)
-        cluster = LocalCluster(
-            local_dir=local_dir,
-            gcs_port=int(state["GCS_PORT"]),
-            dashboard_port=int(state["DASHBOARD_PORT_LOCAL"]),
-            session_dir=Path(state["SESSION_DIR"]),
-        )
+        localcluster.up(workers=workers, directory=cluster.state_dir, env=env)
+    except BaseException:  # up stopped what it started
+        shutil.rmtree(cluster.state_dir, ignore_errors=True)
+        raise
+    down = lambda: localcluster.down(cluster.state_dir, grace_s=STOP_GRACE_S)  # noqa: E731
+    with _stopped_after(cluster, down):
         yield cluster
-    finally:
-        _script("stop", "--grace-period", str(STOP_GRACE_S), env=full_env)
-        for proc in cluster.restarted if cluster else ():
-            process.stop(proc)  # already ended by the script: this reaps it
-        shutil.rmtree(local_dir, ignore_errors=True)
+
+
+@contextmanager
+def cli_cluster(state_dir: Path, workers: int = 2) -> Iterator[LocalCluster]:
+    """The same through the command a user runs: ``ray101 cluster up --workers N``,
+    stopped with ``ray101 cluster down``."""
+    cluster = LocalCluster(state_dir)
+    up = cluster.cli("cluster", "up", "--workers", str(workers), timeout=420)
+    assert up.returncode == 0, f"ray101 cluster up failed:\n{up.stderr[-3000:]}"
+
+    def down() -> None:
+        proc = cluster.cli("cluster", "down", "--grace-period", f"{STOP_GRACE_S:.0f}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+    with _stopped_after(cluster, down):
+        yield cluster
 
 
 @contextmanager
