@@ -48,29 +48,18 @@ def subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
     return plt.subplots(*args, **kwargs)
 
 
-def bar_figure(bars: dict[str, float], ylabel: str = "seconds", title: str = "") -> Any:
-    """One bar per label, each with its value written on it."""
-    fig, ax = subplots(figsize=(max(4.0, 1.2 * len(bars)), 3.5))
-    labels, values = list(bars), list(bars.values())
-    ax.bar(labels, values, color="#2a6fbb")
-    for i, v in enumerate(values):
-        ax.annotate(f"{v:.3g}", (i, v), ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**data, "environment": environment()}, indent=2, default=str))
+    return path
 
 
-def save(
-    out_dir: str | Path,
-    name: str,
-    payload: dict[str, Any],
-    bars: dict[str, float],
-    ylabel: str = "seconds",
-    title: str | None = None,
-) -> tuple[Path, Path]:
-    """Write ``payload`` (plus the environment) as JSON and ``bars`` as a PNG chart."""
-    return save_figure(out_dir, name, payload, bar_figure(bars, ylabel, title or name))
+def _write_png(path: Path, fig: Any) -> Path:
+    try:
+        fig.savefig(path, dpi=110)
+    finally:
+        _close(fig)
+    return path
 
 
 def save_figure(
@@ -78,14 +67,8 @@ def save_figure(
 ) -> tuple[Path, Path]:
     """Write ``payload`` (plus the environment) as ``<name>.json`` and ``fig`` as ``<name>.png``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, png_path = out / f"{name}.json", out / f"{name}.png"
-    json_path.write_text(
-        json.dumps({"name": name, "environment": environment(), **payload}, indent=2, default=str)
-    )
-    fig.savefig(png_path, dpi=110)
-    _close(fig)
-    return json_path, png_path
+    json_path = _write_json(out / f"{name}.json", {"name": name, **payload})
+    return json_path, _write_png(out / f"{name}.png", fig)
 
 
 def write_result(
@@ -95,18 +78,9 @@ def write_result(
     the environment) and, when the workload has a ``plot(result) -> Figure``,
     ``DIR/<name>.png``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / f"{result.name}.json"
-    json_path.write_text(
-        json.dumps({**result.to_dict(), "environment": environment()}, indent=2, default=str)
-    )
-    written = [json_path]
+    written = [_write_json(out / f"{result.name}.json", result.to_dict())]
     if plot is not None and result.ok:
-        png_path = out / f"{result.name}.png"
-        fig = plot(result)
-        fig.savefig(png_path, dpi=110)
-        _close(fig)
-        written.append(png_path)
+        written.append(_write_png(out / f"{result.name}.png", plot(result)))
     return written
 
 
