@@ -46,8 +46,15 @@ def lib_values(*names: str) -> dict[str, str]:
     return dict(zip(names, out, strict=True))
 
 
-def run_script(name: str, *args: str, path: str | None = None, cwd: Path = REPO_ROOT, **kw):
-    env = {**os.environ, "RAY101_POLL_S": "1"}
+def run_script(
+    name: str,
+    *args: str,
+    path: str | None = None,
+    cwd: Path = REPO_ROOT,
+    env_extra: dict[str, str] | None = None,
+    **kw,
+):
+    env = {**os.environ, "RAY101_POLL_S": "1", **(env_extra or {})}
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
@@ -316,6 +323,13 @@ def test_kind_up_and_build_images_stop_before_work_without_docker(tmp_path):
         assert "needs these tools" in result.stderr
 
 
+def run_deploy_against(fake: Path) -> subprocess.CompletedProcess:
+    """scripts/deploy with the fake tools in ``fake`` first on PATH; waits of 1 s."""
+    return run_script(
+        "deploy", path=f"{fake}:/usr/bin:/bin", env_extra={"RAY101_DEPLOY_TIMEOUT": "1"}
+    )
+
+
 def test_deploy_needs_a_reachable_cluster(tmp_path):
     # A kubeconfig whose server refuses connections: the script says so, exit 3.
     kubeconfig = tmp_path / "config"
@@ -373,19 +387,7 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
     (fake / "kubectl").write_text("#!/bin/sh\nexit 0\n")
     for tool in ("helm", "kubectl"):
         (fake / tool).chmod(0o755)
-    result = subprocess.run(
-        ["bash", str(SCRIPTS_DIR / "deploy")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "PATH": f"{fake}:/usr/bin:/bin",
-            "RAY101_POLL_S": "1",
-            "RAY101_DEPLOY_TIMEOUT": "1",
-        },
-    )
+    result = run_deploy_against(fake)
     assert result.returncode == 1, result.stderr
     assert "timed out after 1s waiting for StatefulSet ray101/ray101-mongodb" in result.stderr
     (call,) = [c for c in calls.read_text().splitlines() if c.startswith("upgrade")]
@@ -409,19 +411,7 @@ def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
     (fake / "helm").write_text(f'#!/bin/sh\necho "helm $*" >> "{calls}"\n')
     for tool in ("helm", "kubectl"):
         (fake / tool).chmod(0o755)
-    result = subprocess.run(
-        ["bash", str(SCRIPTS_DIR / "deploy")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "PATH": f"{fake}:/usr/bin:/bin",
-            "RAY101_POLL_S": "1",
-            "RAY101_DEPLOY_TIMEOUT": "1",
-        },
-    )
+    result = run_deploy_against(fake)
     assert result.returncode == 1, result.stderr  # the waits time out on the fake cluster
     lines = calls.read_text().splitlines()
     delete = "kubectl -n ray101 delete job ray101-data-load --ignore-not-found --wait=true"

@@ -18,6 +18,15 @@ import traceback
 from typing import Any
 
 
+def _problem(error: str, field: str | None = None) -> dict[str, Any]:
+    """What a probe reports when something fails: the error, and the field it is about."""
+    return (
+        {"ok": False, "error": error}
+        if field is None
+        else {"ok": False, "field": field, "error": error}
+    )
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
@@ -27,12 +36,9 @@ def check_module(module: str, args: list[str]) -> dict[str, Any]:
     try:
         mod = importlib.import_module(module)
     except BaseException as exc:  # noqa: BLE001 - any import failure is the finding
-        return {"ok": False, "error": f"cannot import {module}: {_short(exc)}"}
+        return _problem(f"cannot import {module}: {_short(exc)}")
     if not hasattr(mod, "main"):
-        return {
-            "ok": False,
-            "error": f"{module} has no main(); `python -m {module}` would do nothing",
-        }
+        return _problem(f"{module} has no main(); `python -m {module}` would do nothing")
     # Workload modules share jobs.runner's parser: check the flags the manifest passes.
     if hasattr(mod, "run") and hasattr(mod, "NAME"):
         try:
@@ -41,14 +47,11 @@ def check_module(module: str, args: list[str]) -> dict[str, Any]:
 
             runner.build_parser(mod).parse_args(args)
         except UsageError as exc:
-            return {"ok": False, "error": f"{module} rejects its arguments {args}: {exc}"}
+            return _problem(f"{module} rejects its arguments {args}: {exc}")
         except SystemExit as exc:
-            return {
-                "ok": False,
-                "error": f"{module} exits on its arguments {args} (code {exc.code})",
-            }
+            return _problem(f"{module} exits on its arguments {args} (code {exc.code})")
         except BaseException as exc:  # noqa: BLE001
-            return {"ok": False, "error": f"{module}: parsing {args} failed: {_short(exc)}"}
+            return _problem(f"{module}: parsing {args} failed: {_short(exc)}")
     return {"ok": True}
 
 
@@ -57,7 +60,7 @@ def check_command(argv: list[str]) -> dict[str, Any]:
     try:
         from jobs import cli
     except BaseException as exc:  # noqa: BLE001
-        return {"ok": False, "error": f"cannot import jobs.cli: {_short(exc)}"}
+        return _problem(f"cannot import jobs.cli: {_short(exc)}")
     for words, target in cli.COMMANDS.items():
         if argv[: len(words.split())] == words.split():
             module_name, _, func = target.partition(":")
@@ -66,7 +69,7 @@ def check_command(argv: list[str]) -> dict[str, Any]:
                 if not callable(getattr(module, func)):
                     raise TypeError(f"{target} is not callable")
             except BaseException as exc:  # noqa: BLE001
-                return {"ok": False, "error": f"`ray101 {words}` needs {target}: {_short(exc)}"}
+                return _problem(f"`ray101 {words}` needs {target}: {_short(exc)}")
             # Commands that expose their parser get their flags checked too.
             build_parser = getattr(module, "build_parser", None)
             rest = argv[len(words.split()) :]
@@ -74,14 +77,11 @@ def check_command(argv: list[str]) -> dict[str, Any]:
                 try:
                     build_parser().parse_args(rest)
                 except SystemExit as exc:
-                    return {
-                        "ok": False,
-                        "error": f"`ray101 {words}` exits on {rest} (code {exc.code})",
-                    }
+                    return _problem(f"`ray101 {words}` exits on {rest} (code {exc.code})")
                 except BaseException as exc:  # noqa: BLE001 - UsageError and the like
-                    return {"ok": False, "error": f"`ray101 {words}` rejects {rest}: {_short(exc)}"}
+                    return _problem(f"`ray101 {words}` rejects {rest}: {_short(exc)}")
             return {"ok": True}
-    return {"ok": False, "error": f"`ray101 {' '.join(argv[:2])}` is not a ray101 command"}
+    return _problem(f"`ray101 {' '.join(argv[:2])}` is not a ray101 command")
 
 
 def _deployment_names(app: Any) -> set[str]:
@@ -107,7 +107,7 @@ def check_serve(config_text: str) -> dict[str, Any]:
     try:
         config = yaml.safe_load(config_text)
     except yaml.YAMLError as exc:
-        return {"ok": False, "field": "", "error": f"not YAML: {exc}"}
+        return _problem(f"not YAML: {exc}", "")
     try:
         from ray.serve.schema import ServeDeploySchema
 
@@ -115,7 +115,7 @@ def check_serve(config_text: str) -> dict[str, Any]:
             ServeDeploySchema, "model_validate"
         ) else ServeDeploySchema.parse_obj(config)
     except BaseException as exc:  # noqa: BLE001
-        return {"ok": False, "field": "", "error": f"rejected by Ray Serve's schema: {_short(exc)}"}
+        return _problem(f"rejected by Ray Serve's schema: {_short(exc)}", "")
     from ray.serve import Application
 
     for i, spec in enumerate(config.get("applications") or []):
@@ -127,43 +127,29 @@ def check_serve(config_text: str) -> dict[str, Any]:
         try:
             module = importlib.import_module(module_name)
         except BaseException as exc:  # noqa: BLE001
-            return {
-                "ok": False,
-                "field": field,
-                "error": f"{import_path!r}: cannot import {module_name}: {_short(exc)}",
-            }
+            return _problem(f"{import_path!r}: cannot import {module_name}: {_short(exc)}", field)
         if not hasattr(module, attr):
-            return {
-                "ok": False,
-                "field": field,
-                "error": f"{import_path!r}: {module_name} has no attribute {attr!r}",
-            }
+            return _problem(f"{import_path!r}: {module_name} has no attribute {attr!r}", field)
         app = getattr(module, attr)
         if callable(app) and not isinstance(app, Application):
             # An application builder: Serve calls it with the config's args.
             try:
                 app = app(spec.get("args") or {})
             except BaseException as exc:  # noqa: BLE001
-                return {
-                    "ok": False,
-                    "field": field,
-                    "error": f"{import_path!r}: builder failed: {_short(exc)}",
-                }
+                return _problem(f"{import_path!r}: builder failed: {_short(exc)}", field)
         if not isinstance(app, Application):
-            return {
-                "ok": False,
-                "field": field,
-                "error": f"{import_path!r} is a {type(app).__name__}, not a Serve application (deployment.bind())",
-            }
+            return _problem(
+                f"{import_path!r} is a {type(app).__name__}, not a Serve application (deployment.bind())",
+                field,
+            )
         names = _deployment_names(app)
         for j, deployment in enumerate(spec.get("deployments") or []):
             if deployment.get("name") not in names:
-                return {
-                    "ok": False,
-                    "field": f"applications[{i}].deployments[{j}].name",
-                    "error": f"{import_path!r} has no deployment {deployment.get('name')!r} "
+                return _problem(
+                    f"{import_path!r} has no deployment {deployment.get('name')!r} "
                     f"(it has {', '.join(sorted(names))})",
-                }
+                    f"applications[{i}].deployments[{j}].name",
+                )
     return {"ok": True}
 
 
@@ -181,9 +167,7 @@ def main() -> int:
         try:
             answer["serve"].append(check_serve(item["config"]))
         except BaseException:  # noqa: BLE001 - report, do not crash the whole probe
-            answer["serve"].append(
-                {"ok": False, "field": "", "error": traceback.format_exc(limit=2)}
-            )
+            answer["serve"].append(_problem(traceback.format_exc(limit=2), ""))
     json.dump(answer, out)
     return 0
 
