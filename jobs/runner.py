@@ -82,13 +82,17 @@ def run_module(
     return result
 
 
-def invoke(module: ModuleType, argv: Sequence[str] = ()) -> JobResult:
-    """Parse, preflight and run one workload on the Ray this process already has (or an
-    embedded one): the same path as ``ray101 run``, without the printing."""
-    args = build_parser(module).parse_args(list(argv))
+def run_parsed(module: ModuleType, args: argparse.Namespace) -> JobResult:
+    """Preflight, connect and run one workload whose flags are parsed."""
     checked = preflight(module, args)
     with connect(args.address, args.num_cpus) as connection:
         return run_module(module, args, connection, checked)
+
+
+def invoke(module: ModuleType, argv: Sequence[str] = ()) -> JobResult:
+    """Parse, preflight and run one workload on the Ray this process already has (or an
+    embedded one): the same path as ``ray101 run``, without the printing."""
+    return run_parsed(module, build_parser(module).parse_args(list(argv)))
 
 
 def emit(result: JobResult | list[JobResult], as_json: bool, text: str) -> None:
@@ -101,9 +105,7 @@ def main_for(module: ModuleType, argv: Sequence[str] | None = None, prog: str | 
     def body() -> int:
         args = build_parser(module, prog).parse_args(argv)
         setup_logging()
-        checked = preflight(module, args)
-        with connect(args.address, args.num_cpus) as connection:
-            result = run_module(module, args, connection, checked)
+        result = run_parsed(module, args)
         emit(result, args.json, "\n".join(result.lines) or summary_table([result]))
         if not result.ok and not args.json:
             print(f"error: {result.name}: {result.error}", file=sys.stderr)

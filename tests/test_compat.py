@@ -33,6 +33,7 @@ def test_private_imports_only_in_compat():
         *REPO_ROOT.glob("jobs/**/*.py"),
         *REPO_ROOT.glob("tests/**/*.py"),
         *REPO_ROOT.glob("scripts/**/*.py"),
+        *REPO_ROOT.glob("tools/**/*.py"),
     ]:
         if path.name == "_compat.py" or path == Path(__file__).resolve():
             continue
