@@ -1,5 +1,6 @@
 """``ray101 wait data``, ``ray101 wait bucket`` and ``ray101 bucket create``:
-what a RayJob's submitter pod runs before ``ray job submit``.
+what a RayJob's submitter pod runs before ``ray job submit``, and what the
+bucket Job runs (jobs/bucket_user.py for its MinIO user).
 
 A RayJob starts as soon as its RayCluster is ready, which is usually before
 the data-load Job has filled MongoDB or the bucket Job has made Tune's bucket;
@@ -124,10 +125,33 @@ def bucket_main(argv: Sequence[str] | None = None) -> int:
 
 @_command
 def create_bucket_main(argv: Sequence[str] | None = None) -> int:
-    """``ray101 bucket create BUCKET``: create it (a bucket that exists is kept)."""
+    """``ray101 bucket create BUCKET [--minio-user]``: create it (a bucket that
+    exists is kept) and, with --minio-user, the MinIO user limited to it."""
+    from jobs import bucket_user
+
     parser = flags.ArgumentParser(prog="ray101 bucket create", description="Create an S3 bucket.")
     parser.add_argument("bucket")
+    parser.add_argument(
+        "--minio-user",
+        action="store_true",
+        help=(
+            "also make the MinIO user whose keys are in "
+            f"{bucket_user.ACCESS_KEY_ENV}/{bucket_user.SECRET_KEY_ENV}, with read and "
+            "write on this bucket only (needs MinIO's root keys as AWS_ACCESS_KEY_ID/"
+            f"AWS_SECRET_ACCESS_KEY and {ENDPOINT_ENV})"
+        ),
+    )
     args = parser.parse_args(argv)
+    if args.minio_user:
+        access_key, secret_key = bucket_user.user_keys()
+        endpoint = os.environ.get(ENDPOINT_ENV, "")
+        if not endpoint:
+            raise UsageError(f"--minio-user needs {ENDPOINT_ENV} (MinIO's S3 endpoint)")
+        admin = bucket_user.admin_client(
+            endpoint,
+            os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        )
     fs = s3(create=True)
     try:
         fs.create_dir(args.bucket)
@@ -135,4 +159,16 @@ def create_bucket_main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot create the bucket {args.bucket}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(f"the bucket {args.bucket} is there", flush=True)
+    if args.minio_user:
+        try:
+            bucket_user.grant(admin, args.bucket, access_key, secret_key)
+        except Exception as exc:  # the SDK's admin errors and urllib3's, alike
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"error: cannot make the MinIO user {access_key}: {reason}", file=sys.stderr)
+            return EXIT_FAILED
+        print(
+            f"the MinIO user {access_key} may read and write {args.bucket} only "
+            f"(policy {bucket_user.policy_name(args.bucket)})",
+            flush=True,
+        )
     return EXIT_OK

@@ -327,21 +327,30 @@ secret_value() { # secret_value SECRET KEY
 # make_secret_env EXAMPLE: write EXAMPLE without ".example" (git-ignored), with
 # each placeholder ("change-me", "change-me-app", ...) replaced by a random value
 # of its own, the same wherever that placeholder appears (hex digits, so it is
-# safe inside a URI). An existing file is kept: MongoDB keeps the passwords it
-# was initialised with on its volume.
+# safe inside a URI). An existing file keeps its values (MongoDB keeps the
+# passwords it was initialised with on its volume); keys the example has gained
+# since it was made (a new user's) are appended, with values of their own.
 make_secret_env() {
-  local example=$1 target=${1%.example} placeholder value script=""
+  local example=$1 target=${1%.example} placeholder value script="" missing
   [[ -f "${example}" ]] || die "credentials example is missing: ${example}"
-  if [[ -f "${target}" ]]; then
-    info "keeping ${target#"${REPO_ROOT}"/}"
-    return 0
-  fi
   # Longest first, so "change-me" does not eat the start of "change-me-app".
   while IFS= read -r placeholder; do
     value="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
     [[ ${#value} -eq 32 ]] || die "could not make a random password"
     script+="s/${placeholder}/${value}/g;"
   done < <(grep -o 'change-me[-a-z]*' "${example}" | sort -u | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2)
+  if [[ -f "${target}" ]]; then
+    # The example's KEY=... lines whose KEY the file lacks.
+    missing="$(awk -F= 'NR == FNR { if ($0 !~ /^#/ && NF > 1) have[$1] = 1; next }
+      $0 !~ /^#/ && NF > 1 && !($1 in have)' "${target}" "${example}")"
+    if [[ -z "${missing}" ]]; then
+      info "keeping ${target#"${REPO_ROOT}"/}"
+      return 0
+    fi
+    sed "${script}" <<<"${missing}" >>"${target}"
+    info "added $(cut -d= -f1 <<<"${missing}" | paste -sd, -) to ${target#"${REPO_ROOT}"/} (random passwords)"
+    return 0
+  fi
   (
     umask 077
     sed "${script}" "${example}" >"${target}.tmp"

@@ -142,6 +142,82 @@ def test_an_empty_bucket_listing_is_caught():
     )
 
 
+def test_minio_keys_beyond_the_bucket_or_short_of_it_are_caught():
+    scoped = dict(checks.BUCKET_SCOPE)
+    assert checks.bucket_scope_problems(scoped) == []
+    root = dict.fromkeys(checks.BUCKET_SCOPE, "ok")
+    assert [p for p in checks.bucket_scope_problems(root) if "not limited" in p] == [
+        "the Ray pods' MinIO keys may create another bucket: they are not limited to the bucket",
+        "the Ray pods' MinIO keys may list every bucket: they are not limited to the bucket",
+    ]
+    too_tight = {**scoped, "write in the bucket": "denied"}
+    assert checks.bucket_scope_problems(too_tight) == [
+        "the Ray pods' MinIO keys may not write in the bucket: Tune cannot use its storage"
+    ]
+    unreachable = {**scoped, "create another bucket": "error: connection refused"}
+    assert checks.bucket_scope_problems(unreachable) == [
+        "create another bucket: error: connection refused (expected denied)"
+    ]
+    assert "not tried" in checks.bucket_scope_problems({})[0]
+
+
+def test_the_bucket_scope_script_reads_s3_refusals_as_denied():
+    """The probe script against an endpoint that refuses everything with S3's
+    AccessDenied: pyarrow's errors are read as "denied", not as failures."""
+    import http.server
+    import json
+    import subprocess
+    import sys
+    import threading
+
+    from tests.conftest import REPO_ROOT
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def _refuse(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<Error><Code>AccessDenied</Code><Message>Access Denied.</Message></Error>"
+            self.send_response(403)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _refuse  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                checks.BUCKET_SCOPE_SCRIPT,
+                f"http://127.0.0.1:{server.server_port}",
+                "ray101-tune",
+            ],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "AWS_ACCESS_KEY_ID": "k",
+                "AWS_SECRET_ACCESS_KEY": "s",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            },
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome == dict.fromkeys(checks.BUCKET_SCOPE, "denied")
+
+
 def test_one_failing_serve_pod_is_caught():
     want = "Received data: Hello"
     assert checks.serve_problems({"head": want, "worker-1": want}, want) == []

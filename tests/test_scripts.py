@@ -298,6 +298,17 @@ def test_make_secret_env_gives_each_placeholder_one_random_value_of_its_own_once
     assert stat.S_IMODE((tmp_path / "secret.env").stat().st_mode) == 0o600
     assert make() == first, "an existing credentials file is kept (MongoDB keeps its password)"
 
+    # The example gains a user (as MinIO's Tune user came): the file keeps its
+    # values and gets the new keys, with a fresh value.
+    example.write_text(example.read_text() + "tuneUser=ray101-tune\ntunePassword=change-me-tune\n")
+    grown = make()
+    assert grown.startswith(first)
+    added = grown.removeprefix(first).splitlines()
+    assert added[0] == "tuneUser=ray101-tune"
+    tune = added[1].removeprefix("tunePassword=")
+    assert re.fullmatch(r"[0-9a-f]{32}", tune) and tune not in (password, app)
+    assert make() == grown
+
 
 def test_e2e_kind_names_every_missing_tool_and_exits_3(tmp_path):
     result = run_script("e2e-kind", path=minimal_path(tmp_path))

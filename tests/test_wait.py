@@ -1,21 +1,21 @@
 """`ray101 wait data|bucket` and `ray101 bucket create`: what the RayJob submitter
 pods and the bucket Job run (tests/deploy/test_manifests.py runs them as rendered,
-against the MongoDB stand-in and a stub S3 endpoint)."""
+against the MongoDB stand-in and a stub S3 endpoint), and the MinIO user of
+`bucket create --minio-user`, against tests/minio_stub.py."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from jobs.command import EXIT_TERMINATED
 from tests.conftest import REPO_ROOT
+from tests.minio_stub import minio_stub
 
 
 def ray101(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
@@ -36,6 +36,7 @@ def ray101(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
         (("wait", "data", "--db", "x", "--interval", "0"), "--interval"),
         (("wait", "bucket"), "the following arguments are required: bucket"),
         (("bucket", "create"), "the following arguments are required: bucket"),
+        (("bucket", "create", "b", "--minio-users"), "unrecognized arguments: --minio-users"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message):
@@ -59,49 +60,113 @@ def test_wait_data_without_a_uri_is_a_usage_error():
     assert result.stderr.strip() == "error: set MONGODB_URI to the MongoDB to wait for"
 
 
-class _S3(http.server.BaseHTTPRequestHandler):
-    """HeadBucket answers 404 until a CreateBucket (PUT /bucket) arrives."""
-
-    created: set[str] = set()
-
-    def do_HEAD(self):  # noqa: N802 - the name http.server calls
-        self.send_response(200 if self.path.strip("/") in self.created else 404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_PUT(self):  # noqa: N802
-        self.created.add(self.path.strip("/").split("?")[0])
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+ROOT = ("ray101", "notARealRootPassword0")
+USER = {"MINIO_USER_ACCESS_KEY": "ray101-tune", "MINIO_USER_SECRET_KEY": "notARealTunePassword0"}
 
 
 @pytest.fixture
-def s3():
-    _S3.created = set()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _S3)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    server.shutdown()
-    server.server_close()
+def minio():
+    with minio_stub(*ROOT) as (endpoint, state):
+        state.env = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": ROOT[0],
+            "AWS_SECRET_ACCESS_KEY": ROOT[1],
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        yield state
 
 
-def test_bucket_create_then_wait_bucket_returns(s3):
-    created = ray101("bucket", "create", "ray101-tune", env=s3)
+@pytest.fixture
+def s3(minio):
+    return minio.env
+
+
+def test_bucket_create_then_wait_bucket_returns(minio):
+    created = ray101("bucket", "create", "ray101-tune", env=minio.env)
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == "the bucket ray101-tune is there"
-    assert _S3.created == {"ray101-tune"}
-    waited = ray101("wait", "bucket", "ray101-tune", "--interval", "0.1", env=s3)
+    assert minio.buckets == {"ray101-tune"}
+    assert minio.admin_calls == []
+    waited = ray101("wait", "bucket", "ray101-tune", "--interval", "0.1", env=minio.env)
     assert waited.returncode == 0, waited.stderr
     assert waited.stdout.strip() == "the bucket ray101-tune is there"
+
+
+def test_minio_user_gets_its_bucket_only_and_a_rerun_converges(minio):
+    from jobs.bucket_user import bucket_policy
+
+    first = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **USER})
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines() == [
+        "the bucket ray101-tune is there",
+        "the MinIO user ray101-tune may read and write ray101-tune only "
+        "(policy ray101-tune-readwrite)",
+    ]
+    assert minio.users == {"ray101-tune": USER["MINIO_USER_SECRET_KEY"]}
+    assert minio.user_policy == {"ray101-tune": "ray101-tune-readwrite"}
+    assert minio.policies == {"ray101-tune-readwrite": bucket_policy("ray101-tune")}
+    assert USER["MINIO_USER_SECRET_KEY"] not in first.stdout + first.stderr
+
+    # The Job again, after the password changed in the Secret: the same
+    # objects, the new secret key.
+    again = {**USER, "MINIO_USER_SECRET_KEY": "notARealTunePassword1"}
+    second = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **again})
+    assert second.returncode == 0, second.stderr
+    assert minio.users == {"ray101-tune": "notARealTunePassword1"}
+    assert minio.user_policy == {"ray101-tune": "ray101-tune-readwrite"}
+    assert minio.buckets == {"ray101-tune"}
+
+
+def test_the_bucket_policy_names_its_bucket_and_nothing_else():
+    from jobs.bucket_user import bucket_policy
+
+    policy = bucket_policy("ray101-tune")
+    resources = {r for s in policy["Statement"] for r in s["Resource"]}
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert resources == {"arn:aws:s3:::ray101-tune", "arn:aws:s3:::ray101-tune/*"}
+    assert {s["Effect"] for s in policy["Statement"]} == {"Allow"}
+    assert all(a.startswith("s3:") and "*" not in a for a in actions), actions
+    assert not actions & {"s3:CreateBucket", "s3:DeleteBucket", "s3:ListAllMyBuckets"}
+    # What Tune's storage needs: list, read, write, multipart, delete.
+    assert {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= actions
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ({}, "error: --minio-user needs MINIO_USER_ACCESS_KEY and MINIO_USER_SECRET_KEY set"),
+        (
+            {**USER, "MINIO_USER_SECRET_KEY": "short"},
+            "error: MINIO_USER_SECRET_KEY must have 8 to 40 characters (MinIO's limit)",
+        ),
+    ],
+)
+def test_minio_user_without_usable_keys_is_a_usage_error(minio, user, message):
+    env = {k: "" for k in USER} | user
+    result = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **env})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == message
+    assert minio.buckets == set() and minio.admin_calls == []
+
+
+def test_a_refused_admin_call_fails_with_one_line_and_no_secret(minio):
+    minio.admin_fails_with = 403
+    result = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **USER})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot make the MinIO user ray101-tune:")
+    assert "403" in lines[0]
+    output = result.stdout + result.stderr
+    assert USER["MINIO_USER_SECRET_KEY"] not in output and ROOT[1] not in output
+
+
+def test_admin_calls_signed_with_other_keys_are_refused(minio):
+    """The stub takes admin calls from the root key only, as MinIO does: the
+    Tune user's own keys cannot make users."""
+    env = {**minio.env, "AWS_ACCESS_KEY_ID": USER["MINIO_USER_ACCESS_KEY"], **USER}
+    result = ray101("bucket", "create", "ray101-tune", "--minio-user", env=env)
+    assert result.returncode == 1
+    assert "403" in result.stderr and minio.users == {}
 
 
 def test_sigterm_stops_the_wait_with_one_line(s3):

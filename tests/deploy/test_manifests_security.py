@@ -1,13 +1,18 @@
 """checkov and the project's security checks: non-root pods, Pod Security,
-NetworkPolicies, the workloads' MongoDB user, images outside kind.
+NetworkPolicies, the workloads' MongoDB user and MinIO user, images outside kind.
 """
 
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+
+import pytest
 
 from tests.deploy.helpers import SOURCES, _mutated, _obj, _report, _secret_uri
 from tools.manifests import checkov, checks, render
+from tools.manifests.checks.lookups import env_value
 from tools.manifests.model import containers as model_containers
 from tools.manifests.model import pod_templates
 
@@ -228,3 +233,82 @@ def test_only_kind_renderings_use_the_kind_loaded_image(rendered, ctx):
         ("spec.headGroupSpec.template.spec.containers[0].image", "'ray101")
     ]
     assert "exists only where `kind load` put it" in problems[0].message
+
+
+def _env(r, obj, container) -> dict[str, str]:
+    return {e["name"]: env_value(r, obj, e) for e in container.get("env") or []}
+
+
+def test_the_ray_pods_write_as_the_tune_user_the_bucket_job_makes(rendered, ctx):
+    """The bucket Job, as rendered (command and env resolved from the rendered
+    Secret), run against the MinIO stub: it signs as MinIO's root user and makes
+    the user whose keys every Ray container and the tune job's bucket wait hold,
+    with a policy naming the bucket only. The root keys reach no other pod."""
+    from jobs.bucket_user import bucket_policy
+    from tests.minio_stub import minio_stub
+
+    for source in ("helm:kind", "kustomize:kind"):
+        r = rendered[source]
+        job = _obj(r, "Job", "ray101-minio-bucket")
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        env = _env(r, job, container)
+        minio = _obj(r, "Deployment", "ray101-minio")
+        root = _env(r, minio, minio["spec"]["template"]["spec"]["containers"][0])
+        assert env["AWS_ACCESS_KEY_ID"] == root["MINIO_ROOT_USER"], source
+        with minio_stub(root["MINIO_ROOT_USER"], root["MINIO_ROOT_PASSWORD"]) as (url, state):
+            env["AWS_ENDPOINT_URL"] = url
+            command = [checks.probe_python(), *container["command"][1:]]
+            done = subprocess.run(
+                command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, (source, done.stderr)
+        bucket = container["command"][container["command"].index("create") + 1]
+        cluster = _obj(r, "RayCluster", "ray101")
+        keys = {
+            (e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"])
+            for t in pod_templates(cluster)
+            for _, c in model_containers(t)
+            if "AWS_ACCESS_KEY_ID" in (e := _env(r, cluster, c))
+        }
+        tune = _obj(r, "RayJob", "ray101-tune")
+        wait = next(
+            c
+            for c in tune["spec"]["submitterPodTemplate"]["spec"]["initContainers"]
+            if c["name"] == "wait-for-bucket"
+        )
+        keys.add(
+            (_env(r, tune, wait)["AWS_ACCESS_KEY_ID"], _env(r, tune, wait)["AWS_SECRET_ACCESS_KEY"])
+        )
+        assert keys == set(state.users.items()), source
+        (user,) = state.users
+        assert user != root["MINIO_ROOT_USER"]
+        assert state.policies[state.user_policy[user]] == bucket_policy(bucket)
+        assert not list(checks.check_minio_root_keys(r, ctx, checks.EXPECT[source])), source
+
+
+def test_a_ray_pod_with_minios_root_keys_is_reported(rendered, ctx):
+    def root_keys(cluster):
+        for e in cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+            if ref.get("key") in ("tuneUser", "tunePassword"):
+                ref["key"] = ref["key"].replace("tune", "root")
+
+    def whole_secret(cluster):
+        worker = cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
+        worker["envFrom"] = [{"secretRef": {"name": "ray101-minio"}}]
+
+    for change, fields in (
+        (root_keys, {"spec.headGroupSpec.template.spec.containers[0].env"}),
+        (whole_secret, {"spec.workerGroupSpecs[0].template.spec.containers[0].envFrom[0]"}),
+    ):
+        broken = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", change)
+        problems = list(checks.check_minio_root_keys(broken, ctx, checks.EXPECT["kustomize:kind"]))
+        assert {
+            p.field.rsplit("[", 1)[0] if "env[" in p.field else p.field for p in problems
+        } == fields
+        assert all("MinIO's root" in p.message for p in problems), _report(problems)
+
+
+def test_the_tune_user_may_not_be_minios_root_user():
+    with pytest.raises(Exception, match="minio.auth.tuneUser must differ from minio.auth.rootUser"):
+        render.render_chart("h", {"minio": {"auth": {"tuneUser": "ray101"}}})

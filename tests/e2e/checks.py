@@ -153,6 +153,65 @@ for info in s3.get_file_info(fs.FileSelector(sys.argv[2], recursive=True)):
 """
 
 
+# --- What the Ray pods' MinIO keys may do ------------------------------------
+
+# Each operation and what the Tune user's keys must get: its own bucket yes,
+# anything beyond it refused for permissions (not failing some other way).
+BUCKET_SCOPE = {
+    "write in the bucket": "ok",
+    "delete in the bucket": "ok",
+    "create another bucket": "denied",
+    "list every bucket": "denied",
+}
+
+
+def bucket_scope_problems(outcome: dict[str, str]) -> list[str]:
+    """The Ray pods' keys read and write Tune's bucket and are refused the rest."""
+    problems = []
+    for operation, wanted in BUCKET_SCOPE.items():
+        got = outcome.get(operation, "not tried")
+        if got == wanted:
+            continue
+        if wanted == "denied" and got == "ok":
+            problems.append(
+                f"the Ray pods' MinIO keys may {operation}: they are not limited to the bucket"
+            )
+        elif got == "denied":
+            problems.append(
+                f"the Ray pods' MinIO keys may not {operation}: Tune cannot use its storage"
+            )
+        else:
+            problems.append(f"{operation}: {got} (expected {wanted})")
+    return problems
+
+
+# With the S3 keys of the pod it runs in (pyarrow, Tune's client): tries each
+# operation of BUCKET_SCOPE and prints {operation: "ok" | "denied" | "error: ..."}.
+BUCKET_SCOPE_SCRIPT = """
+import json, sys, uuid
+from pyarrow import fs
+endpoint, bucket = sys.argv[1], sys.argv[2]
+s3 = fs.S3FileSystem(endpoint_override=endpoint, region="us-east-1", allow_bucket_creation=True)
+probe = f"{bucket}/e2e-scope-probe/{uuid.uuid4().hex}"
+def attempt(action):
+    try:
+        action()
+        return "ok"
+    except OSError as exc:
+        text = str(exc).upper().replace("_", "")
+        return "denied" if "ACCESSDENIED" in text or "403" in text else f"error: {str(exc)[:200]}"
+def write():
+    with s3.open_output_stream(probe) as out:
+        out.write(b"probe")
+print(json.dumps({
+    "write in the bucket": attempt(write),
+    "delete in the bucket": attempt(lambda: s3.delete_file(probe)),
+    "create another bucket": attempt(lambda: s3.create_dir(f"ray101-e2e-{uuid.uuid4().hex[:8]}")),
+    "list every bucket": attempt(lambda: s3.get_file_info(fs.FileSelector("/"))),
+}))
+"""
+
+
 # --- The echo on every serve pod ---------------------------------------------
 
 

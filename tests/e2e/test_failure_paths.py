@@ -1,5 +1,6 @@
 """What ray101 refuses or cleans up on a cluster: an unlabelled pod kept off
-MongoDB, a submission without the token refused, Tune's checkpoints in MinIO,
+MongoDB, a submission without the token refused, Tune's checkpoints in MinIO
+and the Ray pods' MinIO keys limited to that bucket,
 the echo on every serve pod, a RayJob's driver stopped at its deadline.
 
 Thin glue: each test gathers what the cluster returns and hands it to a judge
@@ -115,7 +116,8 @@ def test_a_submission_without_the_token_is_refused(kube):
     assert checks.submission_problems(status, body) == []
 
 
-def test_tunes_checkpoints_are_in_the_bucket(kube):
+def _tune_storage(kube) -> tuple[str, str]:
+    """(RAY101_STORAGE_PATH without s3://, AWS_ENDPOINT_URL) of the tune RayJob."""
     job = kube.ray("rayjobs", f"{RAYJOB_PREFIX}tune")
     if job is None:
         pytest.fail(f"RayJob {NAMESPACE}/{RAYJOB_PREFIX}tune does not exist")
@@ -123,9 +125,20 @@ def test_tunes_checkpoints_are_in_the_bucket(kube):
     storage, endpoint = env.get("RAY101_STORAGE_PATH", ""), env.get("AWS_ENDPOINT_URL", "")
     if not storage.startswith("s3://") or not endpoint:
         pytest.fail(f"the tune RayJob does not write to MinIO (runtime env: {env})")
-    prefix = storage.removeprefix("s3://")
+    return storage.removeprefix("s3://"), endpoint
+
+
+def test_tunes_checkpoints_are_in_the_bucket(kube):
+    prefix, endpoint = _tune_storage(kube)
     out = _python(kube, _head_pod(kube), checks.LIST_BUCKET_SCRIPT, endpoint, prefix)
     assert checks.checkpoint_problems(out.split(), prefix) == []
+
+
+def test_the_ray_pods_minio_keys_reach_tunes_bucket_only(kube):
+    prefix, endpoint = _tune_storage(kube)
+    bucket = prefix.split("/")[0]
+    out = _python(kube, _head_pod(kube), checks.BUCKET_SCOPE_SCRIPT, endpoint, bucket)
+    assert checks.bucket_scope_problems(json.loads(out.strip().splitlines()[-1])) == []
 
 
 def test_the_echo_answers_from_every_serve_pod(kube):

@@ -60,7 +60,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FAKE_PASSWORD = "notARealPassword0"
 OFFLINE_VALUES: dict[str, Any] = {
     "mongodb": {"auth": {"password": FAKE_PASSWORD, "appPassword": "notARealAppPassword0"}},
-    "minio": {"auth": {"rootPassword": FAKE_PASSWORD}},
+    "minio": {"auth": {"rootPassword": FAKE_PASSWORD, "tunePassword": "notARealTunePassword0"}},
     "ha": {"redis": {"auth": {"password": FAKE_PASSWORD}}},
 }
 

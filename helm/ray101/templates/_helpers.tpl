@@ -108,18 +108,23 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 
-{{/* The S3 credentials of MinIO, as AWS_* variables. */}}
+{{/*
+A pair of MinIO keys from its Secret as two variables:
+(dict "ctx" . "names" (list ACCESS_VAR SECRET_VAR) "keys" (list USER_KEY PASSWORD_KEY)).
+*/}}
+{{- define "ray101.minioKeys" -}}
+{{- range $i, $var := .names }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ray101.minio.secretName" $.ctx }}
+      key: {{ index $.keys $i }}
+{{- end }}
+{{- end }}
+
+{{/* The S3 credentials of the Ray pods: MinIO's Tune user, limited to its bucket. */}}
 {{- define "ray101.minioCredentials" -}}
-- name: AWS_ACCESS_KEY_ID
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "ray101.minio.secretName" . }}
-      key: rootUser
-- name: AWS_SECRET_ACCESS_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "ray101.minio.secretName" . }}
-      key: rootPassword
+{{- include "ray101.minioKeys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "tuneUser" "tunePassword")) }}
 {{- end }}
 
 {{/*
@@ -189,11 +194,22 @@ containers write logs and spill objects under /tmp/ray and keep a writable root.
   emptyDir: {}
 {{- end }}
 
-{{/* The MinIO endpoint and bucket for the `ray101 bucket`/`wait bucket` commands. */}}
+{{/* The MinIO endpoint and the Tune user's keys, for `ray101 wait bucket`. */}}
 {{- define "ray101.bucketEnv" -}}
 - name: AWS_ENDPOINT_URL
   value: {{ include "ray101.minio.endpoint" . | quote }}
 {{ include "ray101.minioCredentials" . }}
+{{- end }}
+
+{{/*
+The bucket Job's environment: MinIO's root keys (it creates the bucket and the
+Tune user) and the Tune user's keys for `ray101 bucket create --minio-user`.
+*/}}
+{{- define "ray101.bucketJobEnv" -}}
+- name: AWS_ENDPOINT_URL
+  value: {{ include "ray101.minio.endpoint" . | quote }}
+{{ include "ray101.minioKeys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "rootUser" "rootPassword")) }}
+{{ include "ray101.minioKeys" (dict "ctx" . "names" (list "MINIO_USER_ACCESS_KEY" "MINIO_USER_SECRET_KEY") "keys" (list "tuneUser" "tunePassword")) }}
 {{- end }}
 
 {{/*
@@ -319,12 +335,19 @@ rendering its message or nothing. templates/validate.yaml renders them, so
 */}}
 {{- define "ray101.validateValues" -}}
 {{- $messages := list }}
-{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "tests" "routes" }}
+{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "minioUsers" "tests" "routes" }}
 {{- $messages = append $messages (include (printf "ray101.validateValues.%s" $rule) $) }}
 {{- end }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- fail (printf "\nray101: invalid values:\n  - %s" (join "\n  - " $messages)) }}
+{{- end }}
+{{- end }}
+
+{{/* MinIO refuses a user named like its root user: the Tune user needs its own name. */}}
+{{- define "ray101.validateValues.minioUsers" -}}
+{{- if and .Values.minio.enabled (eq .Values.minio.auth.tuneUser .Values.minio.auth.rootUser) }}
+{{- printf "minio.auth.tuneUser must differ from minio.auth.rootUser (%q): the Ray pods must not hold MinIO's root keys" .Values.minio.auth.rootUser }}
 {{- end }}
 {{- end }}
 
@@ -443,7 +466,7 @@ instead. Call with (dict "ctx" $ "secret" NAME "key" KEY "given" VALUE "values" 
 {{- else if lookup "v1" "Namespace" "" "kube-system" }}
 {{- randAlphaNum 32 }}
 {{- else }}
-{{- fail (printf "\nray101: rendered without a cluster (helm template, --dry-run=client, Argo CD, Flux), the Secret %s cannot keep its password: each render would draw a new one. Set %s.existingSecret to a Secret you create, or give the password (%s.%s)" .secret .values .values (get (dict "password" "password" "app-password" "appPassword" "rootPassword" "rootPassword") .key)) }}
+{{- fail (printf "\nray101: rendered without a cluster (helm template, --dry-run=client, Argo CD, Flux), the Secret %s cannot keep its password: each render would draw a new one. Set %s.existingSecret to a Secret you create, or give the password (%s.%s)" .secret .values .values (get (dict "password" "password" "app-password" "appPassword" "rootPassword" "rootPassword" "tunePassword" "tunePassword") .key)) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -38,6 +38,7 @@ from tools.manifests.checks.ray import (
 )
 from tools.manifests.checks.references import (
     check_env_references,
+    check_minio_root_keys,
     check_mongodb_uri,
     check_services,
     check_urls,
@@ -64,6 +65,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_env_references,
     check_urls,
     check_mongodb_uri,
+    check_minio_root_keys,
     check_services,
     check_mongodb,
     check_ray_heads,

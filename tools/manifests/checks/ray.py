@@ -282,12 +282,13 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
     if endpoint:
         # The bucket must be the one the MinIO bucket Job creates.
         buckets = {
-            argv[-1]
+            argv[5]
             for o in r.of_kind("Job")
             for t in pod_templates(o)
             for _, c in containers(t)
             if (argv := [*(c.get("command") or []), *(c.get("args") or [])])[3:5]
             == ["bucket", "create"]
+            and len(argv) > 5
         }
         bucket = urlsplit(path).netloc
         if bucket not in buckets:

@@ -1,4 +1,4 @@
-"""References between objects: Secrets and keys, $(VAR) expansion, in-cluster URLs and Services, MONGODB_URI, selectors and ports."""
+"""References between objects: Secrets and keys, $(VAR) expansion, in-cluster URLs and Services, MONGODB_URI, who holds MinIO's root keys, selectors and ports."""
 
 from __future__ import annotations
 
@@ -192,6 +192,59 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
                 )
         if not users:
             yield r.problem(None, "", "no container gets MONGODB_URI")
+
+
+# The environment variables MinIO reads its root keys from.
+MINIO_ROOT_ENV = ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+# The one command besides MinIO itself that needs them: it makes the bucket and
+# the Tune user (jobs/bucket_user.py).
+BUCKET_ADMIN_COMMAND = ("bucket", "create")
+
+
+def _runs(container: Obj, command: tuple[str, ...]) -> bool:
+    words = [*(container.get("command") or []), *(container.get("args") or [])]
+    return any(tuple(words[i : i + len(command)]) == command for i in range(len(words)))
+
+
+def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """MinIO's root keys stay in the MinIO pod and the bucket Job: every other
+    pod (the Ray nodes, so every job anyone submits) gets S3 keys limited to
+    Tune's bucket, and never the whole MinIO Secret."""
+    root_refs: set[tuple[str, str]] = set()
+    holders: set[int] = set()
+    for obj in r.all_objects():
+        for tpl in pod_templates(obj):
+            for _, c in containers(tpl):
+                for e in c.get("env") or []:
+                    ref = dig(e, "valueFrom.secretKeyRef")
+                    if e.get("name") in MINIO_ROOT_ENV and ref:
+                        root_refs.add((ref.get("name"), ref.get("key")))
+                        holders.add(id(c))
+    if not root_refs:
+        return
+    secrets = {name for name, _ in root_refs}
+    for obj in r.all_objects():
+        for tpl in pod_templates(obj):
+            for path, c in containers(tpl):
+                if id(c) in holders or _runs(c, BUCKET_ADMIN_COMMAND):
+                    continue
+                for i, e in enumerate(c.get("env") or []):
+                    ref = dig(e, "valueFrom.secretKeyRef") or {}
+                    if (ref.get("name"), ref.get("key")) in root_refs:
+                        yield r.problem(
+                            obj,
+                            f"{path}.env[{i}]",
+                            f"{e.get('name')} is MinIO's root key {ref.get('key')!r}: give this "
+                            "pod the Tune user's keys (read and write on its bucket only)",
+                        )
+                for i, source in enumerate(c.get("envFrom") or []):
+                    if dig(source, "secretRef.name") in secrets:
+                        yield r.problem(
+                            obj,
+                            f"{path}.envFrom[{i}]",
+                            f"takes the whole Secret {dig(source, 'secretRef.name')!r}, "
+                            "MinIO's root keys with it",
+                        )
 
 
 def check_services(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
