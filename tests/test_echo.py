@@ -84,17 +84,25 @@ def test_the_package_is_import_light():
 
 
 def test_one_machine_settings_follow_the_connection(monkeypatch):
-    """--address auto and RAY_ADDRESS=auto join the same way; only an embedded Ray is
-    treated as this machine alone."""
-    for name in [*config.LOCAL_ENV, "RAY_ADDRESS"]:
+    """--address auto and RAY_ADDRESS=auto join the same way; a joined cluster
+    gets the one-machine settings only when its nodes all run here, and keeps
+    HAProxy's metrics (it may have a Prometheus)."""
+    for name in [*config.ONE_MACHINE_ENV, *config.EMBEDDED_ENV, "RAY_ADDRESS"]:
         monkeypatch.delenv(name, raising=False)
     by_flag = resolve_address("auto")
     monkeypatch.setenv("RAY_ADDRESS", "auto")
     assert resolve_address(None) == by_flag == "auto"
-    joined = lifecycle.controller_env(Connection(address="auto", embedded=False, client=False))
-    embedded = lifecycle.controller_env(Connection(address=None, embedded=True, client=False))
-    assert not joined.keys() & config.LOCAL_ENV.keys()
-    assert config.LOCAL_ENV.items() <= embedded.items()
+    joined = Connection(address="auto", embedded=False, client=False)
+    elsewhere = lifecycle.controller_env(joined, one_machine=False)
+    here = lifecycle.controller_env(joined, one_machine=True)
+    embedded = lifecycle.controller_env(
+        Connection(address=None, embedded=True, client=False), one_machine=True
+    )
+    local = config.ONE_MACHINE_ENV.keys() | config.EMBEDDED_ENV.keys()
+    assert not elsewhere.keys() & (local | {"RAY_SERVE_HAPROXY_STATS_PORT"})
+    assert config.ONE_MACHINE_ENV.items() <= here.items()
+    assert not here.keys() & config.EMBEDDED_ENV.keys()
+    assert (config.ONE_MACHINE_ENV | config.EMBEDDED_ENV).items() <= embedded.items()
     assert embedded["RAY_SERVE_HAPROXY_STATS_PORT"] != embedded["RAY_SERVE_HAPROXY_METRICS_PORT"]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 import ray
 import requests
+from ray import serve
 from ray.exceptions import RayError
 from ray.job_submission import JobStatus, JobSubmissionClient
 
@@ -108,6 +109,8 @@ class Outage:
     echo_answered: int
     echo_total: int
     echo_failures: list[str]
+    proxies: int  # Serve proxies on the cluster's nodes
+    stop_s: float  # from asking Serve to stop until its controller was gone
 
 
 def gcs_answers(timeout_s: float = 0.5) -> bool:
@@ -168,6 +171,10 @@ def outage(ha_cluster) -> Outage:
             every_s=0.5,
         )
         sent, answered = load.between(killed_at, back_at)
+        proxies = len(serve.status().proxies)
+        stopping_at = time.monotonic()
+        lifecycle.stop(running)
+        stop_s, running = time.monotonic() - stopping_at, None
         return Outage(
             seconds=back_at - killed_at,
             counter_before=before,
@@ -180,9 +187,12 @@ def outage(ha_cluster) -> Outage:
             echo_answered=answered,
             echo_total=len(load.sent),
             echo_failures=load.failures,
+            proxies=proxies,
+            stop_s=stop_s,
         )
     finally:
-        lifecycle.stop(running)
+        if running is not None:
+            lifecycle.stop(running)
         ray.kill(counter)
 
 
@@ -214,6 +224,18 @@ def test_echo_answers_every_request_through_the_outage(outage, report_line):
     # machine it is dozens a second).
     assert outage.echo_sent >= outage.seconds // 1
     assert outage.echo_answered == outage.echo_sent, outage.echo_failures[:5]
+
+
+def test_serve_on_raylets_of_one_machine_runs_one_proxy_and_stops_at_once(outage, report_line):
+    """Every node of the local cluster shares this machine's network: one proxy
+    (on the head; one per node would bind the same port) and no 30 s drain
+    for a load balancer there is none of."""
+    report_line(
+        f"Serve on the local cluster: {outage.proxies} proxy, stopped in {outage.stop_s:.1f} s"
+    )
+    assert lifecycle.cluster_on_this_machine()
+    assert outage.proxies == 1
+    assert outage.stop_s < 15, f"Serve took {outage.stop_s:.0f} s to stop"
 
 
 def test_redis_holds_the_cluster_state(ha_cluster, redis):

@@ -108,16 +108,21 @@ SERVE_ENV: dict[str, str] = {
 # The knobs that only work with an HAProxy binary.
 HAPROXY_ENV = ("RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_HAPROXY_TUNE_BUFSIZE")
 
-# Added when Serve runs on an embedded Ray, on this machine only.
+# Added when every node of the cluster runs on this machine (an embedded Ray,
+# or the raylets of `ray101 cluster up`); then Serve also runs one proxy, on
+# the head: proxies on several nodes of one machine would bind the same port.
 # - HAProxy starts 4 threads by default; on a laptop they compete with the
 #   replicas and the client for the same cores, and one is enough at this load.
 # - A replica that stops normally keeps serving for 30 s so an external load
 #   balancer can deregister it; locally HAProxy is the only balancer and is
 #   told at once, so Ctrl-C need not wait.
-# - HAProxy's per-request metrics are parsed in Python by the proxy actor;
-#   without a Prometheus to read them they only take CPU from the replicas.
-LOCAL_ENV: dict[str, str] = {
+ONE_MACHINE_ENV: dict[str, str] = {
     "RAY_SERVE_HAPROXY_NBTHREAD": "1",
     "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "0",
+}
+# Added on an embedded Ray only: HAProxy's per-request metrics are parsed in
+# Python by the proxy actor; without a Prometheus to read them they only take
+# CPU from the replicas (a `ray start` cluster may have one: its metrics stay).
+EMBEDDED_ENV: dict[str, str] = {
     "RAY_SERVE_HAPROXY_METRICS_ENABLED": "0",
 }

