@@ -230,7 +230,7 @@ def running_task_on_a_worker(url: str, name: str, timeout_s: float = 120) -> str
 
 def test_retrieve_survives_a_worker_raylet_killed(ray101_cluster):
     state = ray101_cluster.state
-    proc = ray101_cluster.popen("submit", "retrieve", "--items", "4", "--delay", "5", "--json")
+    proc = ray101_cluster.popen("submit", "retrieve", "--items", "4", "--delay", "3", "--json")
     try:
         node_id = running_task_on_a_worker(state.dashboard_url, "retrieve_task")
         raylet = localcluster.raylet_pid(state, node_id)
