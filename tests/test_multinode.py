@@ -32,7 +32,7 @@ def three_nodes():
         ray.shutdown()
         # Nothing on the nodes needs a graceful stop: kill them at once
         # (Cluster.shutdown lets each drain, about 20 s here).
-        for node in list(cluster.worker_nodes):
+        for node in [*cluster.worker_nodes, cluster.head_node]:
             cluster.remove_node(node, allow_graceful=False)
         cluster.shutdown()
 
