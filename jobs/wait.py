@@ -130,7 +130,7 @@ def create_bucket_main(argv: Sequence[str] | None = None) -> int:
     from jobs import bucket_user
 
     parser = flags.ArgumentParser(prog="ray101 bucket create", description="Create an S3 bucket.")
-    parser.add_argument("bucket")
+    parser.add_argument("bucket", help="the bucket's name (one that exists is kept)")
     parser.add_argument(
         "--minio-user",
         action="store_true",
