@@ -125,7 +125,11 @@ def shutdown_serve(timeout_s: float = STOP_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout_s
         while serve_running() and time.monotonic() < deadline:
             time.sleep(0.1)
-    serve.shutdown()  # nothing is left running to stop
+    if serve_running():
+        serve.shutdown()  # the controller outlived the wait: stop what is left
+    # Otherwise nothing is left to stop, and serve.shutdown would only look for a
+    # controller again (through ray.init on a joined cluster, which warns when
+    # called off the main thread, as stop_within does).
     # serve.shutdown keeps its cached controller handle when that controller
     # is already gone, and a later driver with the same job id (the first
     # driver of another cluster is 01000000 too) would reuse the dead handle.
