@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 from jobs.errors import UsageError
 
+# The S3 endpoint of pyarrow's client (what Tune and `ray101 wait bucket` use)
+# and of MinIO's admin API alike.
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 ACCESS_KEY_ENV = "MINIO_USER_ACCESS_KEY"
 SECRET_KEY_ENV = "MINIO_USER_SECRET_KEY"
 # MinIO refuses secret keys outside 8..40 characters.
@@ -73,22 +76,37 @@ def user_keys() -> tuple[str, str]:
     return access_key, secret_key
 
 
-def admin_client(endpoint_url: str, access_key: str, secret_key: str) -> Any:
-    """MinIO's admin API at ``endpoint_url``. Requests are signed for AWS_REGION
-    (MinIO's default, us-east-1, when unset): MinIO accepts any region when it
-    has none configured, and its own otherwise."""
+def admin_from_env() -> Any:
+    """MinIO's admin API at AWS_ENDPOINT_URL, signed with the root keys in
+    AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (what the bucket Job is given).
+    Requests are signed for AWS_REGION (MinIO's default, us-east-1, when
+    unset): MinIO accepts any region when it has none configured, and its own
+    otherwise."""
     from minio import MinioAdmin
     from minio.credentials import StaticProvider
 
-    url = urlsplit(endpoint_url)
+    endpoint = os.environ.get(ENDPOINT_ENV, "")
+    if not endpoint:
+        raise UsageError(f"--minio-user needs {ENDPOINT_ENV} (MinIO's S3 endpoint)")
+    url = urlsplit(endpoint)
     if url.scheme not in ("http", "https") or not url.netloc:
-        raise UsageError(f"the S3 endpoint must be an http(s) URL, not {endpoint_url!r}")
+        raise UsageError(f"{ENDPOINT_ENV} must be an http(s) URL, not {endpoint!r}")
     return MinioAdmin(
         endpoint=url.netloc,
-        credentials=StaticProvider(access_key, secret_key),
+        credentials=StaticProvider(
+            os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+        ),
         region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
         secure=url.scheme == "https",
     )
+
+
+# What a refused or unreachable admin call raises (the SDK's own, urllib3's).
+def admin_errors() -> tuple[type[Exception], ...]:
+    from minio.error import MinioAdminException
+    from urllib3.exceptions import HTTPError
+
+    return (MinioAdminException, HTTPError, OSError)
 
 
 def grant(admin: Any, bucket: str, access_key: str, secret_key: str) -> None:

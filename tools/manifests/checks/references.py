@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from tools.manifests.checks.context import Context, Expect
 from tools.manifests.checks.lookups import (
+    bucket_created,
     container_ports,
     derived_services,
     dig,
@@ -196,14 +197,6 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
 
 # The environment variables MinIO reads its root keys from.
 MINIO_ROOT_ENV = ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
-# The one command besides MinIO itself that needs them: it makes the bucket and
-# the Tune user (jobs/bucket_user.py).
-BUCKET_ADMIN_COMMAND = ("bucket", "create")
-
-
-def _runs(container: Obj, command: tuple[str, ...]) -> bool:
-    words = [*(container.get("command") or []), *(container.get("args") or [])]
-    return any(tuple(words[i : i + len(command)]) == command for i in range(len(words)))
 
 
 def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
@@ -226,7 +219,9 @@ def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator
     for obj in r.all_objects():
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
-                if id(c) in holders or _runs(c, BUCKET_ADMIN_COMMAND):
+                # The bucket Job is the one other holder: it makes the bucket
+                # and the Tune user (jobs/bucket_user.py).
+                if id(c) in holders or bucket_created(c) is not None:
                     continue
                 for i, e in enumerate(c.get("env") or []):
                     ref = dig(e, "valueFrom.secretKeyRef") or {}
