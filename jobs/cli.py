@@ -14,7 +14,6 @@ from jobs.errors import UsageError
 COMMANDS: dict[str, str] = {
     "cluster": "jobs.cluster_command:main",
     "submit": "jobs.submit:main",
-    "serve --from-manifest": "jobs.submit:serve_manifest_main",
     "data load": "jobs.mongo.data_load:main",
     "serve": "jobs.echo.foreground:main",
     "loadtest": "jobs.loadtest.command:main",

@@ -20,7 +20,7 @@ import ray
 
 from jobs import _compat
 from jobs.command import stop_on_sigterm
-from jobs.errors import UsageError
+from jobs.errors import UsageError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Iterator
         try:
             ray.init(address=target, runtime_env=runtime_env, **quiet)
         except (ConnectionError, RuntimeError, TimeoutError) as exc:
-            raise UsageError(f"cannot join Ray at {target}: {str(exc).splitlines()[0]}") from exc
+            raise UsageError(f"cannot join Ray at {target}: {first_line(exc)}") from exc
         connection = Connection(address=target, embedded=False, client=client)
     stop_on_sigterm()  # ray.init replaced the handler with one that skips clean-up
     try:

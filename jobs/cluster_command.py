@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -15,32 +16,62 @@ from jobs.flags import ArgumentParser, non_negative_int
 from jobs.localcluster import GROUP_LABEL, STOP_TIMEOUT_S, State, down, running, up
 
 
-def describe(state: State) -> list[str]:
-    """The nodes, their resources and the addresses, as `status` prints them."""
+def status_of(state: State) -> dict[str, Any]:
+    """The nodes (alive, group, resources) and the addresses: what `status` reports."""
     gpus_of = {n.role for n in state.nodes if n.logical_gpus}
+    nodes = []
+    for node in sorted(dashboard.nodes(state.dashboard_url), key=_node_order):
+        group = (node.get("labels") or {}).get(GROUP_LABEL, "?")
+        nodes.append(
+            {
+                "node_id": node["node_id"],
+                "state": node.get("state", "?"),
+                "alive": node.get("state") == "ALIVE",
+                "head": bool(node.get("is_head_node")),
+                "group": group,
+                "node_ip": node.get("node_ip"),
+                "node_manager_port": node.get("node_manager_port"),
+                "resources": node.get("resources_total") or {},
+                "logical_gpus": group in gpus_of,
+            }
+        )
+    return {
+        "dashboard_url": state.dashboard_url,
+        "job_api_url": state.dashboard_url,
+        "gcs_address": state.gcs_address,
+        "client_address": state.client_address,
+        "temp_dir": state.temp_dir,
+        "session_dir": str(state.session_dir),
+        "nodes": nodes,
+    }
+
+
+def describe(status: dict[str, Any]) -> list[str]:
+    """:func:`status_of` as `status` prints it."""
     lines = [
-        f"dashboard and job API: {state.dashboard_url}   (ray101 submit, ray job submit)",
-        f"GCS:                   {state.gcs_address}   (ray101 run NAME --address)",
-        f"Ray Client:            {state.client_address}",
-        f"temp dir:              {state.temp_dir}",
-        f"session dir:           {state.session_dir}   (logs, metrics/prometheus)",
+        f"dashboard and job API: {status['dashboard_url']}   (ray101 submit, ray job submit)",
+        f"GCS:                   {status['gcs_address']}   (ray101 run NAME --address)",
+        f"Ray Client:            {status['client_address']}",
+        f"temp dir:              {status['temp_dir']}",
+        f"session dir:           {status['session_dir']}   (logs, metrics/prometheus)",
         "nodes:",
     ]
-    for node in sorted(dashboard.nodes(state.dashboard_url), key=_node_order):
-        labels = node.get("labels") or {}
-        group = labels.get(GROUP_LABEL, "?")
-        total = node.get("resources_total") or {}
+    for node in status["nodes"]:
+        total = node["resources"]
         shown = [f"{total.get('CPU', 0):g} CPU"]
         if total.get("GPU"):
-            shown.append(
-                f"{total['GPU']:g} GPU" + (" (logical: no device)" if group in gpus_of else "")
-            )
+            logical = " (logical: no device)" if node["logical_gpus"] else ""
+            shown.append(f"{total['GPU']:g} GPU{logical}")
         shown.append(f"{total.get('object_store_memory', 0) / 1e6:.0f} MB object store")
         lines.append(
-            f"  {node.get('state', '?'):5}  {group:5}  {node['node_id'][:12]}  "
-            f"{node.get('node_ip')}:{node.get('node_manager_port', '?')}  {', '.join(shown)}"
+            f"  {node['state']:5}  {node['group']:5}  {node['node_id'][:12]}  "
+            f"{node['node_ip']}:{node['node_manager_port'] or '?'}  {', '.join(shown)}"
         )
     return lines
+
+
+def report(status: dict[str, Any], as_json: bool) -> None:
+    print(json.dumps(status, sort_keys=True) if as_json else "\n".join(describe(status)))
 
 
 def _node_order(node: dict[str, Any]) -> tuple:
@@ -53,7 +84,9 @@ def build_parser() -> ArgumentParser:
         description="a multi-node Ray on this machine, shaped like the kind RayCluster",
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="up|down|status")
-    start = sub.add_parser("up", help="start the cluster (nothing when it runs)")
+    as_json = ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print one JSON object")
+    start = sub.add_parser("up", help="start the cluster (nothing when it runs)", parents=[as_json])
     start.add_argument(
         "--values",
         default=DEFAULT_VALUES,
@@ -66,7 +99,7 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="CPU workers instead of the values' replicas",
     )
-    stop = sub.add_parser("down", help="stop what `up` started")
+    stop = sub.add_parser("down", help="stop what `up` started", parents=[as_json])
     stop.add_argument(
         "--grace-period",
         type=non_negative_int,
@@ -74,7 +107,7 @@ def build_parser() -> ArgumentParser:
         metavar="S",
         help=f"seconds between SIGTERM and SIGKILL (default {STOP_TIMEOUT_S:.0f})",
     )
-    sub.add_parser("status", help="nodes, resources and addresses")
+    sub.add_parser("status", help="nodes, resources and addresses", parents=[as_json])
     return parser
 
 
@@ -92,19 +125,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_FAILED
             word = f"started in {time.perf_counter() - begin:.1f} s" if started else "running"
             print(f"local cluster {word}", file=sys.stderr)
-            print("\n".join(describe(state)))
+            report(status_of(state), args.json)
             return EXIT_OK
         if args.action == "down":
             begin = time.perf_counter()
             stopped = down(grace_s=args.grace_period)
             took = f" in {time.perf_counter() - begin:.1f} s" if stopped else ""
             print(f"local cluster {'stopped' if stopped else 'not running'}{took}", file=sys.stderr)
+            if args.json:
+                seconds = round(time.perf_counter() - begin, 3)
+                print(json.dumps({"stopped": stopped, "seconds": seconds}))
             return EXIT_OK
         state = running()
         if state is None:
             print("local cluster not running (ray101 cluster up)", file=sys.stderr)
             return EXIT_FAILED
-        print("\n".join(describe(state)))
+        report(status_of(state), args.json)
         return EXIT_OK
 
     return run_command(body)

@@ -263,6 +263,19 @@ def running(directory: Path | None = None) -> State | None:
     return state
 
 
+def job_api_address(address: str | None) -> str:
+    """The job API (the dashboard URL) of ``--address``, else of the cluster ``up`` started."""
+    if address:
+        return dashboard.job_api_url(address)
+    state = running()
+    if state is None:
+        raise UsageError(
+            "no local cluster (start one with 'ray101 cluster up') and no --address "
+            "http://HOST:8265 given"
+        )
+    return state.dashboard_url
+
+
 def up(
     values_file: str | None = DEFAULT_VALUES,
     workers: int | None = None,

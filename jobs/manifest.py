@@ -4,6 +4,11 @@ The source is a YAML file (one document or many, as ``helm template`` or
 ``kubectl kustomize`` print them), ``-`` for stdin, or the chart's directory,
 rendered here with Helm's engine (``helm-python-sdk``, a development
 dependency) and the kind values.
+
+Rendered without a cluster, the chart rightly refuses to draw passwords (each
+render would draw new ones). Reading a RayJob or a RayService needs none, so
+the chart is rendered as if every Secret it would create already existed
+(:func:`stand_in_secrets`): no password, real or fake, is drawn or printed.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from jobs.errors import UsageError
+from jobs.errors import UsageError, first_line
 
 RELEASE = "ray101"
 NAMESPACE = "ray101"
@@ -27,11 +32,46 @@ def parse(text: str, where: str) -> list[dict[str, Any]]:
     try:
         return [d for d in yaml.load_all(text, Loader=_Loader) if isinstance(d, dict)]
     except yaml.YAMLError as exc:
-        raise UsageError(f"{where} is not YAML: {str(exc).splitlines()[0]}") from None
+        raise UsageError(f"{where} is not YAML: {first_line(exc)}") from None
+
+
+# The name the stand-in Secrets get; it is never created anywhere.
+STAND_IN_SECRET = "ray101-rendered-without-a-cluster"
+
+
+def stand_in_secrets(defaults: Any, given: Any) -> dict[str, Any]:
+    """An ``existingSecret`` for every block of the chart's ``defaults`` that has one
+    and that ``given`` (the values used) leaves empty, as nested values to merge."""
+    found: dict[str, Any] = {}
+    if not isinstance(defaults, dict):
+        return found
+    given = given if isinstance(given, dict) else {}
+    for key, value in defaults.items():
+        if key == "existingSecret" and not given.get(key):
+            found[key] = STAND_IN_SECRET
+        elif isinstance(value, dict) and (inner := stand_in_secrets(value, given.get(key))):
+            found[key] = inner
+    return found
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) else value
+    return out
+
+
+def _values(chart_dir: Path, values_file: str) -> dict[str, Any]:
+    values_path = chart_dir / values_file
+    values = yaml.load(values_path.read_text(), Loader=_Loader) if values_path.is_file() else None
+    defaults = yaml.load((chart_dir / "values.yaml").read_text(), Loader=_Loader)
+    given = _merge(defaults or {}, values or {})
+    return _merge(values or {}, stand_in_secrets(defaults, given))
 
 
 def render_chart(chart_dir: Path, values_file: str = CHART_VALUES) -> list[dict[str, Any]]:
-    """``helm template ray101 CHART -n ray101 -f CHART/VALUES`` as documents."""
+    """``helm template ray101 CHART -n ray101 -f CHART/VALUES`` as documents, with
+    :func:`stand_in_secrets`; UsageError (one line) when Helm cannot render it."""
     try:
         import helm_python
     except ImportError:
@@ -39,10 +79,12 @@ def render_chart(chart_dir: Path, values_file: str = CHART_VALUES) -> list[dict[
             f"rendering {chart_dir} needs helm-python-sdk (pip install -e '.[dev]'); "
             "or pipe `helm template` into --from-manifest -"
         ) from None
-    values_path = chart_dir / values_file
-    values = yaml.load(values_path.read_text(), Loader=_Loader) if values_path.is_file() else None
-    with helm_python.Chart.load(chart_dir) as chart:
-        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    try:
+        values = _values(chart_dir, values_file)
+        with helm_python.Chart.load(chart_dir) as chart:
+            rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    except (OSError, yaml.YAMLError, helm_python.HelmError) as exc:
+        raise UsageError(f"cannot render the chart {chart_dir}: {first_line(exc)}") from None
     docs: list[dict[str, Any]] = []
     for path in sorted(rendered):
         if not path.endswith("NOTES.txt"):

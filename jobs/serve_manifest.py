@@ -13,21 +13,20 @@ Python (the image's, on Kubernetes; this checkout's, locally).
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
-from jobs import dashboard, echo, manifest
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs import dashboard, echo, localcluster, manifest
+from jobs.command import EXIT_FAILED, EXIT_OK
 from jobs.echo.lifecycle import url_for, wait_until_serving
 from jobs.echo.workload import CHECKS, call
 from jobs.errors import UsageError
-from jobs.flags import ArgumentParser, port_number, positive_float
+from jobs.flags import port_number, positive_float
 from jobs.ports import free_port
-from jobs.submit import job_api_address
 
 APPLICATIONS = "/api/serve/applications/"
 READY_TIMEOUT_S = 180.0
@@ -96,57 +95,66 @@ def check_http(config: dict[str, Any], port: int) -> list[str]:
     return failures
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="ray101 serve --from-manifest", description=__doc__.splitlines()[0]
+# The flags that only mean something with --from-manifest, and their defaults.
+MANIFEST_ONLY = {"name": None, "http_port": None, "timeout": READY_TIMEOUT_S}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 serve``'s RayService mode: ``--from-manifest`` and the flags it takes."""
+    group = parser.add_argument_group(
+        "a RayService instead",
+        "deploy a RayService's serveConfigV2 to a running cluster (the local one, or the "
+        "dashboard given as --address http://HOST:8265), wait until RUNNING, then call it",
     )
-    parser.add_argument("source", metavar="FILE", help="a YAML file, '-' or the chart's directory")
-    parser.add_argument("--name", default=None, help="which RayService of the manifest")
-    parser.add_argument(
-        "--address",
+    group.add_argument(
+        "--from-manifest",
+        metavar="FILE",
         default=None,
-        help="the dashboard, http://HOST:PORT (default: the local cluster)",
+        help="a YAML file, '-' (stdin) or the chart's directory",
     )
-    parser.add_argument(
+    group.add_argument("--name", default=None, help="which RayService of the manifest")
+    group.add_argument(
         "--http-port",
         type=port_number,
         default=None,
         help="Serve's HTTP port (default: a free one)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--timeout",
         type=positive_float,
         default=READY_TIMEOUT_S,
         help=f"seconds to wait for RUNNING (default {READY_TIMEOUT_S:.0f})",
     )
-    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        setup_logging()
-        obj = manifest.select(manifest.load(args.source), "RayService", args.name, args.source)
-        port = args.http_port or free_port()
-        config = serve_config(obj, args.source, port)
-        address = job_api_address(args.address)
-        deploy(address, config)
-        names = [a["name"] for a in config["applications"]]
-        print(
-            f"deployed {', '.join(names)} of {manifest.name_of(obj)} to {address}", file=sys.stderr
-        )
-        try:
-            status = wait_running(address, names, args.timeout)
-            # A Serve that was already running keeps the HTTP port it started with.
-            port = int((status.get("http_options") or {}).get("port") or port)
-            failures = check_http(config, port)
-        except RuntimeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        if failures:
-            print(f"error: {'; '.join(failures)}", file=sys.stderr)
-            return EXIT_FAILED
-        print(f"serving at {url_for('127.0.0.1', port)}")
-        return EXIT_OK
+def refuse_manifest_flags(args: argparse.Namespace) -> None:
+    """Without --from-manifest, its own flags would be silently ignored: refuse them."""
+    given = [name for name, default in MANIFEST_ONLY.items() if getattr(args, name) != default]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UsageError(f"ray101 serve: {flag} goes with --from-manifest")
 
-    return run_command(body)
+
+def run(args: argparse.Namespace) -> int:
+    """Deploy ``args.from_manifest``'s RayService config, wait for it, call it."""
+    source = args.from_manifest
+    obj = manifest.select(manifest.load(source), "RayService", args.name, source)
+    port = args.http_port or free_port()
+    config = serve_config(obj, source, port)
+    address = localcluster.job_api_address(args.address)
+    deploy(address, config)
+    names = [a["name"] for a in config["applications"]]
+    print(f"deployed {', '.join(names)} of {manifest.name_of(obj)} to {address}", file=sys.stderr)
+    try:
+        status = wait_running(address, names, args.timeout)
+        # A Serve that was already running keeps the HTTP port it started with.
+        port = int((status.get("http_options") or {}).get("port") or port)
+        failures = check_http(config, port)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if failures:
+        print(f"error: {'; '.join(failures)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"serving at {url_for('127.0.0.1', port)}")
+    return EXIT_OK

@@ -43,7 +43,7 @@ from ray.job_submission import JobStatus, JobSubmissionClient
 from jobs import dashboard, localcluster, manifest, registry
 from jobs.cluster import check_reachable
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
-from jobs.errors import UsageError
+from jobs.errors import UsageError, first_line
 from jobs.flags import ArgumentParser
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -116,33 +116,15 @@ def from_rayjob(obj: dict[str, Any], source: str) -> Submission:
     )
 
 
-def job_api_address(address: str | None) -> str:
-    """``--address``, else the job API of the cluster ``ray101 cluster up`` started."""
-    if address:
-        return dashboard.job_api_url(address)
-    state = localcluster.running()
-    if state is None:
-        raise UsageError(
-            "no local cluster (start one with 'ray101 cluster up') and no --address "
-            "http://HOST:8265 given"
-        )
-    return state.dashboard_url
-
-
 def make_client(address: str) -> JobSubmissionClient:
     """A client that sends this machine's Ray token; UsageError when it cannot connect."""
     check_reachable(address)
     try:
         return JobSubmissionClient(address, headers=dashboard.auth_headers())
     except AuthenticationError as exc:
-        raise UsageError(f"the job API at {address} refused the token: {_first(exc)}") from None
+        raise UsageError(f"the job API at {address} refused the token: {first_line(exc)}") from None
     except (ConnectionError, RuntimeError) as exc:
-        raise UsageError(f"cannot use the job API at {address}: {_first(exc)}") from None
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise UsageError(f"cannot use the job API at {address}: {first_line(exc)}") from None
 
 
 def submit(client: JobSubmissionClient, sub: Submission) -> str:
@@ -157,9 +139,9 @@ def submit(client: JobSubmissionClient, sub: Submission) -> str:
             entrypoint_resources=sub.entrypoint_resources,
         )
     except AuthenticationError as exc:
-        raise UsageError(f"the job API refused the token: {_first(exc)}") from None
+        raise UsageError(f"the job API refused the token: {first_line(exc)}") from None
     except (ValueError, TypeError, RuntimeError) as exc:  # a runtime env Ray rejects, an id in use
-        raise UsageError(f"job {sub.submission_id} not submitted: {_first(exc)}") from None
+        raise UsageError(f"job {sub.submission_id} not submitted: {first_line(exc)}") from None
 
 
 def _stream_logs(client: JobSubmissionClient, job_id: str, stop: threading.Event) -> None:
@@ -279,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging()
         quiet_ray_client()
         sub = plan(args)
-        address = job_api_address(args.address)
+        address = localcluster.job_api_address(args.address)
         client = make_client(address)
         job_id = submit(client, sub)
         print(f"submitted job {job_id} to {address}: {sub.entrypoint}", file=sys.stderr)
@@ -289,14 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return report(client, job_id, wait(client, job_id))
         except (ConnectionError, RuntimeError) as exc:  # the job API went away mid-run
-            print(f"error: lost the job API at {address} following {job_id}: {_first(exc)}",
+            print(f"error: lost the job API at {address} following {job_id}: {first_line(exc)}",
                   file=sys.stderr)  # fmt: skip
             return EXIT_FAILED
 
     return run_command(body)
-
-
-def serve_manifest_main(argv: Sequence[str] | None = None) -> int:
-    from jobs import serve_manifest
-
-    return serve_manifest.main(argv)

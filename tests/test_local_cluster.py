@@ -3,9 +3,11 @@ token auth on, idempotent, and `down` ending only what `up` started."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +55,25 @@ def test_status_lists_the_nodes_resources_and_addresses(ray101_cluster):
     assert len(rows) == 3
     assert sum(" head " in r and " 0 CPU" in r for r in rows) == 1
     assert sum(" cpu " in r and " 2 CPU" in r for r in rows) == 2
+
+
+@pytest.mark.slow
+def test_status_json_is_what_a_script_needs(ray101_cluster):
+    proc = ray101_cluster.cli("cluster", "status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout)  # one object, nothing else on stdout
+    state = ray101_cluster.state
+    assert status["job_api_url"] == status["dashboard_url"] == state.dashboard_url
+    assert status["gcs_address"] == state.gcs_address
+    assert status["client_address"] == state.client_address
+    assert status["temp_dir"] == state.temp_dir and Path(status["session_dir"]).is_dir()
+    nodes = [n for n in status["nodes"] if n["alive"]]  # a node killed earlier stays listed
+    assert len(nodes) == 3 and all(n["state"] == "ALIVE" for n in nodes)
+    (head,) = [n for n in nodes if n["head"]]
+    assert head["group"] == "head" and head["resources"].get("CPU", 0) == 0
+    workers = [n for n in nodes if not n["head"]]
+    assert [(n["group"], n["resources"]["CPU"]) for n in workers] == [("cpu", 2), ("cpu", 2)]
+    assert {n["node_id"] for n in nodes} <= set(localcluster.node_ids(state))
 
 
 @pytest.mark.slow

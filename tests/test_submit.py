@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import time
 import urllib.error
@@ -30,11 +31,10 @@ import urllib.request
 import pytest
 import yaml
 
-from jobs import dag, dashboard, dependencies, localcluster, retrieve
+from jobs import dag, dashboard, dependencies, localcluster, manifest, retrieve
 from jobs.echo.workload import CHECKS as ECHO_CHECKS
 from jobs.mongo import standin as mongo_standin
-from jobs.ports import free_port
-from tools.manifests.render import load_values, render_chart
+from tools.manifests.render import REPO_ROOT, load_values, render_chart
 
 pytestmark = pytest.mark.slow
 
@@ -126,23 +126,40 @@ def test_every_rayjob_of_the_kind_rendering_succeeds(
     print(f"{name}: {took:.1f} s through ray101 submit")
 
 
-def test_a_rayjob_file_under_k8s_runs_as_is(ray101_cluster):
-    proc = ray101_cluster.cli("submit", "--from-manifest", "k8s/base/ray/rayjob-counter.yaml")
+def readme_manifest_examples() -> list[list[str]]:
+    """The README's `ray101 submit|serve --from-manifest …` lines, as arguments."""
+    found = []
+    for line in (REPO_ROOT / "README.md").read_text().splitlines():
+        if line.startswith("ray101 ") and "--from-manifest" in line:
+            found.append(shlex.split(line, comments=True)[1:])
+    return found
+
+
+def assert_served(proc) -> None:
+    """`serve --from-manifest` deployed the echo and every echo check answered."""
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "[0, 1, 3, 6, 10]" in proc.stdout
+    assert "BAD" not in proc.stdout
+    assert proc.stdout.count("  ok ") == len(ECHO_CHECKS)
 
 
-def test_the_rayservice_answers_over_http(ray101_cluster, manifest_file):
-    proc = ray101_cluster.cli(
-        "serve", "--from-manifest", str(manifest_file), "--http-port", str(free_port())
-    )
+def test_the_readme_shows_every_manifest_form():
+    forms = {(a[0], a[2].startswith("helm/")) for a in readme_manifest_examples()}
+    assert forms == {("submit", False), ("submit", True), ("serve", True)}
+
+
+@pytest.mark.parametrize("args", readme_manifest_examples(), ids=" ".join)
+def test_each_readme_manifest_example_works(ray101_cluster, args):
+    proc = ray101_cluster.cli(*args)
     try:
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert "BAD" not in proc.stdout
-        assert proc.stdout.count("  ok ") == len(ECHO_CHECKS)
+        if args[0] == "serve":
+            assert_served(proc)
+        else:
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            assert "SUCCEEDED" in proc.stderr
     finally:
-        dashboard.request(ray101_cluster.state.dashboard_url, "/api/serve/applications/",
-                          method="DELETE")  # fmt: skip
+        if args[0] == "serve":
+            dashboard.request(ray101_cluster.state.dashboard_url, "/api/serve/applications/",
+                              method="DELETE")  # fmt: skip
 
 
 def test_an_entrypoint_that_raises_fails_with_its_error(ray101_cluster, tmp_path):
@@ -187,6 +204,64 @@ def test_mistakes_are_one_line_and_exit_2(cli, args, message, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ('{{ fail "broken on purpose" }}', "cannot render the chart"),
+        ("{{ .Values.a.b.c }}", "cannot render the chart"),
+    ],
+)
+def test_a_chart_that_cannot_render_is_one_line_and_exit_2(cli, tmp_path, template, message):
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: broken\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("{}\n")
+    (chart / "templates" / "x.yaml").write_text(template + "\n")
+    for verb in ("submit", "serve"):
+        proc = cli(verb, "--from-manifest", str(chart), timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_the_chart_renders_without_a_cluster_and_draws_no_password():
+    docs = manifest.load(str(REPO_ROOT / "helm" / "ray101"))
+    assert any(d["kind"] == "RayJob" for d in docs) and any(d["kind"] == "RayService" for d in docs)
+    assert not [d for d in docs if d["kind"] == "Secret"], "a Secret was drawn"
+    text = yaml.safe_dump_all(docs)
+    assert manifest.STAND_IN_SECRET in text
+
+
+def test_stand_in_secrets_fill_only_the_empty_ones():
+    defaults = {"a": {"auth": {"existingSecret": ""}}, "b": {"existingSecret": ""}, "c": 1}
+    given = {"a": {"auth": {"existingSecret": "mine"}}}
+    assert manifest.stand_in_secrets(defaults, given) == {
+        "b": {"existingSecret": manifest.STAND_IN_SECRET}
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "9000", "--from-manifest", "helm/ray101"], "--port is the foreground"),
+        (["--from-manifest", "helm/ray101", "--host", "0.0.0.0"], "--host is the foreground"),
+        (["--name", "ray101-echo"], "--name goes with --from-manifest"),
+        (["--http-port", "9000"], "--http-port goes with --from-manifest"),
+        (["--from-manifest", "no/such.yaml"], "cannot read no/such.yaml"),
+    ],
+)
+def test_serve_refuses_flags_of_the_other_mode_in_one_line(cli, args, message, tmp_path):
+    proc = cli("serve", *args, env={"RAY101_STATE_DIR": str(tmp_path)}, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_serve_help_shows_from_manifest(cli):
+    proc = cli("serve", "--help", timeout=60)
+    assert proc.returncode == 0 and "--from-manifest FILE" in proc.stdout
 
 
 def wait_for_job(url: str, entrypoint_part: str, timeout_s: float = 120) -> dict:

@@ -14,31 +14,50 @@ import signal
 from collections.abc import Sequence
 from typing import NoReturn
 
-from jobs import flags
+from jobs import flags, serve_manifest
 from jobs.cluster import connect
 from jobs.command import run_command, setup_logging
 from jobs.echo.config import APP_NAME, DEFAULT_HOST, DEFAULT_PORT
 from jobs.echo.lifecycle import Running, check_port_free, serve_running, start, stop_within
+from jobs.errors import UsageError
 
 
 def build_parser() -> flags.ArgumentParser:
     parser = flags.ArgumentParser(
         prog="ray101 serve",
-        description="Run the echo service in the foreground; Ctrl-C or SIGTERM stops it.",
+        description="Run the echo service in the foreground; Ctrl-C or SIGTERM stops it. "
+        "With --from-manifest, deploy a RayService's Serve config instead.",
     )
+    # Defaults are filled in after parsing, so that --from-manifest can refuse
+    # the flags of the foreground server when they are given.
     parser.add_argument(
         "--host",
-        default=DEFAULT_HOST,
+        default=None,
         help=f"interface to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface)",
     )
     parser.add_argument(
         "--port",
         type=flags.port_number,
-        default=DEFAULT_PORT,
+        default=None,
         help=f"HTTP port (default {DEFAULT_PORT})",
     )
     flags.add_address_arguments(parser)
+    serve_manifest.add_arguments(parser)
     return parser
+
+
+FOREGROUND_ONLY = ("host", "port", "num_cpus")
+
+
+def serve_from_manifest(args: argparse.Namespace) -> int:
+    given = [name for name in FOREGROUND_ONLY if getattr(args, name) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        hint = "; Serve's port there is --http-port" if given[0] == "port" else ""
+        raise UsageError(
+            f"ray101 serve: {flag} is the foreground server's, not --from-manifest's{hint}"
+        )
+    return serve_manifest.run(args)
 
 
 def serve_foreground(args: argparse.Namespace) -> NoReturn:
@@ -67,11 +86,17 @@ def serve_foreground(args: argparse.Namespace) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``ray101 serve [--host] [--port] [--address] [--num-cpus]``."""
+    """``ray101 serve [--host] [--port] [--address] [--num-cpus]``, or
+    ``ray101 serve --from-manifest FILE [--name] [--http-port] [--timeout] [--address]``."""
 
     def body() -> int:
         args = build_parser().parse_args(argv)
         setup_logging()
+        if args.from_manifest is not None:
+            return serve_from_manifest(args)
+        serve_manifest.refuse_manifest_flags(args)
+        args.host = args.host or DEFAULT_HOST
+        args.port = args.port or DEFAULT_PORT
         return serve_foreground(args)
 
     return run_command(body)

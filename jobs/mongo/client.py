@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 
-from jobs.errors import UsageError
+from jobs.errors import UsageError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +148,7 @@ def connect(uri: str, **options: Any) -> MongoClient:
 
 def _first_reason(exc: Exception, uri: str) -> str:
     """The useful head of a pymongo error, without its timeouts and topology dump."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    text = re.split(r" \(configured timeouts|, Timeout: ", text)[0]
+    text = re.split(r" \(configured timeouts|, Timeout: ", first_line(exc))[0]
     return redact(text, uri)
 
 
