@@ -46,6 +46,36 @@ def local_ray(num_cpus: int = TEST_NUM_CPUS, **kwargs) -> Iterator[None]:
         ray.shutdown()
 
 
+# ---------------------------------------------------------------------------
+# The end of the run. Once every module has stopped its Ray and pytest has
+# written its report, the process ends here with pytest's exit status, without
+# the interpreter's finalisation: that runs the static destructors of the C++
+# libraries this process has loaded (grpc, Arrow's AWS SDK, torch, Ray's core
+# worker) while their own threads may still run, and a CI run once died there
+# of SIGSEGV after every test had finished. What the suite tests does not
+# depend on that phase; `ray101` itself exits normally, in the subprocesses the
+# tests run (a crash there fails the test with a negative exit code).
+# `make test` sets PYTHONFAULTHANDLER, so a crash before this point still
+# prints every thread's stack.
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _EXIT_STATUS not in config.stash or os.environ.get("RAY101_TEST_NORMAL_EXIT"):
+        return  # not a whole run (pytest --help, a collection error), or asked not to
+    if ray.is_initialized():  # a module that left its Ray up is a bug; stop it first
+        ray.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(config.stash[_EXIT_STATUS])
+
+
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
     """The module's local Ray. Tests that use it must clean up their actors."""

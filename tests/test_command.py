@@ -4,6 +4,7 @@ one-line messages, SIGTERM."""
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -154,3 +155,28 @@ def test_sigterm_runs_clean_up_and_exits_143():
     assert out == "cleaned up\n"
     assert err.strip().count("\n") == 0 and "SIGTERM" in err
     assert time.monotonic() - started < 5
+
+
+def test_a_test_run_ends_with_pytests_status_before_finalisation(tmp_path):
+    """tests/conftest.py ends the run once pytest has reported: a crash planted in
+    the interpreter's finalisation (an atexit handler that dereferences NULL) no
+    longer turns a finished run into a SIGSEGV; without that end, it does."""
+    test_file = tmp_path / "test_planted.py"
+    test_file.write_text(
+        "import atexit, ctypes\n"
+        "atexit.register(lambda: ctypes.string_at(0))\n"
+        "def test_ok():\n    pass\n"
+        "def test_bad():\n    assert False\n"
+    )
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+            "--rootdir", str(tmp_path), str(test_file)]  # fmt: skip
+
+    def run(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONFAULTHANDLER": "", **env})  # fmt: skip
+
+    ended = run()
+    assert ended.returncode == 1, ended.stdout[-2000:] + ended.stderr[-2000:]
+    assert "1 failed, 1 passed" in ended.stdout
+    finalised = run(RAY101_TEST_NORMAL_EXIT="1")
+    assert finalised.returncode == -signal.SIGSEGV, finalised.returncode

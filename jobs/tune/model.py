@@ -76,10 +76,16 @@ class ReportEachEpoch(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        context = ray.get_runtime_context()
+        # Where the trial ran, reported while it runs: its node, its worker (an
+        # actor) and its reservation (a placement group), so a run's results name
+        # what it held even after the GCS has forgotten them.
         metrics.update(
             epoch=trainer.current_epoch + 1,
             gpu=int(self.accelerator == "cuda"),
-            node_id=ray.get_runtime_context().get_node_id(),
+            node_id=context.get_node_id(),
+            actor_id=context.get_actor_id(),
+            placement_group_id=context.get_placement_group_id(),
         )
         with tempfile.TemporaryDirectory() as tmp:
             state = {k: v.cpu() for k, v in pl_module.state_dict().items()}

@@ -74,6 +74,8 @@ def trial_rows(result_grid: tune.ResultGrid, max_epochs: int) -> list[dict[str, 
                 "best_val_acc": best.get("val_acc"),
                 "accelerator": "cuda" if result.metrics.get("gpu") else "cpu",
                 "node_id": result.metrics.get("node_id"),
+                "actor_id": result.metrics.get("actor_id"),
+                "placement_group_id": result.metrics.get("placement_group_id"),
                 "history": history,
             }
         )
@@ -141,7 +143,7 @@ def problems(rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[st
 
 CSV_FIELDS = ["trial_id", "hidden_size", "learning_rate", "epochs", "stopped_early", "error",
               "val_loss", "val_acc", "best_epoch", "best_val_loss", "best_val_acc",
-              "accelerator", "node_id"]  # fmt: skip
+              "accelerator", "node_id", "actor_id", "placement_group_id"]  # fmt: skip
 
 
 def write_results(fs, experiment_path: str, summary: dict[str, Any], rows: list[dict]) -> list[str]:
