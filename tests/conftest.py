@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
-from pathlib import Path
+from contextlib import ExitStack, nullcontext
 
 import pytest
 import ray
@@ -21,30 +19,7 @@ import ray
 from tests.servers.local_cluster import LocalCluster, cli_cluster, joined, local_cluster
 from tests.servers.prometheus import Prometheus, prometheus_server
 from tests.servers.redis import Redis, redis_server
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# Fixed so results do not depend on the machine: 4 logical CPUs on 2 cores is
-# enough for the sleep-bound workloads and small Tune runs.
-TEST_NUM_CPUS = 4
-
-
-@contextmanager
-def local_ray(num_cpus: int = TEST_NUM_CPUS, **kwargs) -> Iterator[None]:
-    """A fresh embedded Ray (never one a developer left running with `ray start`)."""
-    ray.init(
-        address="local",
-        num_cpus=num_cpus,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-        **kwargs,
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
+from tests.support import local_ray, run_cli
 
 # ---------------------------------------------------------------------------
 # The end of the run. Once every module has stopped its Ray and pytest has
@@ -101,20 +76,6 @@ def mongo_server(request):
         with capture.global_and_fixture_disabled() if capture else nullcontext():
             found = stack.enter_context(server(client.resolve_uri()))
         yield found
-
-
-def run_cli(
-    *args: str, timeout: float = 300, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    """Run ``ray101 …`` in a fresh process, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "jobs.cli", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location("bench_report", REPO_ROOT / "scripts/bench/report.py")
 report = importlib.util.module_from_spec(spec)

@@ -55,7 +55,7 @@ def test_module_entry_point_prints_one_json_object(cli):
     import subprocess
     import sys
 
-    from tests.conftest import REPO_ROOT
+    from tests.support import REPO_ROOT
 
     proc = subprocess.run(
         [sys.executable, "-m", "jobs.counter", "--json", "--num-cpus", "2"],

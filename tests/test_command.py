@@ -15,8 +15,7 @@ import pytest
 from jobs import flags
 from jobs.command import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, run_command
 from jobs.errors import UsageError
-
-from .conftest import REPO_ROOT
+from tests.support import REPO_ROOT
 
 
 @pytest.mark.parametrize(

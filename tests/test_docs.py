@@ -13,11 +13,10 @@ import pytest
 import yaml
 
 from jobs.echo.config import rayservice_serve_config
+from tests.support import REPO_ROOT
 from tools.docs_check.__main__ import problems
 from tools.docs_check.check import make_help_targets
 from tools.docs_check.extract import commands
-
-from .conftest import REPO_ROOT
 
 
 def test_every_documented_command_parses_and_every_page_is_linked():

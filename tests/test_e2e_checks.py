@@ -170,7 +170,7 @@ def test_the_bucket_scope_script_reads_s3_refusals_as_denied():
     import sys
     import threading
 
-    from tests.conftest import REPO_ROOT
+    from tests.support import REPO_ROOT
 
     class Refuse(http.server.BaseHTTPRequestHandler):
         def _refuse(self):

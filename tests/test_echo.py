@@ -27,7 +27,7 @@ from jobs.echo import config, lifecycle, parsing, workload
 from jobs.loadtest.python_client import run_python
 from jobs.loadtest.servers import echo_server
 from jobs.loadtest.urls import with_data
-from tests.conftest import REPO_ROOT, run_cli
+from tests.support import REPO_ROOT, run_cli
 
 LIMIT = config.DEFAULT_MAX_DATA_BYTES
 # The served instance gets a smaller limit through the environment, which also

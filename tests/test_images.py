@@ -10,23 +10,11 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support import REPO_ROOT, VERSIONS
 
 DOCKERFILE = REPO_ROOT / "images" / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 CONSTRAINTS = REPO_ROOT / "constraints.txt"
-
-
-def read_versions() -> dict[str, str]:
-    pairs = (
-        line.split("=", 1)
-        for line in (REPO_ROOT / "versions.env").read_text().splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    )
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
-VERSIONS = read_versions()
 
 
 def instructions(text: str) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ import pytest
 
 from jobs.loadtest import command, goals, measurement, plot, python_client, servers, urls, wrk
 from jobs.loadtest.report import report
-from tests.conftest import REPO_ROOT, run_cli
+from tests.support import REPO_ROOT, run_cli
 
 
 @pytest.mark.parametrize(

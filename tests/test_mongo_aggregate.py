@@ -34,7 +34,7 @@ from jobs.mongo.pipelines import PIPELINES, Pipeline, select_pipelines, task_for
 from jobs.mongo.pool import AggregatorPool, Settings
 from jobs.mongo.report import report
 from jobs.ports import free_port
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 pytestmark = pytest.mark.mongodb
 

@@ -24,7 +24,7 @@ from jobs.mongo import data_load, standin
 from jobs.mongo.data import generate
 from jobs.mongo.load import load
 from jobs.ports import free_port
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 pytestmark = pytest.mark.mongodb
 

@@ -22,8 +22,8 @@ from jobs.echo import lifecycle
 from jobs.echo.config import DEFAULT_HOST
 from jobs.echo.parsing import reply_text
 from jobs.ports import free_port
-from tests.conftest import REPO_ROOT
 from tests.servers.prometheus import discovery_file, prometheus_server, ray_config, wait_for
+from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

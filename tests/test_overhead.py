@@ -10,7 +10,7 @@ import pytest
 from jobs import command, overhead, runner
 from jobs.overhead import batching, sweep, work
 from jobs.report import to_json
-from tests.conftest import local_ray
+from tests.support import local_ray
 
 # Two CPUs, as on the development machine: 2 busy-loop tasks or 8 sleeps at once.
 NUM_CPUS = 2

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
 from tests.e2e import conftest as e2e
-from tests.test_images import VERSIONS
+from tests.support import REPO_ROOT, VERSIONS
 
 SCRIPTS_DIR = REPO_ROOT / "scripts"
 COMMANDS = [

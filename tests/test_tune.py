@@ -23,7 +23,7 @@ import jobs.tune as tune_job
 from jobs import _compat, command, runner
 from jobs.errors import UsageError
 from jobs.tune import curves, data, model, results, search
-from tests.conftest import REPO_ROOT
+from tests.support import REPO_ROOT
 
 SEED = 7
 TINY = ["--num-samples", "4", "--max-epochs", "3", "--samples", "400", "--seed", str(SEED)]

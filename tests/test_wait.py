@@ -14,8 +14,8 @@ import time
 import pytest
 
 from jobs.command import EXIT_TERMINATED
-from tests.conftest import REPO_ROOT
 from tests.minio_stub import minio_stub
+from tests.support import REPO_ROOT
 
 
 def ray101(*args: str, env: dict[str, str] | None = None, timeout: float = 60):

@@ -10,8 +10,7 @@ import stat
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
-from tests.test_images import VERSIONS
+from tests.support import REPO_ROOT, VERSIONS
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yaml"

@@ -70,7 +70,7 @@ class LocalCluster:
 
     def cli(self, *args: str, timeout: float = 300, env: dict | None = None):
         """``ray101 ARGS`` against this cluster, in a fresh process."""
-        from tests.conftest import run_cli
+        from tests.support import run_cli
 
         return run_cli(*args, timeout=timeout, env={**self.env, **(env or {})})
 
