@@ -25,11 +25,18 @@ from pymongo import MongoClient
 import jobs.mongo as workload
 from jobs import runner
 from jobs.errors import UsageError
+from jobs.mongo import partition
 from jobs.mongo.benchmark import Benchmark, benchmark
 from jobs.mongo.checksum import Checksum, Outcome, merge
 from jobs.mongo.data import Dataset, generate
 from jobs.mongo.load import load
-from jobs.mongo.partition import check_partitionable, partition_bounds, range_filters
+from jobs.mongo.partition import (
+    balance_problems,
+    check_partitionable,
+    part_counts,
+    partition_bounds,
+    range_filters,
+)
 from jobs.mongo.pipelines import PIPELINES, Pipeline, select_pipelines, task_for
 from jobs.mongo.pool import AggregatorPool, Settings
 from jobs.mongo.report import report
@@ -162,7 +169,10 @@ def test_partitioned_equals_unpartitioned(bench, mflix):
     assert len(bench.partition_outcomes) == 3
     counts = [o.count for o in bench.partition_outcomes]
     assert sum(counts) == MOVIES and min(counts) > 0
-    assert max(counts) < MOVIES * 0.6  # the plan balances the ranges
+    histogram = Counter(m["year"] for m in mflix[1].movies if is_number(m.get("year")))
+    bounds = [f["year"]["$gte"] for f in bench.partition_filters[1:]]
+    assert counts[1:] == part_counts(histogram, bounds)[1:]  # the ranges the plan made
+    assert balance_problems(histogram, bounds, 3) == []
     assert not bench.disagreements()["partitioned"]
 
 
@@ -259,6 +269,57 @@ def test_partition_filters_are_disjoint_and_complete():
         assert 1 <= len(filters) <= parts
         for doc in docs:
             assert sum(matches(doc, f) for f in filters) == 1, (parts, doc)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+MOVIES_SCAN = next(p for p in PIPELINES if p.name == partition.PARTITIONED_PIPELINE)
+SKEWED = {
+    "recent years": Counter({y: 10 + 3 * (y - 1900) for y in range(1900, 2017)}),
+    "one big year": Counter({1990: 500, **{y: 5 for y in range(1950, 2016) if y != 1990}}),
+    "few keys": Counter({1: 7, 2: 1, 3: 1, 4: 9}),
+    "uniform": Counter({y: 4 for y in range(1900, 2000)}),
+}
+
+
+@pytest.mark.parametrize("name", SKEWED)
+@pytest.mark.parametrize("parts", [2, 3, 4, 8])
+def test_partition_bounds_stay_balanced_on_skewed_data(name, parts):
+    histogram = SKEWED[name]
+    bounds = partition_bounds(histogram, parts)
+    assert bounds == sorted(bounds) and len(bounds) <= parts - 1
+    assert balance_problems(histogram, bounds, parts) == []
+    if name == "uniform":  # nothing stops an even split: every range is used
+        assert len(bounds) == parts - 1
+
+
+def test_planted_skewed_bounds_are_caught():
+    histogram = SKEWED["recent years"]  # most movies are recent
+    even = partition_bounds(histogram, 3)
+    skewed = [1930, 1960]  # even in years, not in movies: the last range holds most
+    assert balance_problems(histogram, even, 3) == []
+    (problem,) = balance_problems(histogram, skewed, 3)
+    assert problem.startswith("range 2 holds")
+
+
+def test_plan_partitions_refuses_an_unbalanced_plan(monkeypatch):
+    """The plan is checked where it is made: a broken partition_bounds is an error,
+    not a silently slower partitioned mode."""
+
+    class Db(dict):
+        def __missing__(self, name):
+            class Collection:
+                @staticmethod
+                def aggregate(_):
+                    return [{"_id": y, "n": n} for y, n in SKEWED["recent years"].items()]
+
+            return Collection()
+
+    monkeypatch.setattr(partition, "partition_bounds", lambda histogram, parts: [1930, 1960])
+    with pytest.raises(RuntimeError, match="unbalanced partition plan"):
+        partition.plan_partitions(Db(), MOVIES_SCAN, "year", 3)
 
 
 # ---------------------------------------------------------------- pure helpers

@@ -30,6 +30,27 @@ def partition_bounds(histogram: dict[float, int], parts: int) -> list[float]:
     return bounds
 
 
+def part_counts(histogram: dict[float, int], bounds: Sequence[float]) -> list[int]:
+    """How many documents of ``histogram`` fall in each range that ``bounds`` make."""
+    counts = [0] * (len(bounds) + 1)
+    for key, n in histogram.items():
+        counts[sum(key >= b for b in bounds)] += n
+    return counts
+
+
+def balance_problems(histogram: dict[float, int], bounds: Sequence[float], parts: int) -> list[str]:
+    """Why ``bounds`` do not split ``histogram`` evenly into ``parts``: a range may
+    exceed an even share only by what one key holds (a year cannot be split)."""
+    counts = part_counts(histogram, bounds)
+    total = sum(counts)
+    limit = total / parts + max(histogram.values(), default=0)
+    return [
+        f"range {i} holds {n} of {total} documents (at most {limit:.0f} for {parts} even parts)"
+        for i, n in enumerate(counts)
+        if n > limit
+    ]
+
+
 def range_filters(field_name: str, bounds: Sequence[float]) -> list[dict[str, Any]]:
     """Disjoint filters that together match every document.
 
@@ -54,7 +75,11 @@ def plan_partitions(db, pipeline: Pipeline, field_name: str, parts: int) -> list
         ]
     )
     histogram = {row["_id"]: row["n"] for row in counts}
-    return range_filters(field_name, partition_bounds(histogram, parts))
+    bounds = partition_bounds(histogram, parts)
+    problems = balance_problems(histogram, bounds, parts)
+    if problems:  # a bug in partition_bounds: the parallel scan would wait on one range
+        raise RuntimeError(f"unbalanced partition plan: {'; '.join(problems)}")
+    return range_filters(field_name, bounds)
 
 
 def check_partitionable(pipeline: Pipeline) -> None:
