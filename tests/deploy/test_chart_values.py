@@ -85,8 +85,9 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
     # A cloud bucket exists before the job: nothing to wait for.
     tune_pod = _obj(r, "RayJob", "ray101-tune")["spec"]["submitterPodTemplate"]["spec"]
     assert "initContainers" not in tune_pod
+    # Neither MongoDB's URI nor S3 keys: only the job API's PENDING bound.
     cluster_env = pod_templates(_obj(r, "RayCluster", "ray101"))[0].spec["containers"][0]
-    assert "env" not in cluster_env
+    assert [e["name"] for e in cluster_env["env"]] == ["RAY_JOB_START_TIMEOUT_SECONDS"]
     problems = schemas.validate(r, kubernetes, crds) + checks.check_rendering(
         r, ctx, checks.Expect(gpu="none", all_parts=False)
     )

@@ -158,14 +158,19 @@ kustomize path from secret.env. No password or username in the pod's env.
 {{/*
 A container running a `ray101` command from the project image, with the
 submitter's resources. Call with (dict "ctx" $ "name" "wait-for-data"
-"command" (list "wait" "data") "env" "<YAML list>" "resources" {...}).
+"command" (list "wait" "data") "env" "<YAML list>" "resources" {...}), and
+"timeout" SECONDS to end the command by then (coreutils `timeout`, exit 124).
 */}}
 {{- define "ray101.commandContainer" -}}
 {{- $ctx := .ctx -}}
+{{- $argv := concat (list "python" "-m" "jobs.cli") .command }}
+{{- with .timeout }}
+{{- $argv = concat (list "timeout" (printf "%v" .)) $argv }}
+{{- end }}
 - name: {{ .name }}
   image: {{ include "ray101.image" $ctx | quote }}
   imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
-  command: {{ concat (list "python" "-m" "jobs.cli") .command | toJson }}
+  command: {{ $argv | toJson }}
   {{- with .env }}
   env:
     {{- . | trim | nindent 4 }}

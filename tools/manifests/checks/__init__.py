@@ -31,6 +31,7 @@ from tools.manifests.checks.pods import (
 from tools.manifests.checks.ray import (
     check_gpu_group,
     check_ray_clusters,
+    check_rayjob_deadlines,
     check_rayjobs,
     check_serve_config,
     check_tune_storage,
@@ -59,6 +60,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_ray_clusters,
     check_gpu_group,
     check_rayjobs,
+    check_rayjob_deadlines,
     check_tune_storage,
     check_tune_uses_the_gpus,
     check_serve_config,

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 
 from tools.manifests.checks.lookups import (
+    container_argv,
     dig,
     parse_entrypoint,
 )
@@ -49,7 +50,7 @@ def check_imports(
                 serve.setdefault(config, []).append((r, obj, "spec.serveConfigV2"))
             for tpl in pod_templates(obj):
                 for path, c in containers(tpl):
-                    argv = [*(c.get("command") or []), *(c.get("args") or [])]
+                    argv = container_argv(c)
                     if len(argv) >= 3 and argv[0] in ("python", "python3") and argv[1] == "-m":
                         if argv[2] == "jobs.cli":
                             commands.setdefault(tuple(argv[3:]), []).append(

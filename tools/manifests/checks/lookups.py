@@ -108,21 +108,28 @@ def gpus_of(container: Obj) -> int:
         return 0
 
 
+def split_timeout(argv: list[str]) -> tuple[float | None, list[str]]:
+    """(seconds, the command) of `timeout [OPTIONS] DURATION COMMAND...`;
+    (None, argv) when argv does not start with `timeout DURATION`."""
+    if not argv or argv[0] != "timeout":
+        return None, argv
+    rest = argv[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", rest[0]) if rest else None
+    if not match:
+        return None, argv
+    seconds = float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+    return seconds, rest[1:]
+
+
 def driver_timeout(entrypoint: str) -> float | None:
     """Seconds of the `timeout [OPTIONS] DURATION` an entrypoint runs under, or None."""
     try:
         argv = shlex.split(entrypoint)
     except ValueError:
         return None
-    if not argv or argv[0] != "timeout":
-        return None
-    for word in argv[1:]:
-        if not word.startswith("-"):
-            match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", word)
-            if not match:
-                return None
-            return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
-    return None
+    return split_timeout(argv)[0]
 
 
 def parse_entrypoint(entrypoint: str) -> tuple[str, list[str]] | None:
@@ -131,14 +138,16 @@ def parse_entrypoint(entrypoint: str) -> tuple[str, list[str]] | None:
         argv = shlex.split(entrypoint)
     except ValueError:
         return None
-    if argv and argv[0] == "timeout":
-        rest = argv[1:]
-        while rest and rest[0].startswith("-"):
-            rest = rest[1:]
-        argv = rest[1:]
+    argv = split_timeout(argv)[1]
     if len(argv) >= 3 and argv[0] in ("python", "python3") and argv[1] == "-m":
         return argv[2], argv[3:]
     return None
+
+
+def container_argv(container: Obj) -> list[str]:
+    """What a container runs (command, then args), without a leading `timeout DURATION`."""
+    argv = [*(container.get("command") or []), *(container.get("args") or [])]
+    return split_timeout(argv)[1]
 
 
 def runtime_env_vars(obj: Obj) -> dict[str, str]:
@@ -186,7 +195,7 @@ def env_value(r: Rendered, obj: Obj, env: Obj) -> str:
 def bucket_created(container: Obj) -> str | None:
     """The bucket a `python -m jobs.cli bucket create BUCKET ...` container makes
     (the MinIO bucket Job), or None for any other container."""
-    argv = [*(container.get("command") or []), *(container.get("args") or [])]
+    argv = container_argv(container)
     if argv[1:5] == ["-m", "jobs.cli", "bucket", "create"] and len(argv) > 5:
         return argv[5]
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -19,8 +20,10 @@ from tools.manifests.checks.lookups import (
     gpus_of,
     parse_entrypoint,
     runtime_env_vars,
+    split_timeout,
 )
 from tools.manifests.model import (
+    Obj,
     Problem,
     Rendered,
     containers,
@@ -262,6 +265,120 @@ def check_rayjobs(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem
                 "",
                 f"no RayJob {cluster}-{workload} for workload {workload!r} (jobs/registry.py)",
             )
+
+
+# Ray's job API fails a job still PENDING after this long (RAY_JOB_START_TIMEOUT_SECONDS).
+RAY_JOB_START_TIMEOUT_DEFAULT = 900
+# After the driver's `timeout` has ended it: the SIGKILL grace (--kill-after)
+# is in the entrypoint; the submitter then reads the end of the logs.
+SUBMITTER_TAIL_S = 60
+# KubeRay's submitter Job retries a failed pod this often unless told otherwise.
+SUBMITTER_BACKOFF_DEFAULT = 2
+
+
+def _kill_after(entrypoint: str) -> float:
+    match = re.search(r"--kill-after[= ](\d+)", entrypoint)
+    return float(match[1]) if match else 0.0
+
+
+def _head_env(cluster: Obj | None, name: str) -> str | None:
+    head = dig(cluster or {}, "spec.headGroupSpec.template.spec.containers") or [{}]
+    for env in head[0].get("env") or []:
+        if env.get("name") == name and "value" in env:
+            return str(env["value"])
+    return None
+
+
+def _custom_resources(params: Obj) -> dict[str, float]:
+    """The `resources` rayStartParam of a group, as KubeRay parses it (quotes trimmed)."""
+    text = str(params.get("resources") or "").strip("'\"` ")
+    try:
+        parsed = json.loads(text.replace('\\"', '"')) if text else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def check_rayjob_deadlines(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """A RayJob on a selected cluster can never start its Ray job after it is
+    Failed: each wait of the submitter pod is bounded (`timeout N`), the pod
+    has an activeDeadlineSeconds covering its waits, Ray's PENDING time
+    (RAY_JOB_START_TIMEOUT_SECONDS), the driver's `timeout` and the log tail,
+    and the RayJob's own deadline, counted from before the cluster is ready
+    (preRunningDeadlineSeconds), covers every submitter pod KubeRay may
+    start. KubeRay lets all of these through: in clusterSelector mode it
+    neither stops the submitter nor deletes its Job once the RayJob is over.
+    The entrypoint's custom resources are ones the selected cluster's head offers."""
+    clusters = {o["metadata"]["name"]: o for o in r.of_kind("RayCluster")}
+    for obj in r.of_kind("RayJob"):
+        spec = obj.get("spec") or {}
+        cluster = clusters.get((spec.get("clusterSelector") or {}).get("ray.io/cluster", ""))
+        if not spec.get("clusterSelector"):
+            continue
+        pod = dig(spec, "submitterPodTemplate.spec") or {}
+        waits = 0.0
+        for i, c in enumerate(pod.get("initContainers") or []):
+            argv = [*(c.get("command") or []), *(c.get("args") or [])]
+            seconds = split_timeout(argv)[0]
+            if seconds is None:
+                yield r.problem(
+                    obj,
+                    f"spec.submitterPodTemplate.spec.initContainers[{i}].command",
+                    "an unbounded wait: run it under `timeout N`, or the pod may submit "
+                    "after the RayJob has failed",
+                )
+            else:
+                waits += seconds
+        run = driver_timeout(spec.get("entrypoint", ""))
+        if run is None:
+            continue  # check_rayjobs reports the missing driver timeout
+        pending = float(
+            _head_env(cluster, "RAY_JOB_START_TIMEOUT_SECONDS") or RAY_JOB_START_TIMEOUT_DEFAULT
+        )
+        needed = waits + pending + run + _kill_after(spec.get("entrypoint", "")) + SUBMITTER_TAIL_S
+        pod_deadline = pod.get("activeDeadlineSeconds")
+        if not isinstance(pod_deadline, int) or pod_deadline < needed:
+            yield r.problem(
+                obj,
+                "spec.submitterPodTemplate.spec.activeDeadlineSeconds",
+                f"{pod_deadline}: the submitter pod needs a deadline of at least {needed:.0f} s "
+                "(its waits, Ray's PENDING time, the driver's timeout and the log tail)",
+            )
+            continue
+        start = spec.get("preRunningDeadlineSeconds")
+        if not isinstance(start, int):
+            yield r.problem(
+                obj,
+                "spec.preRunningDeadlineSeconds",
+                "no bound on cluster start-up: a cold cluster uses up activeDeadlineSeconds "
+                "before anything is submitted",
+            )
+            continue
+        backoff = dig(spec, "submitterConfig.backoffLimit", SUBMITTER_BACKOFF_DEFAULT)
+        total = start + (backoff + 1) * pod_deadline
+        if spec.get("activeDeadlineSeconds", 0) < total:
+            yield r.problem(
+                obj,
+                "spec.activeDeadlineSeconds",
+                f"{spec.get('activeDeadlineSeconds')}: shorter than start-up and {backoff + 1} "
+                f"submitter pods ({total} s): the RayJob may be Failed while a pod still submits",
+            )
+        wanted = spec.get("entrypointResources")
+        if wanted and cluster is not None:
+            try:
+                asked = json.loads(wanted)
+            except ValueError:
+                yield r.problem(obj, "spec.entrypointResources", f"{wanted!r} is not JSON")
+                continue
+            offered = _custom_resources(dig(cluster, "spec.headGroupSpec.rayStartParams") or {})
+            for name, amount in asked.items():
+                if offered.get(name, 0) < amount:
+                    yield r.problem(
+                        obj,
+                        "spec.entrypointResources",
+                        f"{name}: {amount} asked, the head of {cluster['metadata']['name']} "
+                        f"offers {offered.get(name, 0)}: the job would stay PENDING",
+                    )
 
 
 def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
