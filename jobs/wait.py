@@ -1,6 +1,6 @@
 """``ray101 wait data``, ``ray101 wait bucket`` and ``ray101 bucket create``:
 what a RayJob's submitter pod runs before ``ray job submit``, and what the
-bucket Job runs (jobs/bucket_user.py for its MinIO user).
+bucket Job runs (jobs/bucket_user.py for the S3 identity limited to the bucket).
 
 A RayJob starts as soon as its RayCluster is ready, which is usually before
 the data-load Job has filled MongoDB or the bucket Job has made Tune's bucket;
@@ -20,7 +20,7 @@ from typing import Any
 from jobs import flags
 from jobs.bucket_user import ENDPOINT_ENV
 from jobs.command import EXIT_FAILED, EXIT_OK, run_command
-from jobs.errors import UsageError
+from jobs.errors import UsageError, first_line
 
 DEFAULT_INTERVAL_S = 5.0
 
@@ -125,43 +125,43 @@ def bucket_main(argv: Sequence[str] | None = None) -> int:
 
 @_command
 def create_bucket_main(argv: Sequence[str] | None = None) -> int:
-    """``ray101 bucket create BUCKET [--minio-user]``: create it (a bucket that
-    exists is kept) and, with --minio-user, the MinIO user limited to it."""
+    """``ray101 bucket create BUCKET [--bucket-user]``: create it (a bucket that
+    exists is kept) and, with --bucket-user, the S3 identity limited to it."""
     from jobs import bucket_user
 
     parser = flags.ArgumentParser(prog="ray101 bucket create", description="Create an S3 bucket.")
     parser.add_argument("bucket", help="the bucket's name (one that exists is kept)")
     parser.add_argument(
-        "--minio-user",
+        "--bucket-user",
         action="store_true",
         help=(
-            "also make the MinIO user whose keys are in "
+            "also make the store's identity whose keys are in "
             f"{bucket_user.ACCESS_KEY_ENV}/{bucket_user.SECRET_KEY_ENV}, with read and "
-            "write on this bucket only (needs MinIO's root keys as AWS_ACCESS_KEY_ID/"
-            f"AWS_SECRET_ACCESS_KEY and {ENDPOINT_ENV})"
+            "write on this bucket only, through the store's IAM API (needs its admin keys "
+            f"as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and {ENDPOINT_ENV})"
         ),
     )
     args = parser.parse_args(argv)
-    if args.minio_user:  # every usage error before anything is created
+    if args.bucket_user:  # every usage error before anything is created
         access_key, secret_key = bucket_user.user_keys()
         admin = bucket_user.admin_from_env()
     fs = s3(create=True)
     try:
         fs.create_dir(args.bucket)
     except OSError as exc:
-        print(f"error: cannot create the bucket {args.bucket}: {exc}", file=sys.stderr)
+        print(f"error: cannot create the bucket {args.bucket}: {first_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print(f"the bucket {args.bucket} is there", flush=True)
-    if args.minio_user:
+    if args.bucket_user:
+        user = bucket_user.identity_name(args.bucket)
         try:
             bucket_user.grant(admin, args.bucket, access_key, secret_key)
         except bucket_user.admin_errors() as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            print(f"error: cannot make the MinIO user {access_key}: {reason}", file=sys.stderr)
+            print(f"error: cannot make the identity {user}: {first_line(exc)}", file=sys.stderr)
             return EXIT_FAILED
         print(
-            f"the MinIO user {access_key} may read and write {args.bucket} only "
-            f"(policy {bucket_user.policy_name(args.bucket)})",
+            f"the identity {user} (access key {access_key}) may read and write "
+            f"{args.bucket} only (policy {bucket_user.policy_name(args.bucket)})",
             flush=True,
         )
     return EXIT_OK

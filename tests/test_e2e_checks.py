@@ -142,17 +142,17 @@ def test_an_empty_bucket_listing_is_caught():
     )
 
 
-def test_minio_keys_beyond_the_bucket_or_short_of_it_are_caught():
+def test_s3_keys_beyond_the_bucket_or_short_of_it_are_caught():
     scoped = dict(checks.BUCKET_SCOPE)
     assert checks.bucket_scope_problems(scoped) == []
     root = dict.fromkeys(checks.BUCKET_SCOPE, "ok")
     assert [p for p in checks.bucket_scope_problems(root) if "not limited" in p] == [
-        "the Ray pods' MinIO keys may create another bucket: they are not limited to the bucket",
-        "the Ray pods' MinIO keys may list every bucket: they are not limited to the bucket",
+        "the Ray pods' S3 keys may create another bucket: they are not limited to the bucket",
+        "the Ray pods' S3 keys may see another bucket: they are not limited to the bucket",
     ]
     too_tight = {**scoped, "write in the bucket": "denied"}
     assert checks.bucket_scope_problems(too_tight) == [
-        "the Ray pods' MinIO keys may not write in the bucket: Tune cannot use its storage"
+        "the Ray pods' S3 keys may not write in the bucket: Tune cannot use its storage"
     ]
     unreachable = {**scoped, "create another bucket": "error: connection refused"}
     assert checks.bucket_scope_problems(unreachable) == [

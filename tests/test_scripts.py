@@ -297,7 +297,7 @@ def test_make_secret_env_gives_each_placeholder_one_random_value_of_its_own_once
     assert stat.S_IMODE((tmp_path / "secret.env").stat().st_mode) == 0o600
     assert make() == first, "an existing credentials file is kept (MongoDB keeps its password)"
 
-    # The example gains a user (as MinIO's Tune user came): the file keeps its
+    # The example gains a user (as the S3 store's Tune keys came): the file keeps its
     # values and gets the new keys, with a fresh value.
     example.write_text(example.read_text() + "tuneUser=ray101-tune\ntunePassword=change-me-tune\n")
     grown = make()
@@ -426,7 +426,7 @@ def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
     lines = calls.read_text().splitlines()
     delete = "kubectl -n ray101 delete job ray101-data-load --ignore-not-found --wait=true"
     assert delete in lines, lines
-    assert not any("delete job ray101-minio-bucket" in line for line in lines)
+    assert not any("delete job ray101-bucket" in line for line in lines)
     helm = next(i for i, line in enumerate(lines) if line.startswith("helm upgrade"))
     assert lines.index(delete) < helm
     # --create-namespace would leave the namespace without Pod Security labels:

@@ -11,7 +11,7 @@ documented overrides, `--env` and the extra arguments after `--`):
   Job and the Ray pods get MONGODB_URI from the Secret; here the nx-27017
   stand-in on a loopback port, loaded by `ray101 data load` with small sizes
   (the loader Job's command), is passed as `--env MONGODB_URI=…`;
-* ray101-tune: on Kubernetes it waits for the MinIO bucket and writes to
+* ray101-tune: on Kubernetes it waits for the S3 bucket and writes to
   s3://ray101-tune/ray101; here every node is this machine, so a local
   directory is the shared storage (`--env RAY101_STORAGE_PATH=…`), and a
   smaller budget is appended (`-- --num-samples 2 --max-epochs 2 --samples 300`;

@@ -1,7 +1,7 @@
 """`ray101 wait data|bucket` and `ray101 bucket create`: what the RayJob submitter
 pods and the bucket Job run (tests/deploy/test_manifests.py runs them as rendered,
-against the MongoDB stand-in and a stub S3 endpoint), and the MinIO user of
-`bucket create --minio-user`, against tests/minio_stub.py."""
+against the MongoDB stand-in and a stub S3 endpoint), and the S3 identity of
+`bucket create --bucket-user`, against a real SeaweedFS (tests/servers/seaweedfs.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import pytest
 
 from jobs.command import EXIT_TERMINATED
-from tests.minio_stub import minio_stub
+from tests.servers.seaweedfs import seaweedfs_server
 from tests.support import REPO_ROOT
 
 
@@ -36,7 +36,7 @@ def ray101(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
         (("wait", "data", "--db", "x", "--interval", "0"), "--interval"),
         (("wait", "bucket"), "the following arguments are required: bucket"),
         (("bucket", "create"), "the following arguments are required: bucket"),
-        (("bucket", "create", "b", "--minio-users"), "unrecognized arguments: --minio-users"),
+        (("bucket", "create", "b", "--bucket-users"), "unrecognized arguments: --bucket-users"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message):
@@ -60,70 +60,137 @@ def test_wait_data_without_a_uri_is_a_usage_error():
     assert result.stderr.strip() == "error: set MONGODB_URI to the MongoDB to wait for"
 
 
-ROOT = ("ray101", "notARealRootPassword0")
-USER = {"MINIO_USER_ACCESS_KEY": "ray101-tune", "MINIO_USER_SECRET_KEY": "notARealTunePassword0"}
+USER = {"BUCKET_USER_ACCESS_KEY": "ray101tune", "BUCKET_USER_SECRET_KEY": "notARealTunePassword0"}
+BUCKET = "ray101-tune"
+
+
+@pytest.fixture(scope="module")
+def store():
+    """One real SeaweedFS for the module; each test uses buckets of its own."""
+    with seaweedfs_server() as server:
+        yield server
 
 
 @pytest.fixture
-def minio():
-    with minio_stub(*ROOT) as (endpoint, state):
-        state.env = {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": ROOT[0],
-            "AWS_SECRET_ACCESS_KEY": ROOT[1],
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-        yield state
+def s3(store):
+    return store.env
 
 
-@pytest.fixture
-def s3(minio):
-    return minio.env
+def user_fs(store, keys: tuple[str, str]):
+    """pyarrow's S3 client (Tune's) signing with ``keys``."""
+    import pyarrow.fs as pafs
+
+    return pafs.S3FileSystem(
+        access_key=keys[0],
+        secret_key=keys[1],
+        endpoint_override=store.endpoint,
+        region="us-east-1",
+        allow_bucket_creation=True,
+    )
 
 
-def test_bucket_create_then_wait_bucket_returns(minio):
-    created = ray101("bucket", "create", "ray101-tune", env=minio.env)
+def buckets(store) -> set[str]:
+    import pyarrow.fs as pafs
+
+    admin = user_fs(store, (store.access_key, store.secret_key))
+    return {i.path for i in admin.get_file_info(pafs.FileSelector("/"))}
+
+
+def refused(action) -> bool:
+    """Whether the store refused ``action`` for permissions (not some other failure)."""
+    try:
+        action()
+    except OSError as exc:
+        text = str(exc).upper().replace("_", "")
+        assert "ACCESSDENIED" in text or "403" in text, exc
+        return True
+    return False
+
+
+def test_bucket_create_then_wait_bucket_returns(store):
+    created = ray101("bucket", "create", "plain-bucket", env=store.env)
     assert created.returncode == 0, created.stderr
-    assert created.stdout.strip() == "the bucket ray101-tune is there"
-    assert minio.buckets == {"ray101-tune"}
-    assert minio.admin_calls == []
-    waited = ray101("wait", "bucket", "ray101-tune", "--interval", "0.1", env=minio.env)
+    assert created.stdout.strip() == "the bucket plain-bucket is there"
+    assert "plain-bucket" in buckets(store)
+    waited = ray101("wait", "bucket", "plain-bucket", "--interval", "0.1", env=store.env)
     assert waited.returncode == 0, waited.stderr
-    assert waited.stdout.strip() == "the bucket ray101-tune is there"
+    assert waited.stdout.strip() == "the bucket plain-bucket is there"
 
 
-def test_minio_user_gets_its_bucket_only_and_a_rerun_converges(minio):
-    from jobs.bucket_user import bucket_policy
+def test_the_bucket_user_gets_its_bucket_only_and_a_rerun_converges(store):
+    """The Job's command on the real store: the identity it makes writes and
+    deletes in its bucket and is refused everything else; a re-run after the
+    password changed leaves the new secret as the identity's only key."""
+    import pyarrow.fs as pafs
 
-    first = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **USER})
+    from jobs import bucket_user
+    from jobs.bucket_user import Store
+
+    first = ray101("bucket", "create", BUCKET, "--bucket-user", env={**store.env, **USER})
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip().splitlines() == [
-        "the bucket ray101-tune is there",
-        "the MinIO user ray101-tune may read and write ray101-tune only "
-        "(policy ray101-tune-readwrite)",
+        f"the bucket {BUCKET} is there",
+        f"the identity {BUCKET}-user (access key ray101tune) may read and write {BUCKET} only "
+        f"(policy {BUCKET}-readwrite)",
     ]
-    assert minio.users == {"ray101-tune": USER["MINIO_USER_SECRET_KEY"]}
-    assert minio.user_policy == {"ray101-tune": "ray101-tune-readwrite"}
-    assert minio.policies == {"ray101-tune-readwrite": bucket_policy("ray101-tune")}
-    assert USER["MINIO_USER_SECRET_KEY"] not in first.stdout + first.stderr
+    assert USER["BUCKET_USER_SECRET_KEY"] not in first.stdout + first.stderr
+    ray101("bucket", "create", "someone-elses", env=store.env)  # made with the admin keys
 
-    # The Job again, after the password changed in the Secret: the same
-    # objects, the new secret key.
-    again = {**USER, "MINIO_USER_SECRET_KEY": "notARealTunePassword1"}
-    second = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **again})
+    keys = (USER["BUCKET_USER_ACCESS_KEY"], USER["BUCKET_USER_SECRET_KEY"])
+    tune = user_fs(store, keys)
+    with tune.open_output_stream(f"{BUCKET}/trial/checkpoint_000000/model.pt") as out:
+        out.write(b"weights")
+    listed = tune.get_file_info(pafs.FileSelector(BUCKET, recursive=True))
+    assert f"{BUCKET}/trial/checkpoint_000000/model.pt" in {i.path for i in listed}
+    with tune.open_input_stream(f"{BUCKET}/trial/checkpoint_000000/model.pt") as got:
+        assert got.read() == b"weights"
+    tune.delete_file(f"{BUCKET}/trial/checkpoint_000000/model.pt")
+
+    assert refused(lambda: tune.create_dir("another-bucket"))
+    assert "another-bucket" not in buckets(store)
+    # ListBuckets answers with the buckets the identity may use: its own only.
+    assert {i.path for i in tune.get_file_info(pafs.FileSelector("/"))} <= {BUCKET}
+    assert refused(lambda: tune.get_file_info(pafs.FileSelector("someone-elses")))
+    assert refused(lambda: tune.open_output_stream("someone-elses/x").write(b"x"))
+    # No IAM: it cannot make users nor mint keys for itself.
+    iam = Store(store.endpoint, keys)
+    for action, params in (
+        ("CreateUser", {"UserName": "intruder"}),
+        ("CreateAccessKey", {"UserName": f"{BUCKET}-user"}),
+        (
+            "PutUserPolicy",
+            {"UserName": f"{BUCKET}-user", "PolicyName": "p", "PolicyDocument": "{}"},
+        ),
+    ):
+        with pytest.raises(Exception, match="AccessDenied"):
+            iam.iam(action, **params)
+
+    # The Job again with the same keys: the key signs for the bucket, so it is kept.
+    admin = Store(store.endpoint, (store.access_key, store.secret_key))
+    assert bucket_user._key_works(admin, BUCKET, keys)
+    same = ray101("bucket", "create", BUCKET, "--bucket-user", env={**store.env, **USER})
+    assert same.returncode == 0, same.stderr
+
+    # Again after the password changed in the Secret: the new secret works,
+    # the old one no longer does, and the identity has one key.
+    again = {**USER, "BUCKET_USER_SECRET_KEY": "notARealTunePassword1"}
+    second = ray101("bucket", "create", BUCKET, "--bucket-user", env={**store.env, **again})
     assert second.returncode == 0, second.stderr
-    assert minio.users == {"ray101-tune": "notARealTunePassword1"}
-    assert minio.user_policy == {"ray101-tune": "ray101-tune-readwrite"}
-    assert minio.buckets == {"ray101-tune"}
+    new = user_fs(store, (keys[0], again["BUCKET_USER_SECRET_KEY"]))
+    assert new.get_file_info(BUCKET).type == pafs.FileType.Directory
+    with pytest.raises(OSError):
+        tune.get_file_info(pafs.FileSelector(BUCKET))
+    listed = admin.iam("ListAccessKeys", UserName=f"{BUCKET}-user")
+    assert [e.text for e in listed.iter() if e.tag.endswith("AccessKeyId")] == [keys[0]]
 
 
 def test_the_bucket_policy_names_its_bucket_and_nothing_else():
     from jobs.bucket_user import bucket_policy
 
-    policy = bucket_policy("ray101-tune")
+    policy = bucket_policy(BUCKET)
     resources = {r for s in policy["Statement"] for r in s["Resource"]}
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert resources == {"arn:aws:s3:::ray101-tune", "arn:aws:s3:::ray101-tune/*"}
+    assert resources == {f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"}
     assert {s["Effect"] for s in policy["Statement"]} == {"Allow"}
     assert all(a.startswith("s3:") and "*" not in a for a in actions), actions
     assert not actions & {"s3:CreateBucket", "s3:DeleteBucket", "s3:ListAllMyBuckets"}
@@ -134,39 +201,46 @@ def test_the_bucket_policy_names_its_bucket_and_nothing_else():
 @pytest.mark.parametrize(
     ("user", "message"),
     [
-        ({}, "error: --minio-user needs MINIO_USER_ACCESS_KEY and MINIO_USER_SECRET_KEY set"),
+        ({}, "error: --bucket-user needs BUCKET_USER_ACCESS_KEY and BUCKET_USER_SECRET_KEY set"),
         (
-            {**USER, "MINIO_USER_SECRET_KEY": "short"},
-            "error: MINIO_USER_SECRET_KEY must have 8 to 40 characters (MinIO's limit)",
+            {**USER, "BUCKET_USER_SECRET_KEY": "short"},
+            "error: BUCKET_USER_SECRET_KEY must have 8 to 128 characters (SeaweedFS's limit)",
+        ),
+        (
+            {**USER, "BUCKET_USER_ACCESS_KEY": "ray101-tune"},
+            "error: BUCKET_USER_ACCESS_KEY must be 4 to 128 letters and digits (SeaweedFS's limit)",
         ),
     ],
 )
-def test_minio_user_without_usable_keys_is_a_usage_error(minio, user, message):
+def test_bucket_user_without_usable_keys_is_a_usage_error(store, user, message):
     env = {k: "" for k in USER} | user
-    result = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **env})
+    result = ray101("bucket", "create", "unused-bucket", "--bucket-user", env={**store.env, **env})
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == message
-    assert minio.buckets == set() and minio.admin_calls == []
+    assert "unused-bucket" not in buckets(store)
 
 
-def test_a_refused_admin_call_fails_with_one_line_and_no_secret(minio):
-    minio.admin_fails_with = 403
-    result = ray101("bucket", "create", "ray101-tune", "--minio-user", env={**minio.env, **USER})
+def test_a_refused_iam_call_fails_with_one_line_and_no_secret(store):
+    """Signed with keys that are not the admin's (the Tune identity's own, on a
+    bucket it may use): the store refuses the IAM call; one line, no secret."""
+    user = {**USER, "BUCKET_USER_ACCESS_KEY": "refusaluser"}
+    made = ray101("bucket", "create", "refusal-bucket", "--bucket-user", env={**store.env, **user})
+    assert made.returncode == 0, made.stderr
+    env = {
+        **store.env,
+        "AWS_ACCESS_KEY_ID": user["BUCKET_USER_ACCESS_KEY"],
+        "AWS_SECRET_ACCESS_KEY": user["BUCKET_USER_SECRET_KEY"],
+        **user,
+    }
+    result = ray101("bucket", "create", "refusal-bucket", "--bucket-user", env=env)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot make the MinIO user ray101-tune:")
-    assert "403" in lines[0]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        "error: cannot make the identity refusal-bucket-user: CreateUser AccessDenied"
+    )
     output = result.stdout + result.stderr
-    assert USER["MINIO_USER_SECRET_KEY"] not in output and ROOT[1] not in output
-
-
-def test_admin_calls_signed_with_other_keys_are_refused(minio):
-    """The stub takes admin calls from the root key only, as MinIO does: the
-    Tune user's own keys cannot make users."""
-    env = {**minio.env, "AWS_ACCESS_KEY_ID": USER["MINIO_USER_ACCESS_KEY"], **USER}
-    result = ray101("bucket", "create", "ray101-tune", "--minio-user", env=env)
-    assert result.returncode == 1
-    assert "403" in result.stderr and minio.users == {}
+    assert USER["BUCKET_USER_SECRET_KEY"] not in output and store.secret_key not in output
 
 
 def test_sigterm_stops_the_wait_with_one_line(s3):

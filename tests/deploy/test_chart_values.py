@@ -44,7 +44,7 @@ def test_schema_rejects_unknown_and_mistyped_values():
         ({"ray": {"gpuWorkers": {"gpusPerWorker": 0}}}, "gpusPerWorker >= 1"),
         ({"ray": {"cpuWorkers": {"replicas": 9}}}, "minReplicas <= replicas <= maxReplicas"),
         ({"mongodb": {"enabled": False}}, "jobs.workloads.mongo needs mongodb.enabled"),
-        ({"minio": {"enabled": False}}, "jobs.workloads.tune needs shared storage"),
+        ({"seaweedfs": {"enabled": False}}, "jobs.workloads.tune needs shared storage"),
         ({"echo": {"enabled": False}}, "tests.enabled calls the echo service"),
         ({"fullnameOverride": "a-name-that-is-far-too-long-for-kuberay"}, None),
     ],
@@ -61,7 +61,7 @@ def test_validate_values_rejects_broken_combinations(values, message):
 def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
     values = {
         "mongodb": {"enabled": False},
-        "minio": {"enabled": False},
+        "seaweedfs": {"enabled": False},
         "echo": {"enabled": False},
         "tests": {"enabled": False},
         "ray": {"gpuWorkers": {"enabled": False}, "networkPolicy": {"enabled": False}},
@@ -101,12 +101,14 @@ def test_a_render_without_a_cluster_refuses_to_draw_passwords():
 
     import helm_python
 
+    store = {"seaweedfs": {"auth": {"existingSecret": "my-s3"}}}
     for values, missing in (
-        ({}, "ray101-mongodb"),
-        ({"mongodb": {"auth": {"password": "s3cretPassw0rd"}}}, "ray101-mongodb"),
+        ({}, "ray101-seaweedfs"),
+        (store, "ray101-mongodb"),
+        ({**store, "mongodb": {"auth": {"password": "s3cretPassw0rd"}}}, "ray101-mongodb"),
         (
             {"mongodb": {"auth": {"password": "s3cretPassw0rd", "appPassword": "an0ther"}}},
-            "ray101-minio",
+            "ray101-seaweedfs",
         ),
     ):
         with pytest.raises(helm_python.HelmError) as caught:
@@ -122,7 +124,7 @@ def test_a_render_without_a_cluster_refuses_to_draw_passwords():
     given = secret_data(
         {
             "mongodb": {"auth": {"password": "s3cretPassw0rd", "appPassword": "appPassw0rd"}},
-            "minio": {"auth": {"existingSecret": "my-s3"}},
+            "seaweedfs": {"auth": {"existingSecret": "my-s3"}},
         }
     )
     assert given["password"] == "s3cretPassw0rd"
@@ -136,7 +138,7 @@ def test_existing_secrets_replace_the_generated_ones():
     r = _render(
         {
             "mongodb": {"auth": {"existingSecret": "my-mongo"}},
-            "minio": {"auth": {"existingSecret": "my-s3"}},
+            "seaweedfs": {"auth": {"existingSecret": "my-s3"}},
         }
     )
     assert not r.of_kind("Secret")
@@ -157,7 +159,7 @@ def test_passwords_stay_stable_across_upgrades_by_lookup():
     helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
     assert 'lookup "v1" "Secret" .ctx.Release.Namespace .secret' in helpers
     assert 'lookup "v1" "Namespace" "" "kube-system"' in helpers and "randAlphaNum" in helpers
-    for template in ("mongodb/secret.yaml", "minio/secret.yaml"):
+    for template in ("mongodb/secret.yaml", "seaweedfs/secret.yaml"):
         text = (CHART_DIR / "templates" / template).read_text()
         assert 'include "ray101.password"' in text, template
         assert "helm.sh/resource-policy: keep" in text, template

@@ -202,7 +202,7 @@ def test_what_the_api_server_refuses_within_an_object_is_reported(rendered, ctx)
         svc["spec"]["ports"] = [{"port": 9000}, {"port": 9001}]
 
     broken = _mutated(rendered["helm:kind"], "RayCluster", "ray101", duplicate)
-    broken = _mutated(broken, "Service", "ray101-minio", two_unnamed_ports)
+    broken = _mutated(broken, "Service", "ray101-seaweedfs", two_unnamed_ports)
     problems = list(
         checks.check_unique_names_and_references(broken, ctx, checks.EXPECT["helm:kind"])
     )
@@ -211,8 +211,8 @@ def test_what_the_api_server_refuses_within_an_object_is_reported(rendered, ctx)
         ("ray101", f"{head}.ports", "port name 'client' is used twice"),
         ("ray101", f"{head}.volumeMounts[1].name", "no volume 'nowhere' in the pod"),
         ("ray101", "spec.workerGroupSpecs", "groupName 'cpu' is used twice"),
-        ("ray101-minio", "spec.ports[0].name", "a Service with several ports must name each"),
-        ("ray101-minio", "spec.ports[1].name", "a Service with several ports must name each"),
+        ("ray101-seaweedfs", "spec.ports[0].name", "a Service with several ports must name each"),
+        ("ray101-seaweedfs", "spec.ports[1].name", "a Service with several ports must name each"),
     ]
     for source in SOURCES:
         assert not list(

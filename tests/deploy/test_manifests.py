@@ -76,12 +76,12 @@ def test_the_gpu_path_runs_tune_trials_on_gpus(rendered, ctx):
     }
 
 
-def test_tune_job_uses_minio_as_shared_storage(rendered):
+def test_tune_job_uses_seaweedfs_as_shared_storage(rendered):
     for source in SOURCES:
         tune = _obj(rendered[source], "RayJob", "ray101-tune")
         env = yaml.safe_load(tune["spec"]["runtimeEnvYAML"])["env_vars"]
         assert env["RAY101_STORAGE_PATH"].startswith("s3://ray101-tune/"), source
-        assert env["AWS_ENDPOINT_URL"] == "http://ray101-minio:9000", source
+        assert env["AWS_ENDPOINT_URL"] == "http://ray101-seaweedfs:8333", source
 
 
 def _wait_command(rendered, job: str, name: str) -> list[str]:
@@ -326,12 +326,12 @@ def test_service_selecting_no_pod_is_reported(rendered, ctx):
     broken = _mutated(
         rendered["helm:kind"],
         "Service",
-        "ray101-minio",
+        "ray101-seaweedfs",
         lambda s: s["spec"]["selector"].update({"app.kubernetes.io/component": "mini"}),
     )
     problems = list(checks.check_services(broken, ctx, checks.EXPECT["helm:kind"]))
     assert [(p.kind, p.name, p.field) for p in problems] == [
-        ("Service", "ray101-minio", "spec.selector")
+        ("Service", "ray101-seaweedfs", "spec.selector")
     ]
 
 

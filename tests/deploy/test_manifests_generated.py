@@ -129,7 +129,7 @@ def test_a_difference_inside_a_spec_is_found(rendered):
 
 def test_credentials_files_are_git_ignored_and_examples_are_not():
     examples = sorted(K8S_DIR.rglob("*.env.example"))
-    assert {p.parent.name for p in examples} == {"mongodb", "minio"}
+    assert {p.parent.name for p in examples} == {"mongodb", "seaweedfs"}
     targets = [
         str(p.with_name(p.name.removesuffix(".example")).relative_to(REPO_ROOT)) for p in examples
     ]

@@ -57,7 +57,7 @@ def test_optional_parts_are_off_by_default(ctx):
     # the stores get their budgets even so
     assert {p["metadata"]["name"] for p in r.of_kind("PodDisruptionBudget")} == {
         "ray101-mongodb",
-        "ray101-minio",
+        "ray101-seaweedfs",
     }
 
 
@@ -221,13 +221,17 @@ def test_a_broken_cross_object_reference_is_reported(all_parts, ctx, kind, name,
 
 def test_a_redis_password_is_never_drawn_without_a_cluster():
     with pytest.raises(Exception, match=r"ha\.redis\.auth\.existingSecret"):
-        render.render_chart("helm:gitops", {"ha": {"enabled": True}}, offline=False)
+        render.render_chart(
+            "helm:gitops",
+            {"ha": {"enabled": True}, "seaweedfs": {"auth": {"existingSecret": "n"}}},
+            offline=False,
+        )
     r = render.render_chart(
         "helm:gitops",
         {
             "ha": {"enabled": True, "redis": {"auth": {"existingSecret": "my-redis"}}},
             "mongodb": {"auth": {"existingSecret": "m"}},
-            "minio": {"auth": {"existingSecret": "n"}},
+            "seaweedfs": {"auth": {"existingSecret": "n"}},
         },
         offline=False,
     )

@@ -1,5 +1,5 @@
 """checkov and the project's security checks: non-root pods, Pod Security,
-NetworkPolicies, the workloads' MongoDB user and MinIO user, images outside kind.
+NetworkPolicies, the workloads' MongoDB user and S3 identity, images outside kind.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ def test_a_checkov_skip_without_a_reason_is_reported(rendered):
     def bare_skip(deployment):
         deployment["metadata"]["annotations"]["checkov.io/skip1"] = "CKV_K8S_43"
 
-    broken = _mutated(rendered["helm:kind"], "Deployment", "ray101-minio", bare_skip)
+    broken = _mutated(rendered["helm:kind"], "Deployment", "ray101-seaweedfs", bare_skip)
     problems = checkov.scan([broken]).problems
     assert [(p.kind, p.name, p.message) for p in problems] == [
-        ("Deployment", "ray101-minio", "checkov CKV_K8S_43 is skipped without a reason")
+        ("Deployment", "ray101-seaweedfs", "checkov CKV_K8S_43 is skipped without a reason")
     ]
 
 
@@ -239,29 +239,26 @@ def _env(r, obj, container) -> dict[str, str]:
     return {e["name"]: env_value(r, obj, e) for e in container.get("env") or []}
 
 
-def test_the_ray_pods_write_as_the_tune_user_the_bucket_job_makes(rendered, ctx):
+def test_the_ray_pods_write_as_the_tune_identity_the_bucket_job_makes(rendered, ctx):
     """The bucket Job, as rendered (command and env resolved from the rendered
-    Secret), run against the MinIO stub: it signs as MinIO's root user and makes
-    the user whose keys every Ray container and the tune job's bucket wait hold,
-    with a policy naming the bucket only. The root keys reach no other pod."""
-    from jobs.bucket_user import bucket_policy
-    from tests.minio_stub import minio_stub
+    Secret), run against a real SeaweedFS started with the store pod's admin
+    keys: the identity it makes has the keys every Ray container and the tune
+    job's bucket wait hold, writes in the bucket and is refused another bucket.
+    The admin keys reach no other pod."""
+    import pyarrow.fs as pafs
+
+    from jobs.bucket_user import Store, identity_name
+    from tests.servers.seaweedfs import seaweedfs_server
 
     for source in ("helm:kind", "kustomize:kind"):
         r = rendered[source]
-        job = _obj(r, "Job", "ray101-minio-bucket")
+        job = _obj(r, "Job", "ray101-bucket")
         (container,) = job["spec"]["template"]["spec"]["containers"]
         env = _env(r, job, container)
-        minio = _obj(r, "Deployment", "ray101-minio")
-        root = _env(r, minio, minio["spec"]["template"]["spec"]["containers"][0])
-        assert env["AWS_ACCESS_KEY_ID"] == root["MINIO_ROOT_USER"], source
-        with minio_stub(root["MINIO_ROOT_USER"], root["MINIO_ROOT_PASSWORD"]) as (url, state):
-            env["AWS_ENDPOINT_URL"] = url
-            command = [checks.probe_python(), *container["command"][1:]]
-            done = subprocess.run(
-                command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
-            )
-            assert done.returncode == 0, (source, done.stderr)
+        store = _obj(r, "Deployment", "ray101-seaweedfs")
+        admin = _env(r, store, store["spec"]["template"]["spec"]["containers"][0])
+        admin_keys = (admin["AWS_ACCESS_KEY_ID"], admin["AWS_SECRET_ACCESS_KEY"])
+        assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == admin_keys, source
         bucket = container["command"][container["command"].index("create") + 1]
         cluster = _obj(r, "RayCluster", "ray101")
         keys = {
@@ -279,14 +276,36 @@ def test_the_ray_pods_write_as_the_tune_user_the_bucket_job_makes(rendered, ctx)
         keys.add(
             (_env(r, tune, wait)["AWS_ACCESS_KEY_ID"], _env(r, tune, wait)["AWS_SECRET_ACCESS_KEY"])
         )
-        assert keys == set(state.users.items()), source
-        (user,) = state.users
-        assert user != root["MINIO_ROOT_USER"]
-        assert state.policies[state.user_policy[user]] == bucket_policy(bucket)
-        assert not list(checks.check_minio_root_keys(r, ctx, checks.EXPECT[source])), source
+        (tune_keys,) = keys
+        assert tune_keys[0] != admin_keys[0], source
+        with seaweedfs_server(admin_keys) as server:
+            env["AWS_ENDPOINT_URL"] = server.endpoint
+            command = [checks.probe_python(), *container["command"][1:]]
+            done = subprocess.run(
+                command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, (source, done.stderr)
+            listed = Store(server.endpoint, admin_keys).iam(
+                "ListAccessKeys", UserName=identity_name(bucket)
+            )
+            assert [e.text for e in listed.iter() if e.tag.endswith("AccessKeyId")] == [
+                tune_keys[0]
+            ], source
+            s3 = pafs.S3FileSystem(
+                access_key=tune_keys[0],
+                secret_key=tune_keys[1],
+                endpoint_override=server.endpoint,
+                region="us-east-1",
+                allow_bucket_creation=True,
+            )
+            with s3.open_output_stream(f"{bucket}/ray101/probe") as out:
+                out.write(b"probe")
+            with pytest.raises(OSError, match="(?i)access.?denied"):
+                s3.create_dir("another-bucket")
+        assert not list(checks.check_store_admin_keys(r, ctx, checks.EXPECT[source])), source
 
 
-def test_a_ray_pod_with_minios_root_keys_is_reported(rendered, ctx):
+def test_a_ray_pod_with_the_stores_admin_keys_is_reported(rendered, ctx):
     def root_keys(cluster):
         for e in cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]:
             ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
@@ -295,20 +314,22 @@ def test_a_ray_pod_with_minios_root_keys_is_reported(rendered, ctx):
 
     def whole_secret(cluster):
         worker = cluster["spec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
-        worker["envFrom"] = [{"secretRef": {"name": "ray101-minio"}}]
+        worker["envFrom"] = [{"secretRef": {"name": "ray101-seaweedfs"}}]
 
     for change, fields in (
         (root_keys, {"spec.headGroupSpec.template.spec.containers[0].env"}),
         (whole_secret, {"spec.workerGroupSpecs[0].template.spec.containers[0].envFrom[0]"}),
     ):
         broken = _mutated(rendered["kustomize:kind"], "RayCluster", "ray101", change)
-        problems = list(checks.check_minio_root_keys(broken, ctx, checks.EXPECT["kustomize:kind"]))
+        problems = list(checks.check_store_admin_keys(broken, ctx, checks.EXPECT["kustomize:kind"]))
         assert {
             p.field.rsplit("[", 1)[0] if "env[" in p.field else p.field for p in problems
         } == fields
-        assert all("MinIO's root" in p.message for p in problems), _report(problems)
+        assert all("S3 store's admin" in p.message for p in problems), _report(problems)
 
 
-def test_the_tune_user_may_not_be_minios_root_user():
-    with pytest.raises(Exception, match="minio.auth.tuneUser must differ from minio.auth.rootUser"):
-        render.render_chart("h", {"minio": {"auth": {"tuneUser": "ray101"}}})
+def test_the_tune_identity_may_not_use_the_stores_admin_key():
+    with pytest.raises(
+        Exception, match="seaweedfs.auth.tuneUser must differ from seaweedfs.auth.rootUser"
+    ):
+        render.render_chart("h", {"seaweedfs": {"auth": {"tuneUser": "ray101admin"}}})

@@ -1,6 +1,6 @@
 """What ray101 refuses or cleans up on a cluster: an unlabelled pod kept off
-MongoDB, a submission without the token refused, Tune's checkpoints in MinIO
-and the Ray pods' MinIO keys limited to that bucket,
+MongoDB, a submission without the token refused, Tune's checkpoints in the S3
+store and the Ray pods' S3 keys limited to that bucket,
 the echo on every serve pod, a RayJob's driver stopped at its deadline.
 
 Thin glue: each test gathers what the cluster returns and hands it to a judge
@@ -124,7 +124,7 @@ def _tune_storage(kube) -> tuple[str, str]:
     env = runtime_env_vars(job)
     storage, endpoint = env.get("RAY101_STORAGE_PATH", ""), env.get("AWS_ENDPOINT_URL", "")
     if not storage.startswith("s3://") or not endpoint:
-        pytest.fail(f"the tune RayJob does not write to MinIO (runtime env: {env})")
+        pytest.fail(f"the tune RayJob does not write to the S3 store (runtime env: {env})")
     return storage.removeprefix("s3://"), endpoint
 
 
@@ -134,7 +134,7 @@ def test_tunes_checkpoints_are_in_the_bucket(kube):
     assert checks.checkpoint_problems(out.split(), prefix) == []
 
 
-def test_the_ray_pods_minio_keys_reach_tunes_bucket_only(kube):
+def test_the_ray_pods_s3_keys_reach_tunes_bucket_only(kube):
     prefix, endpoint = _tune_storage(kube)
     bucket = prefix.split("/")[0]
     out = _python(kube, _head_pod(kube), checks.BUCKET_SCOPE_SCRIPT, endpoint, bucket)

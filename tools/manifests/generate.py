@@ -41,7 +41,7 @@ HELM_ONLY_ANNOTATIONS = ("helm.sh/resource-policy",)
 # What the base rendering turns on: the Namespace, which Helm leaves to --create-namespace.
 BASE_VALUES: dict[str, Any] = {"namespace": {"create": True}}
 # Each generated Secret comes from secret.env beside its example.
-SECRET_DIRS = {"ray101-mongodb": "mongodb", "ray101-minio": "minio"}
+SECRET_DIRS = {"ray101-mongodb": "mongodb", "ray101-seaweedfs": "seaweedfs"}
 # The overlays with RayJob arguments of their own: each includes the kustomize
 # Component overlays/<profile>/rayjobs, generated from values-<profile>.yaml.
 OVERLAY_PROFILES = ("kind", "gpu")

@@ -60,7 +60,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FAKE_PASSWORD = "notARealPassword0"
 OFFLINE_VALUES: dict[str, Any] = {
     "mongodb": {"auth": {"password": FAKE_PASSWORD, "appPassword": "notARealAppPassword0"}},
-    "minio": {"auth": {"rootPassword": FAKE_PASSWORD, "tunePassword": "notARealTunePassword0"}},
+    "seaweedfs": {"auth": {"rootPassword": FAKE_PASSWORD, "tunePassword": "notARealTunePassword0"}},
     "ha": {"redis": {"auth": {"password": FAKE_PASSWORD}}},
 }
 
@@ -127,7 +127,7 @@ def render_notes(values: dict[str, Any] | None = None) -> str:
 
     secrets = {
         "mongodb": {"auth": {"existingSecret": "ray101-mongodb"}},
-        "minio": {"auth": {"existingSecret": "ray101-minio"}},
+        "seaweedfs": {"auth": {"existingSecret": "ray101-seaweedfs"}},
     }
     values = merged(secrets, values)
     with helm_python.Chart.load(CHART_DIR) as chart:

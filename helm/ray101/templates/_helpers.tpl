@@ -86,45 +86,13 @@ imagePullSecrets:
 {{- printf "%s.%s.svc:27017" (include "ray101.mongodb.fullname" .) .Release.Namespace }}
 {{- end }}
 
-{{/* MinIO. */}}
-{{- define "ray101.minio.fullname" -}}
-{{- printf "%s-minio" (include "ray101.fullname" .) }}
-{{- end }}
-
-{{- define "ray101.minio.secretName" -}}
-{{- default (include "ray101.minio.fullname" .) .Values.minio.auth.existingSecret }}
-{{- end }}
-
-{{- define "ray101.minio.endpoint" -}}
-{{- printf "http://%s:9000" (include "ray101.minio.fullname" .) }}
-{{- end }}
-
 {{/* RAY101_STORAGE_PATH of the workloads that need shared storage. */}}
 {{- define "ray101.storagePath" -}}
 {{- with .Values.jobs.storagePath }}
 {{- . }}
 {{- else }}
-{{- printf "s3://%s/ray101" .Values.minio.bucket }}
+{{- printf "s3://%s/ray101" .Values.seaweedfs.bucket }}
 {{- end }}
-{{- end }}
-
-{{/*
-A pair of MinIO keys from its Secret as two variables:
-(dict "ctx" . "names" (list ACCESS_VAR SECRET_VAR) "keys" (list USER_KEY PASSWORD_KEY)).
-*/}}
-{{- define "ray101.minioKeys" -}}
-{{- range $i, $var := .names }}
-- name: {{ $var }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "ray101.minio.secretName" $.ctx }}
-      key: {{ index $.keys $i }}
-{{- end }}
-{{- end }}
-
-{{/* The S3 credentials of the Ray pods: MinIO's Tune user, limited to its bucket. */}}
-{{- define "ray101.minioCredentials" -}}
-{{- include "ray101.minioKeys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "tuneUser" "tunePassword")) }}
 {{- end }}
 
 {{/*
@@ -137,8 +105,8 @@ environment cannot read a Secret).
 {{- if .Values.mongodb.enabled }}
 {{ include "ray101.mongodbEnv" . }}
 {{- end }}
-{{- if .Values.minio.enabled }}
-{{ include "ray101.minioCredentials" . }}
+{{- if .Values.seaweedfs.enabled }}
+{{ include "ray101.seaweedfs.credentials" . }}
 {{- end }}
 {{- end }}
 
@@ -199,24 +167,6 @@ containers write logs and spill objects under /tmp/ray and keep a writable root.
   emptyDir: {}
 {{- end }}
 
-{{/* The MinIO endpoint and the Tune user's keys, for `ray101 wait bucket`. */}}
-{{- define "ray101.bucketEnv" -}}
-- name: AWS_ENDPOINT_URL
-  value: {{ include "ray101.minio.endpoint" . | quote }}
-{{ include "ray101.minioCredentials" . }}
-{{- end }}
-
-{{/*
-The bucket Job's environment: MinIO's root keys (it creates the bucket and the
-Tune user) and the Tune user's keys for `ray101 bucket create --minio-user`.
-*/}}
-{{- define "ray101.bucketJobEnv" -}}
-- name: AWS_ENDPOINT_URL
-  value: {{ include "ray101.minio.endpoint" . | quote }}
-{{ include "ray101.minioKeys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "rootUser" "rootPassword")) }}
-{{ include "ray101.minioKeys" (dict "ctx" . "names" (list "MINIO_USER_ACCESS_KEY" "MINIO_USER_SECRET_KEY") "keys" (list "tuneUser" "tunePassword")) }}
-{{- end }}
-
 {{/*
 The autoscaler sidecar of a Ray cluster (the shared one and the serving one).
 */}}
@@ -250,8 +200,8 @@ metadata:
     {{- if .mongodbClient }}
     {{- include "ray101.mongodbClientLabel" $ctx | nindent 4 }}
     {{- end }}
-    {{- if .minioClient }}
-    {{- include "ray101.minioClientLabel" $ctx | nindent 4 }}
+    {{- if .s3Client }}
+    {{- include "ray101.s3ClientLabel" $ctx | nindent 4 }}
     {{- end }}
 spec:
   {{- with include "ray101.imagePullSecrets" $ctx }}{{ . | nindent 2 }}{{ end }}
@@ -340,19 +290,12 @@ rendering its message or nothing. templates/validate.yaml renders them, so
 */}}
 {{- define "ray101.validateValues" -}}
 {{- $messages := list }}
-{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "minioUsers" "tests" "routes" }}
+{{- range $rule := list "namePrefix" "gpuWorkers" "workerReplicas" "echoWorkers" "mongodbNeeded" "storageNeeded" "seaweedfsUsers" "tests" "routes" }}
 {{- $messages = append $messages (include (printf "ray101.validateValues.%s" $rule) $) }}
 {{- end }}
 {{- $messages = without $messages "" }}
 {{- if $messages }}
 {{- fail (printf "\nray101: invalid values:\n  - %s" (join "\n  - " $messages)) }}
-{{- end }}
-{{- end }}
-
-{{/* MinIO refuses a user named like its root user: the Tune user needs its own name. */}}
-{{- define "ray101.validateValues.minioUsers" -}}
-{{- if and .Values.minio.enabled (eq .Values.minio.auth.tuneUser .Values.minio.auth.rootUser) }}
-{{- printf "minio.auth.tuneUser must differ from minio.auth.rootUser (%q): the Ray pods must not hold MinIO's root keys" .Values.minio.auth.rootUser }}
 {{- end }}
 {{- end }}
 
@@ -405,12 +348,12 @@ rendering its message or nothing. templates/validate.yaml renders them, so
 {{- join "; " $found }}
 {{- end }}
 
-{{/* A workload that needs shared storage gets MinIO or a bucket. */}}
+{{/* A workload that needs shared storage gets SeaweedFS or a bucket. */}}
 {{- define "ray101.validateValues.storageNeeded" -}}
 {{- $found := list }}
 {{- range $name, $job := .Values.jobs.workloads }}
-{{- if and $job.enabled (eq $job.needs "storage") (not $.Values.minio.enabled) (not $.Values.jobs.storagePath) }}
-{{- $found = append $found (printf "jobs.workloads.%s needs shared storage: keep minio.enabled or set jobs.storagePath (s3://... or gs://...)" $name) }}
+{{- if and $job.enabled (eq $job.needs "storage") (not $.Values.seaweedfs.enabled) (not $.Values.jobs.storagePath) }}
+{{- $found = append $found (printf "jobs.workloads.%s needs shared storage: keep seaweedfs.enabled or set jobs.storagePath (s3://... or gs://...)" $name) }}
 {{- end }}
 {{- end }}
 {{- join "; " $found }}
@@ -432,8 +375,8 @@ Call with a list of IDs.
 {{- $reasons := dict
   "CKV_K8S_43" "images are pinned by tag in versions.env; ray101 is built locally and loaded with kind load so it has no registry digest - name image@sha256 in an overlay images entry or image.tag once pushed"
   "CKV_K8S_15" "IfNotPresent on purpose - kind load puts the ray101 image on the nodes and it is never pulled; the other tags are pinned and immutable"
-  "CKV_K8S_40" "runs as the image's own user (ray 1000 / mongodb 999 / minio 1000) that owns its files; a uid above 10000 cannot write them"
-  "CKV_K8S_35" "the mongo and MinIO entrypoints and the MONGODB_URI of the Ray pods read credentials from the environment only; the values come from a Secret and never appear in a manifest"
+  "CKV_K8S_40" "runs as the image's own user (ray 1000 / mongodb 999 / seaweed 1000) that owns its files; a uid above 10000 cannot write them"
+  "CKV_K8S_35" "the mongo entrypoint, SeaweedFS's admin keys and the MONGODB_URI of the Ray pods read credentials from the environment only; the values come from a Secret and never appear in a manifest"
   "CKV_K8S_8" "a run-to-completion helm test Pod serves nothing to probe"
   "CKV_K8S_9" "a run-to-completion helm test Pod serves nothing to probe"
 }}
@@ -445,11 +388,6 @@ checkov.io/skip{{ add1 $i }}: {{ printf "%s=%s" $id (index $reasons $id) | quote
 {{/* Pods that serve nothing: the no-ingress NetworkPolicy selects them. */}}
 {{- define "ray101.noIngressLabel" -}}
 ray101/ingress: none
-{{- end }}
-
-{{/* Marks a pod the MinIO NetworkPolicy lets in. */}}
-{{- define "ray101.minioClientLabel" -}}
-ray101/minio-client: "true"
 {{- end }}
 
 {{/*

@@ -39,9 +39,9 @@ from tools.manifests.checks.ray import (
 )
 from tools.manifests.checks.references import (
     check_env_references,
-    check_minio_root_keys,
     check_mongodb_uri,
     check_services,
+    check_store_admin_keys,
     check_urls,
 )
 from tools.manifests.checks.routes import (
@@ -67,7 +67,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_env_references,
     check_urls,
     check_mongodb_uri,
-    check_minio_root_keys,
+    check_store_admin_keys,
     check_services,
     check_mongodb,
     check_ray_heads,

@@ -34,11 +34,11 @@ def check_chart_versions(chart_dir: Path, versions: dict[str, str]) -> Iterator[
             versions["KUBERAY_VERSION"],
         ),
     }
-    if "MINIO_IMAGE" in versions:
-        minio = values["minio"]["image"]
-        wanted["values.yaml minio.image"] = (
-            f"{minio['repository']}:{minio['tag']}",
-            versions["MINIO_IMAGE"],
+    if "SEAWEEDFS_IMAGE" in versions:
+        store = values["seaweedfs"]["image"]
+        wanted["values.yaml seaweedfs.image"] = (
+            f"{store['repository']}:{store['tag']}",
+            versions["SEAWEEDFS_IMAGE"],
         )
     if "REDIS_IMAGE" in versions:
         redis = values["ha"]["redis"]["image"]

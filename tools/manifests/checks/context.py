@@ -14,7 +14,7 @@ class Expect:
     gpu: str
     # Images come from `kind load docker-image`: pull policy must not be Always.
     kind_cluster: bool = False
-    # Every part switched on: one RayJob per registry workload, MongoDB, MinIO, echo.
+    # Every part switched on: one RayJob per registry workload, MongoDB, SeaweedFS, echo.
     all_parts: bool = True
     # Every optional part on too: monitoring, GCS fault tolerance, Ingress, HTTPRoutes.
     every_option: bool = False

@@ -194,7 +194,7 @@ def env_value(r: Rendered, obj: Obj, env: Obj) -> str:
 
 def bucket_created(container: Obj) -> str | None:
     """The bucket a `python -m jobs.cli bucket create BUCKET ...` container makes
-    (the MinIO bucket Job), or None for any other container."""
+    (the bucket Job), or None for any other container."""
     argv = container_argv(container)
     if argv[1:5] == ["-m", "jobs.cli", "bucket", "create"] and len(argv) > 5:
         return argv[5]

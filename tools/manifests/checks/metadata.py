@@ -99,7 +99,7 @@ def check_pod_templates_without_release_labels(
 ) -> Iterator[Problem]:
     """No per-release label in any pod template: a chart or app version there
     changes the template on every release, so each upgrade restarts the pods
-    (MongoDB, MinIO, every Ray node) even when nothing they run has changed."""
+    (MongoDB, SeaweedFS, every Ray node) even when nothing they run has changed."""
     for obj in r.all_objects():
         for tpl in pod_templates(obj):
             if not tpl.path:  # a bare Pod is its own template

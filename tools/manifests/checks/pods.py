@@ -162,11 +162,11 @@ def check_images(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]
                         where,
                         f"{image!r} differs from versions.env MONGO_IMAGE={v['MONGO_IMAGE']}",
                     )
-                elif short == "minio" and "MINIO_IMAGE" in v and image != v["MINIO_IMAGE"]:
+                elif short == "seaweedfs" and image != v.get("SEAWEEDFS_IMAGE", image):
                     yield r.problem(
                         obj,
                         where,
-                        f"{image!r} differs from versions.env MINIO_IMAGE={v['MINIO_IMAGE']}",
+                        f"{image!r} differs from versions.env SEAWEEDFS_IMAGE={v['SEAWEEDFS_IMAGE']}",
                     )
                 policy = c.get("imagePullPolicy")
                 if expect.kind_cluster and policy == "Always":

@@ -382,7 +382,7 @@ def check_rayjob_deadlines(r: Rendered, ctx: Context, expect: Expect) -> Iterato
 
 
 def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
-    """The tune job writes where every node can reach: an S3/GCS bucket (MinIO's on kind)."""
+    """The tune job writes where every node can reach: an S3/GCS bucket (SeaweedFS's on kind)."""
     job = next((o for o in r.of_kind("RayJob") if o["metadata"]["name"].endswith("-tune")), None)
     if job is None:
         return
@@ -398,7 +398,7 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
         return
     endpoint = env.get("AWS_ENDPOINT_URL")
     if endpoint:
-        # The bucket must be the one the MinIO bucket Job creates.
+        # The bucket must be the one the bucket Job creates.
         buckets = {
             bucket_created(c)
             for o in r.of_kind("Job")
@@ -410,7 +410,7 @@ def check_tune_storage(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pr
             yield r.problem(
                 job,
                 where,
-                f"bucket {bucket!r} is not the one created in MinIO ({sorted(buckets)})",
+                f"bucket {bucket!r} is not the one the bucket Job creates ({sorted(buckets)})",
             )
         cluster = next(iter(r.of_kind("RayCluster")), None)
         names = {

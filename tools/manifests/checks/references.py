@@ -1,4 +1,4 @@
-"""References between objects: Secrets and keys, $(VAR) expansion, in-cluster URLs and Services, MONGODB_URI, who holds MinIO's root keys, selectors and ports."""
+"""References between objects: Secrets and keys, $(VAR) expansion, in-cluster URLs and Services, MONGODB_URI, who holds the S3 store's admin keys, selectors and ports."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tools.manifests.checks.lookups import (
     derived_services,
     dig,
     env_value,
+    image_parts,
     labels_match,
     runtime_env_vars,
     selector_labels,
@@ -195,22 +196,26 @@ def check_mongodb_uri(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Pro
             yield r.problem(None, "", "no container gets MONGODB_URI")
 
 
-# The environment variables MinIO reads its root keys from.
-MINIO_ROOT_ENV = ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+# The store's image (its short name) and the variables SeaweedFS reads its
+# admin identity from.
+STORE_IMAGE = "seaweedfs"
+STORE_ADMIN_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
-def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
-    """MinIO's root keys stay in the MinIO pod and the bucket Job: every other
-    pod (the Ray nodes, so every job anyone submits) gets S3 keys limited to
-    Tune's bucket, and never the whole MinIO Secret."""
+def check_store_admin_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """The S3 store's admin keys stay in the store's pod and the bucket Job:
+    every other pod (the Ray nodes, so every job anyone submits) gets S3 keys
+    limited to Tune's bucket, and never the whole store Secret."""
     root_refs: set[tuple[str, str]] = set()
     holders: set[int] = set()
     for obj in r.all_objects():
         for tpl in pod_templates(obj):
             for _, c in containers(tpl):
+                if image_parts(c.get("image", ""))[0].rsplit("/", 1)[-1] != STORE_IMAGE:
+                    continue
                 for e in c.get("env") or []:
                     ref = dig(e, "valueFrom.secretKeyRef")
-                    if e.get("name") in MINIO_ROOT_ENV and ref:
+                    if e.get("name") in STORE_ADMIN_ENV and ref:
                         root_refs.add((ref.get("name"), ref.get("key")))
                         holders.add(id(c))
     if not root_refs:
@@ -220,7 +225,7 @@ def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 # The bucket Job is the one other holder: it makes the bucket
-                # and the Tune user (jobs/bucket_user.py).
+                # and the Tune identity (jobs/bucket_user.py).
                 if id(c) in holders or bucket_created(c) is not None:
                     continue
                 for i, e in enumerate(c.get("env") or []):
@@ -229,8 +234,8 @@ def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator
                         yield r.problem(
                             obj,
                             f"{path}.env[{i}]",
-                            f"{e.get('name')} is MinIO's root key {ref.get('key')!r}: give this "
-                            "pod the Tune user's keys (read and write on its bucket only)",
+                            f"{e.get('name')} is the S3 store's admin key {ref.get('key')!r}: give "
+                            "this pod the Tune identity's keys (read and write on its bucket only)",
                         )
                 for i, source in enumerate(c.get("envFrom") or []):
                     if dig(source, "secretRef.name") in secrets:
@@ -238,7 +243,7 @@ def check_minio_root_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterator
                             obj,
                             f"{path}.envFrom[{i}]",
                             f"takes the whole Secret {dig(source, 'secretRef.name')!r}, "
-                            "MinIO's root keys with it",
+                            "the S3 store's admin keys with it",
                         )
 
 
