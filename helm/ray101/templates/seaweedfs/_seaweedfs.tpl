@@ -18,9 +18,10 @@ IAM API on the S3 port (jobs/bucket_user.py).
 {{- end }}
 
 {{/*
-`weed server`'s arguments. Only the S3 gateway listens beyond the pod: the
-master, volume server and filer (whose APIs have no authentication) bind to
-127.0.0.1. The IAM API on the S3 port takes writes (the bucket Job's), only
+`weed server`'s arguments. Only the S3 gateway listens beyond the pod: its
+HTTP port 8333 and its gRPC port 18333 (IAM cache updates and lifecycle
+deletes, which it takes from local peers only). The master, volume server and
+filer, whose APIs have no authentication, bind to 127.0.0.1. The IAM API on the S3 port takes writes (the bucket Job's), only
 from the admin identity: self-service key minting needs a grant too.
 tests/servers/seaweedfs.py runs the real server with the same S3 and IAM flags.
 */}}
