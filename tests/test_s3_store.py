@@ -125,3 +125,13 @@ def test_tune_checkpoints_to_the_store_with_the_tune_keys(store, tmp_path):
         if i.type == pafs.FileType.File
     ]
     assert checks.checkpoint_problems(keys, f"{prefix}/s3-store") == [], keys
+
+
+def test_a_missing_weed_fails_naming_the_build_script(monkeypatch, tmp_path):
+    """Without the built binary the fixture fails (never skips) and says how to build it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with (
+        pytest.raises(pytest.fail.Exception, match="run scripts/build-seaweedfs"),
+        seaweedfs_server(),
+    ):
+        pass
