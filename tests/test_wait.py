@@ -137,6 +137,10 @@ def test_the_bucket_user_gets_its_bucket_only_and_a_rerun_converges(store):
     ray101("bucket", "create", "someone-elses", env=store.env)  # made with the admin keys
 
     keys = (USER["BUCKET_USER_ACCESS_KEY"], USER["BUCKET_USER_SECRET_KEY"])
+    # The tune job's wait-for-bucket, with the identity's keys as its pod has them.
+    tune_env = {**store.env, "AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]}
+    waited = ray101("wait", "bucket", BUCKET, "--interval", "0.1", env=tune_env)
+    assert waited.returncode == 0, waited.stderr
     tune = user_fs(store, keys)
     with tune.open_output_stream(f"{BUCKET}/trial/checkpoint_000000/model.pt") as out:
         out.write(b"weights")
