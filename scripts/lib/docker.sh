@@ -1,0 +1,117 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # names defined here are used by the files that source this one
+#
+# scripts/lib/docker.sh: a docker daemon to talk to, and the one decision that
+# matters offline: for each image the kind path needs, is it here, can it be
+# pulled, or must it be built here? Needs scripts/lib/common.sh.
+
+# The dockerd this run started (empty: one was already answering, or none).
+DOCKERD_PID=""
+DOCKERD_LOG="${RAY101_CACHE}/logs/dockerd.log"
+
+docker_answers() { docker info >/dev/null 2>&1; }
+
+# docker_ensure_daemon: use the daemon that answers; else start Debian's
+# dockerd (installing docker.io with apt-get when root and it is missing).
+docker_ensure_daemon() {
+  command -v docker >/dev/null 2>&1 || die "needs the docker CLI" "${EXIT_PREREQ}"
+  if docker_answers; then
+    info "docker answers: $(docker version --format 'engine {{.Server.Version}}' 2>/dev/null)"
+    return 0
+  fi
+  if ! command -v dockerd >/dev/null 2>&1; then
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+      die "no docker daemon answers and dockerd is not installed (Debian: apt-get install docker.io)" "${EXIT_PREREQ}"
+    fi
+    info "no dockerd: apt-get install docker.io"
+    DEBIAN_FRONTEND=noninteractive low apt-get install -y -qq docker.io >/dev/null ||
+      die "apt-get install docker.io failed" "${EXIT_PREREQ}"
+  fi
+  [[ "$(id -u)" == 0 ]] || die "no docker daemon answers; starting dockerd needs root" "${EXIT_PREREQ}"
+  mkdir -p "$(dirname "${DOCKERD_LOG}")"
+  info "starting dockerd (log: ${DOCKERD_LOG})"
+  dockerd >>"${DOCKERD_LOG}" 2>&1 &
+  DOCKERD_PID=$!
+  local i
+  for ((i = 0; i < 60; i++)); do
+    docker_answers && break
+    kill -0 "${DOCKERD_PID}" 2>/dev/null || {
+      tail -n 20 "${DOCKERD_LOG}" >&2
+      DOCKERD_PID=""
+      die "dockerd exited (log above)"
+    }
+    sleep 1
+  done
+  docker_answers || die "dockerd did not answer within 60s (${DOCKERD_LOG})"
+  info "dockerd ${DOCKERD_PID} answers: $(docker version --format 'engine {{.Server.Version}}')"
+}
+
+# docker_stop_ours: stop the dockerd this run started, and no other.
+docker_stop_ours() {
+  [[ -n "${DOCKERD_PID}" ]] || return 0
+  if kill -0 "${DOCKERD_PID}" 2>/dev/null; then
+    info "stopping the dockerd this run started (${DOCKERD_PID})"
+    kill -TERM "${DOCKERD_PID}" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 30; i++)); do
+      kill -0 "${DOCKERD_PID}" 2>/dev/null || break
+      sleep 1
+    done
+  fi
+  DOCKERD_PID=""
+}
+
+# docker_reload: make the running dockerd re-read daemon.json (runtimes and
+# default-runtime are reloadable with SIGHUP).
+docker_reload() {
+  local pid
+  pid="${DOCKERD_PID:-$(pgrep -xo dockerd || true)}"
+  [[ -n "${pid}" ]] || return 0
+  kill -HUP "${pid}"
+  sleep 2
+}
+
+# --- Pull or build ---------------------------------------------------------------
+# image_decide IMAGE: prints present, pulled or build. An image is built only
+# when `docker image inspect` fails AND `docker pull` fails: with a registry
+# nothing changes.
+image_decide() {
+  local image="$1"
+  if docker image inspect "${image}" >/dev/null 2>&1; then
+    echo present
+  elif docker pull --quiet "${image}" >/dev/null 2>"${RAY101_CACHE}/logs/pull.err"; then
+    echo pulled
+  else
+    echo build
+  fi
+}
+
+# What each image came to, for the summary ("IMAGE<TAB>how").
+IMAGE_RESULTS=()
+BUILT_IMAGES=()
+
+# ensure_image IMAGE BUILDER: decide; when it must be built, run BUILDER IMAGE
+# (a function; "" when this script cannot build it yet). PLAN=true decides only.
+ensure_image() {
+  local image="$1" builder="$2" how t0=${SECONDS}
+  mkdir -p "${RAY101_CACHE}/logs"
+  how="$(image_decide "${image}")"
+  case "${how}" in
+    present | pulled) info "${image}: ${how}" ;;
+    build)
+      info "${image}: not here and the pull failed: $(tail -n 1 "${RAY101_CACHE}/logs/pull.err")"
+      if [[ -z "${builder}" ]]; then
+        how="missing (no offline build yet)"
+      elif [[ "${PLAN:-false}" == true ]]; then
+        how="to build (${builder})"
+      else
+        "${builder}" "${image}"
+        docker image inspect "${image}" >/dev/null 2>&1 || die "${builder} did not produce ${image}"
+        how="built here ($((SECONDS - t0))s)"
+        BUILT_IMAGES+=("${image}")
+      fi
+      info "${image}: ${how}"
+      ;;
+  esac
+  IMAGE_RESULTS+=("$(printf '%s\t%s' "${image}" "${how}")")
+}

@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # names defined here are used by the files that source this one
+#
+# scripts/lib/images.sh: the images the kind path needs, and the builders that
+# make them here from Debian packages and Go modules when they cannot be
+# pulled. Needs common.sh, gobuild.sh and docker.sh.
+
+# "IMAGE|BUILDER": every image the kind path pulls, with the function that
+# builds it offline ("" where scripts/offline-images cannot build it yet).
+KIND_PATH_IMAGES=(
+  "${KIND_NODE_IMAGE}|build_node_image"
+  "quay.io/kuberay/operator:v${KUBERAY_VERSION}|"
+  "${RAY_IMAGE}:${RAY_IMAGE_TAG_CPU}|"
+  "${REDIS_IMAGE}|"
+  "${SEAWEEDFS_IMAGE}|"
+)
+
+# A tiny local image (Debian's busybox-static) to prove a --privileged
+# container runs before anything larger is built.
+PROBE_IMAGE="ray101-offline/probe:busybox"
+
+# apt_fetch DIR PACKAGE...: download Debian packages (not installed on the host)
+# and unpack them into DIR.
+apt_fetch() {
+  local dir="$1" debs deb
+  shift
+  debs="$(mktemp -d)"
+  (cd "${debs}" && low apt-get download -qq -o APT::Sandbox::User=root "$@" >/dev/null) || {
+    rm -rf "${debs}"
+    die "apt-get download $* failed (run apt-get update first?)"
+  }
+  for deb in "${debs}"/*.deb; do dpkg-deb -x "${deb}" "${dir}"; done
+  rm -rf "${debs}"
+}
+
+build_probe_image() {
+  local root
+  root="$(mktemp -d)"
+  apt_fetch "${root}" busybox-static
+  mkdir -p "${root}/bin" "${root}/proc" "${root}/sys" "${root}/dev" "${root}/etc"
+  ln -sf busybox "${root}/bin/sh"
+  ln -sf busybox "${root}/bin/grep"
+  tar -C "${root}" -c . | docker import --change 'CMD ["/bin/sh"]' - "$1" >/dev/null
+  rm -rf "${root}"
+}
+
+# build_node_image IMAGE: kind's node image, laid out as kind's base image from
+# Debian packages, with the Kubernetes binaries and the images kubeadm and kind
+# need preloaded. Not written yet: scripts/offline-images names it missing.
+build_node_image() {
+  die "building $1 offline is not written yet (issue 21): kind needs a registry for it"
+}

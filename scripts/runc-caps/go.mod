@@ -1,0 +1,3 @@
+module ray101.local/runc-caps
+
+go 1.22
