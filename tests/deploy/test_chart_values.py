@@ -77,6 +77,7 @@ def test_each_part_can_be_switched_off(ctx, kubernetes, crds):
     kinds = {(o["kind"], o["metadata"]["name"]) for o in r.all_objects()}
     assert kinds == {
         ("RayCluster", "ray101"),
+        ("ServiceAccount", "ray101-ray"),
         ("NetworkPolicy", "ray101-no-ingress"),
         *{("RayJob", f"ray101-{w}") for w in ("retrieve", "dependencies", "dag", "tune")},
     }

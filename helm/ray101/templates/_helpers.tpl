@@ -50,6 +50,11 @@ restart MongoDB, and a Job's immutable pod template stays the same.
 app.kubernetes.io/part-of: ray101
 {{- end }}
 
+{{/* The ServiceAccount of the shared RayCluster's pods (ray.serviceAccount). */}}
+{{- define "ray101.ray.serviceAccountName" -}}
+{{- default (printf "%s-ray" (include "ray101.fullname" .)) .Values.ray.serviceAccount.name }}
+{{- end }}
+
 {{/* Marks a pod the MongoDB NetworkPolicy lets in. */}}
 {{- define "ray101.mongodbClientLabel" -}}
 ray101/mongodb-client: "true"
@@ -190,7 +195,9 @@ autoscalerOptions:
 The pod template of a Ray node (head or worker, of either cluster). Call with
 (dict "ctx" $ "component" "ray" "mongodbClient" true "container" "ray-head"
 "image" "..." "ports" (list ...) "env" "<YAML list>" "resources" {...}
-"gpus" 0 "nodeSelector" {...} "tolerations" (list ...)).
+"gpus" 0 "nodeSelector" {...} "tolerations" (list ...) "serviceAccountName" NAME
+"apiToken" BOOL). Only a head mounts the API token ("apiToken" true): its
+autoscaler sidecar calls the Kubernetes API; workers never do.
 */}}
 {{- define "ray101.rayPod" -}}
 {{- $ctx := .ctx -}}
@@ -204,6 +211,12 @@ metadata:
     {{- include "ray101.s3ClientLabel" $ctx | nindent 4 }}
     {{- end }}
 spec:
+  {{- with .serviceAccountName }}
+  serviceAccountName: {{ . }}
+  {{- end }}
+  {{- if not .apiToken }}
+  automountServiceAccountToken: false
+  {{- end }}
   {{- with include "ray101.imagePullSecrets" $ctx }}{{ . | nindent 2 }}{{ end }}
   securityContext:
     {{- toYaml $ctx.Values.podSecurityContext | nindent 4 }}

@@ -13,6 +13,7 @@ from tools.manifests.checks.apiserver import check_unique_names_and_references
 from tools.manifests.checks.chart import check_chart_versions
 from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
 from tools.manifests.checks.ha import check_gcs_fault_tolerance
+from tools.manifests.checks.identity import check_service_accounts
 from tools.manifests.checks.imports import check_imports, probe_python
 from tools.manifests.checks.metadata import (
     check_immutable_templates,
@@ -20,7 +21,7 @@ from tools.manifests.checks.metadata import (
     check_names,
     check_pod_templates_without_release_labels,
 )
-from tools.manifests.checks.network import check_mongodb, check_ray_heads
+from tools.manifests.checks.network import check_mongodb, check_ray_heads, check_traffic_sources
 from tools.manifests.checks.pods import (
     check_images,
     check_namespace_pod_security,
@@ -71,6 +72,8 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_services,
     check_mongodb,
     check_ray_heads,
+    check_traffic_sources,
+    check_service_accounts,
     check_names,
     check_labels,
     check_immutable_templates,

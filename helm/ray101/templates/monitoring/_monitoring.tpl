@@ -37,6 +37,9 @@ metadata:
   labels:
     {{- include "ray101.labels" (dict "ctx" $ctx "component" "monitoring") | nindent 4 }}
     release: {{ $ctx.Values.monitoring.release | quote }}
+  annotations:
+    # Where the scrapes come from (checked against the NetworkPolicies).
+    ray101/traffic-from-namespace: {{ $ctx.Values.ray.networkPolicy.prometheusNamespace | quote }}
 spec:
   jobLabel: ray.io/node-type
   # No namespaceSelector: the PodMonitor's own namespace, wherever an overlay puts it.
