@@ -115,3 +115,15 @@ ensure_image() {
   esac
   IMAGE_RESULTS+=("$(printf '%s\t%s' "${image}" "${how}")")
 }
+
+# docker_build IMAGE CONTEXT [ARGS...]: docker build at low priority, its
+# output in ${RAY101_CACHE}/logs/build-<name>.log (the tail shown on failure).
+docker_build() {
+  local image="$1" ctx="$2" log
+  shift 2
+  log="${RAY101_CACHE}/logs/build-$(tr '/:' '__' <<<"${image}").log"
+  if ! low docker build "$@" -t "${image}" "${ctx}" >"${log}" 2>&1; then
+    tail -n 30 "${log}" >&2
+    die "docker build ${image} failed (${log})"
+  fi
+}

@@ -44,9 +44,3 @@ build_probe_image() {
   rm -rf "${root}"
 }
 
-# build_node_image IMAGE: kind's node image, laid out as kind's base image from
-# Debian packages, with the Kubernetes binaries and the images kubeadm and kind
-# need preloaded. Not written yet: scripts/offline-images names it missing.
-build_node_image() {
-  die "building $1 offline is not written yet (issue 21): kind needs a registry for it"
-}
