@@ -230,9 +230,14 @@ def test_missing_limit_is_reported(rendered, ctx):
 
     broken = _mutated(rendered["helm:default"], "RayCluster", "ray101", drop_limit)
     problems = checks.check_rendering(broken, ctx)
+    worker = (
+        "[helm:default] RayCluster/ray101: spec.workerGroupSpecs[0].template.spec.containers[0]"
+    )
     assert [str(p) for p in problems] == [
-        "[helm:default] RayCluster/ray101: spec.workerGroupSpecs[0].template.spec.containers[0].resources.limits.memory: "
-        "container 'ray-worker' has no memory limit"
+        f"{worker}.resources.limits.memory: container 'ray-worker' has no memory limit",
+        # and so its requests no longer equal its limits (check_ray_qos)
+        f"{worker}.resources: requests ('4', '8Gi') below limits ('4', 'None'): "
+        "a Burstable Ray pod, evicted early",
     ]
 
 

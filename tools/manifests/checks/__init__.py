@@ -32,6 +32,7 @@ from tools.manifests.checks.pods import (
 from tools.manifests.checks.ray import (
     check_gpu_group,
     check_ray_clusters,
+    check_ray_qos,
     check_rayjob_deadlines,
     check_rayjobs,
     check_serve_config,
@@ -59,6 +60,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_namespace_pod_security,
     check_images,
     check_ray_clusters,
+    check_ray_qos,
     check_gpu_group,
     check_rayjobs,
     check_rayjob_deadlines,

@@ -481,3 +481,43 @@ def check_tune_uses_the_gpus(r: Rendered, ctx: Context, expect: Expect) -> Itera
         yield r.problem(
             job, "spec.entrypoint", "the GPU path's Tune trials ask for no GPU (--gpus-per-trial)"
         )
+
+
+def _cpu_mem(resources: Obj, section: str) -> tuple[str, str]:
+    values = (resources or {}).get(section) or {}
+    return str(values.get("cpu")), str(values.get("memory"))
+
+
+def check_ray_qos(r: Rendered, ctx: Context, expect: Expect) -> Iterator[Problem]:
+    """Off kind, every container of a Ray pod (and the autoscaler sidecar
+    KubeRay adds to the head) requests what it may use, so the pod is
+    Guaranteed: KubeRay hands the limits to Ray as --num-cpus/--memory, and a
+    Burstable head, the GCS, would be among the first pods a node evicts.
+    kind relaxes it on purpose; manifests given on the command line are not held to it."""
+    if expect.kind_cluster or not expect.all_parts:
+        return
+    for obj in r.all_objects():
+        for path, spec in ray_cluster_specs(obj):
+            sidecar = dig(spec, "autoscalerOptions.resources")
+            if (
+                spec.get("enableInTreeAutoscaling")
+                and sidecar is not None
+                and _cpu_mem(sidecar, "requests") != _cpu_mem(sidecar, "limits")
+            ):
+                yield r.problem(
+                    obj,
+                    f"{path}.autoscalerOptions.resources",
+                    "requests below limits: the head pod would not be Guaranteed",
+                )
+        if obj.get("kind") not in ("RayCluster", "RayService"):
+            continue
+        for tpl in pod_templates(obj):
+            for field, c in containers(tpl):
+                res = c.get("resources") or {}
+                if _cpu_mem(res, "requests") != _cpu_mem(res, "limits"):
+                    yield r.problem(
+                        obj,
+                        f"{field}.resources",
+                        f"requests {_cpu_mem(res, 'requests')} below limits "
+                        f"{_cpu_mem(res, 'limits')}: a Burstable Ray pod, evicted early",
+                    )
