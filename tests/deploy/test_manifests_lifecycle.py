@@ -125,3 +125,40 @@ def test_mongodb_is_ready_only_on_its_pod_address(rendered, source):
     env = {e["name"]: e for e in container["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
     assert sts["securityContext"]["fsGroupChangePolicy"] == "OnRootMismatch"
+
+
+@pytest.mark.parametrize("source", [s for s in SOURCES if s.startswith("helm:")])
+def test_the_one_off_jobs_are_upgrade_hooks(rendered, ctx, source):
+    """Issue 22 item 13: a plain `helm upgrade` with a new image re-creates them."""
+    r = rendered[source]
+    names = {j["metadata"]["name"] for j in r.of_kind("Job")}
+    assert names == {"ray101-data-load", "ray101-bucket"}, names
+    assert list(checks.check_one_off_jobs(r, ctx, checks.EXPECT[source])) == []
+
+
+@pytest.mark.parametrize(
+    ("annotations", "message"),
+    [
+        ({}, "not a post-install,post-upgrade hook"),
+        ({"helm.sh/hook": "post-install,post-upgrade"}, "without before-hook-creation"),
+    ],
+)
+def test_a_job_helm_upgrade_cannot_replace_is_reported(rendered, ctx, annotations, message):
+    def plain(job):
+        kept = {
+            k: v for k, v in job["metadata"]["annotations"].items() if not k.startswith("helm.sh/")
+        }
+        job["metadata"]["annotations"] = {**kept, **annotations}
+
+    broken = _mutated(rendered["helm:default"], "Job", "ray101-data-load", plain)
+    found = _report(list(checks.check_one_off_jobs(broken, ctx, checks.EXPECT["helm:default"])))
+    assert message in found
+
+
+def test_the_kustomize_base_carries_no_hook_annotations_and_deploy_waits_for_the_hooks():
+    for path in (K8S_DIR / "base").rglob("*.yaml"):
+        assert "helm.sh/hook" not in path.read_text(), path
+    deploy = (REPO_ROOT / "scripts" / "deploy").read_text()
+    timeout = int(re.search(r"--timeout (\d+)m\)", deploy)[1])
+    loader = (CHART_DIR / "templates" / "mongodb" / "data-load-job.yaml").read_text()
+    assert timeout * 60 > int(re.search(r"activeDeadlineSeconds: (\d+)", loader)[1])

@@ -86,7 +86,10 @@ def parse_documents(text: str) -> list[Obj]:
 
 
 def _is_hook(obj: Obj) -> bool:
-    return "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {})
+    """A `helm test` hook: run on demand, not deployed. The one-off Jobs are
+    install and upgrade hooks, deployed with the release, and stay objects."""
+    hook = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return "test" in hook.split(",")
 
 
 def load_values(values_file: str | None) -> dict[str, Any] | None:

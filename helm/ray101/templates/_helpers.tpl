@@ -398,6 +398,19 @@ checkov.io/skip{{ add1 $i }}: {{ printf "%s=%s" $id (index $reasons $id) | quote
 {{- end }}
 {{- end }}
 
+{{/*
+The annotations that make a one-off Job a Helm hook: created after the
+release's other objects on every install and upgrade, the previous run deleted
+first (before-hook-creation). A Job's pod template cannot change, so a plain
+`helm upgrade` with a new image would otherwise stop on "field is immutable".
+The kustomize base drops them (tools/manifests/generate.py); scripts/deploy
+deletes finished Jobs on that path.
+*/}}
+{{- define "ray101.oneOffJobHook" -}}
+helm.sh/hook: post-install,post-upgrade
+helm.sh/hook-delete-policy: before-hook-creation
+{{- end }}
+
 {{/* Pods that serve nothing: the no-ingress NetworkPolicy selects them. */}}
 {{- define "ray101.noIngressLabel" -}}
 ray101/ingress: none

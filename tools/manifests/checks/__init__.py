@@ -15,6 +15,7 @@ from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
 from tools.manifests.checks.ha import check_gcs_fault_tolerance
 from tools.manifests.checks.identity import check_service_accounts
 from tools.manifests.checks.imports import check_imports, probe_python
+from tools.manifests.checks.lifecycle import check_one_off_jobs
 from tools.manifests.checks.metadata import (
     check_immutable_templates,
     check_labels,
@@ -79,6 +80,7 @@ PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = 
     check_names,
     check_labels,
     check_immutable_templates,
+    check_one_off_jobs,
     check_pod_templates_without_release_labels,
     check_gcs_fault_tolerance,
     check_routes,
