@@ -266,3 +266,30 @@ def test_a_ray_job_still_running_past_its_deadline_is_caught():
         "proves nothing"
         in checks.deadline_problems(failed, {"status": "SUCCEEDED", "end_time": 1})[0]
     )
+
+
+def test_pods_on_another_build_than_this_ones_are_caught():
+    images = {"ray101-head-x": "ray101:0.1.0-abc", "ray101-mongodb-0": "mongo:8.0"}
+    assert checks.image_tag_problems(images, "0.1.0-abc") == []
+    stale = {**images, "ray101-cpu-worker-y": "ray101:0.1.0"}
+    assert checks.image_tag_problems(stale, "0.1.0-abc") == [
+        "pod ray101-cpu-worker-y runs ray101:0.1.0, not this build's ray101:0.1.0-abc"
+    ]
+    assert "no pod runs" in checks.image_tag_problems({"m": "mongo:8.0"}, "x")[0]
+
+
+def test_an_operator_namespace_the_head_policy_keeps_out_is_caught(rendering):
+    policy = rendering.find("NetworkPolicy", f"{render.RELEASE}-head")
+    assert checks.operator_namespace_problems(policy, "kuberay-system") == []
+    assert "'default'" in checks.operator_namespace_problems(policy, "default")[0]
+    moved = render.render_chart(
+        "helm:default", {"ray": {"networkPolicy": {"operatorNamespace": "default"}}}
+    ).find("NetworkPolicy", f"{render.RELEASE}-head")
+    assert checks.operator_namespace_problems(moved, "default") == []
+
+
+def test_kind_workers_offering_the_whole_vm_each_are_caught():
+    gib = 2**30
+    assert checks.allocatable_problems({"w1": 5 * gib, "w2": 5 * gib}, 12 * gib) == []
+    found = checks.allocatable_problems({"w1": 12 * gib, "w2": 12 * gib}, 12 * gib)
+    assert "24.0 GiB together on a 12.0 GiB" in found[0]

@@ -283,3 +283,46 @@ def deadline_problems(rayjob_status: Obj, job: Obj | None) -> list[str]:
     elif not job.get("end_time"):
         problems.append(f"the Ray job is {status} but has no end time: its driver may run on")
     return problems
+
+
+# --- The deployment's shape (tests/e2e/test_cluster_shape.py) ---------------
+
+
+def image_tag_problems(images: dict[str, str], tag: str, repository: str = "ray101") -> list[str]:
+    """Every pod running the project image runs this build's tag: a fixed tag
+    with IfNotPresent lets a rebuilt image restart nothing."""
+    mine = {pod: image for pod, image in images.items() if image.split(":")[0] == repository}
+    if not mine:
+        return [f"no pod runs the {repository} image"]
+    return [
+        f"pod {pod} runs {image}, not this build's {repository}:{tag}"
+        for pod, image in sorted(mine.items())
+        if image != f"{repository}:{tag}"
+    ]
+
+
+def operator_namespace_problems(policy: Obj, operator_namespace: str) -> list[str]:
+    """The head's NetworkPolicy lets the KubeRay operator's namespace onto the
+    job API: elsewhere the RayJobs fail after 300 s."""
+    head = {
+        "ray.io/node-type": "head",
+        **((policy.get("spec") or {}).get("podSelector") or {}).get("matchLabels", {}),
+    }
+    if admitted([policy], head, {}, 8265, "ray101", operator_namespace):
+        return []
+    return [
+        f"the head's NetworkPolicy does not let the operator's namespace "
+        f"{operator_namespace!r} reach the job API (8265)"
+    ]
+
+
+def allocatable_problems(workers: dict[str, int], vm_bytes: int) -> list[str]:
+    """The kind workers' allocatable memory adds up to no more than the docker
+    VM: every kind node reports the whole VM unless it reserves the rest."""
+    total = sum(workers.values())
+    if total <= vm_bytes:
+        return []
+    return [
+        f"the workers offer {total / 2**30:.1f} GiB together on a {vm_bytes / 2**30:.1f} GiB "
+        "docker VM: requests do not gate scheduling (systemReserved missing?)"
+    ]

@@ -69,10 +69,13 @@ def _python(kube, pod, script: str, *args: str) -> str:
 
 
 def _probe(kube, image: str, labels: dict[str, str]) -> str:
+    return _probe_to(kube, image, labels, f"{MONGO_STS}.{NAMESPACE}.svc", 27017)
+
+
+def _probe_to(kube, image: str, labels: dict[str, str], host: str, port: int) -> str:
     name = f"ray101-probe-{uuid.uuid4().hex[:8]}"
-    host = f"{MONGO_STS}.{NAMESPACE}.svc"
     kube.core.create_namespaced_pod(
-        NAMESPACE, checks.probe_pod(name, NAMESPACE, image, labels, host, 27017)
+        NAMESPACE, checks.probe_pod(name, NAMESPACE, image, labels, host, port)
     )
     try:
 
@@ -92,6 +95,28 @@ def test_only_pods_with_the_client_label_reach_mongodb(kube):
     unlabelled = _probe(kube, image, base)
     labelled = _probe(kube, image, {**base, CLIENT_LABEL[0]: CLIENT_LABEL[1]})
     assert checks.reachability_problems("MongoDB", unlabelled, labelled) == []
+
+
+# The dashboard agent's port, which KubeRay sets on every Ray node.
+WORKER_PORT = 52365
+
+
+def test_only_their_own_cluster_reaches_the_ray_workers(kube):
+    """Issue 22 item 17: an unlabelled pod of the namespace times out on a
+    worker's port; the head of the same cluster connects (the probe works)."""
+    selector = f"ray.io/cluster={RAYCLUSTER},ray.io/node-type=worker"
+    workers = [
+        p
+        for p in kube.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
+        if p.status.phase == "Running" and p.status.pod_ip
+    ]
+    if not workers:
+        pytest.fail(f"no running worker of RayCluster {NAMESPACE}/{RAYCLUSTER}")
+    ip = workers[0].status.pod_ip
+    head = _head_pod(kube)
+    unlabelled = _probe_to(kube, head.spec.containers[0].image, {}, ip, WORKER_PORT)
+    own = checks.probe_outcome(_python(kube, head, checks.PROBE_SCRIPT, ip, str(WORKER_PORT), "10"))
+    assert checks.reachability_problems(f"worker {ip}:{WORKER_PORT}", unlabelled, own) == []
 
 
 # POSTs a job without any token to the job API; prints the status and the body.
