@@ -90,12 +90,23 @@ image_decide() {
 IMAGE_RESULTS=()
 BUILT_IMAGES=()
 
-# ensure_image IMAGE BUILDER: decide; when it must be built, run BUILDER IMAGE
-# (a function; "" when this script cannot build it yet). PLAN=true decides only.
+# ensure_image IMAGE BUILDER [KEY]: decide; when it must be built, run BUILDER
+# IMAGE (a function; "" when this script cannot build it yet). With KEY, an
+# image this script built earlier (its label ray101.offline.key) from other
+# inputs is built again; an image without the label (pulled) is kept.
+# PLAN=true decides only.
 ensure_image() {
-  local image="$1" builder="$2" how t0=${SECONDS}
+  local image="$1" builder="$2" key="${3:-}" how t0=${SECONDS} old
   mkdir -p "${RAY101_CACHE}/logs"
   how="$(image_decide "${image}")"
+  if [[ "${how}" == present && -n "${key}" ]]; then
+    old="$(docker image inspect --format '{{ index .Config.Labels "ray101.offline.key" }}' "${image}" 2>/dev/null || true)"
+    if [[ -n "${old}" && "${old}" != "<no value>" && "${old}" != "${key}" ]]; then
+      info "${image}: built here from other inputs (${old}); building it again"
+      how=build
+      echo "inputs changed" >"${RAY101_CACHE}/logs/pull.err"
+    fi
+  fi
   case "${how}" in
     present | pulled) info "${image}: ${how}" ;;
     build)

@@ -14,7 +14,14 @@
 DEBIAN_SUITE="bookworm"
 DEBIAN_MIRROR="${RAY101_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_IMAGE="ray101-offline/debian:${DEBIAN_SUITE}"
-KIND_BASE_IMAGE="ray101-offline/kind-base:${KIND_VERSION}"
+# The base's tag carries a hash of its inputs (its Dockerfile, the runc
+# wrapper's source): a change builds a new base, and the node image (labelled
+# with the base it was made from) again.
+kind_base_key() {
+  cat "${REPO_ROOT}/images/offline/kind-base/Dockerfile" "${REPO_ROOT}/scripts/runc-caps/go.mod" \
+    "${REPO_ROOT}/scripts/runc-caps/"*.go | sha256sum | cut -c1-12
+}
+KIND_BASE_IMAGE="ray101-offline/kind-base:${KIND_VERSION}-$(kind_base_key)"
 
 # go_module_dir MODULE@VERSION: the module's folder in the module cache.
 go_module_dir() {
@@ -262,6 +269,17 @@ node_preload_images() {
 }
 
 # --- The node image -----------------------------------------------------------
+# docker_qualified IMAGE: the name containerd gives IMAGE (docker.io/library/...).
+docker_qualified() {
+  local image="$1" first="${1%%/*}"
+  if [[ "${image}" != */* ]]; then
+    image="docker.io/library/${image}"
+  elif [[ "${first}" != *.* && "${first}" != *:* && "${first}" != localhost ]]; then
+    image="docker.io/${image}"
+  fi
+  echo "${image}"
+}
+
 NODE_BUILD_CONTAINER=""
 NODE_IMAGE_MISSING=()
 # STAND_INS: images built as stand-ins, not from their own source (said plainly).
@@ -306,20 +324,23 @@ build_node_image() {
   "${manifests}" storage | docker exec -i "${cid}" sh -c 'cat >/kind/manifests/default-storage.yaml'
 
   docker exec "${cid}" bash -c 'nohup containerd >/var/log/containerd-build.log 2>&1 &'
-  docker exec "${cid}" bash -c 'for i in $(seq 30); do ctr info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1' ||
+  docker exec "${cid}" bash -c 'for i in $(seq 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1' ||
     die "containerd did not start in the build container"
   for entry in "${preload[@]}"; do
     info "import ${entry}"
     docker save "${entry}" | docker exec -i "${cid}" ctr --namespace=k8s.io images import \
       --all-platforms --no-unpack --digests - >/dev/null ||
       die "importing ${entry} into the node's containerd failed"
+    # kind pins its preloaded images (ctr 1.6's import has no --label).
+    docker exec "${cid}" ctr --namespace=k8s.io images label "$(docker_qualified "${entry}")" \
+      io.cri-containerd.pinned=pinned >/dev/null 2>&1 || true
   done
   docker exec "${cid}" pkill containerd || true
   sleep 2
   docker commit \
     --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
-    --change 'ENV container=docker' \
-    --change 'STOPSIGNAL SIGRTMIN+3' \
+    --change 'CMD []' \
+    --change "LABEL ray101.offline.key=${KIND_BASE_IMAGE}" \
     "${cid}" "${image}" >/dev/null
   node_build_cleanup
   if ((${#missing[@]} > 0)); then

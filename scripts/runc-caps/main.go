@@ -12,7 +12,9 @@
 //   - on create and run: the OCI bundle's config.json (--bundle, default ".");
 //   - on exec: the --process file, when one is given.
 //
-// Every other command passes through untouched. The real runc is
+// On create and run, an oomScoreAdj below runc's own is raised to it where
+// CAP_SYS_RESOURCE is missing (lowering it needs that capability; runc's init
+// dies writing it). Every other command passes through untouched. The real runc is
 // $RUNC_CAPS_REAL, else the first runc found in the usual places that is not
 // this program. `runc-caps --runc-caps-missing` prints the capabilities the
 // bounding set lacks (none: the wrapper is not needed) and exits.
@@ -137,6 +139,54 @@ func filterProcess(process map[string]any, bnd uint64) ([]string, error) {
 	return removedAll, nil
 }
 
+// capSysResource is CAP_SYS_RESOURCE's number: without it no process may lower
+// an oom_score_adj below its own.
+const capSysResource = 24
+
+// clampOOMScoreAdj raises an OCI config's process.oomScoreAdj to floor when it
+// is lower and the bounding set lacks CAP_SYS_RESOURCE: runc's init would
+// fail to write it ("can't get final child's PID from pipe: EOF"). This is
+// containerd's restrict_oom_score_adj, for every caller. Reports whether it
+// changed the value.
+func clampOOMScoreAdj(process map[string]any, bnd uint64, floor int64) (bool, error) {
+	if bnd&(1<<capSysResource) != 0 {
+		return false, nil
+	}
+	raw, ok := process["oomScoreAdj"]
+	if !ok || raw == nil {
+		return false, nil
+	}
+	n, ok := raw.(json.Number)
+	if !ok {
+		return false, fmt.Errorf("process.oomScoreAdj is not a number")
+	}
+	v, err := n.Int64()
+	if err != nil {
+		return false, err
+	}
+	if v >= floor {
+		return false, nil
+	}
+	process["oomScoreAdj"] = json.Number(strconv.FormatInt(floor, 10))
+	return true, nil
+}
+
+// currentOOMScoreAdj is this process's oom_score_adj (0 when unreadable).
+func currentOOMScoreAdj() int64 {
+	data, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return 0
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// oomFloor is the oom_score_adj floor rewriteFile applies (a variable for tests).
+var oomFloor = currentOOMScoreAdj
+
 // rewriteFile filters the capabilities of the JSON file at path: an OCI
 // config (process under "process") or, for exec, a bare process object.
 // The file is written back only when something was removed.
@@ -160,8 +210,20 @@ func rewriteFile(path string, bnd uint64, bare bool) ([]string, error) {
 		process = p
 	}
 	removed, err := filterProcess(process, bnd)
-	if err != nil || len(removed) == 0 {
-		return removed, err
+	if err != nil {
+		return nil, err
+	}
+	clamped := false
+	if !bare {
+		if clamped, err = clampOOMScoreAdj(process, bnd, oomFloor()); err != nil {
+			return nil, err
+		}
+		if clamped {
+			removed = append(removed, "oomScoreAdj<"+strconv.FormatInt(oomFloor(), 10))
+		}
+	}
+	if len(removed) == 0 {
+		return nil, nil
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

@@ -178,3 +178,33 @@ func TestParseArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestClampOOMScoreAdj(t *testing.T) {
+	oomFloor = func() int64 { return 0 }
+	defer func() { oomFloor = currentOOMScoreAdj }()
+	path := filepath.Join(t.TempDir(), "config.json")
+	body := `{"process":{"oomScoreAdj":-998,"capabilities":{"bounding":["CAP_KILL"]}}}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := rewriteFile(path, vmBounding, false)
+	if err != nil || !reflect.DeepEqual(removed, []string{"oomScoreAdj<0"}) {
+		t.Fatalf("rewriteFile = %v, %v", removed, err)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), `"oomScoreAdj":0`) {
+		t.Errorf("not clamped: %s", data)
+	}
+	// With CAP_SYS_RESOURCE in the bounding set, a low score stays.
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := rewriteFile(path, 1<<41-1, false); err != nil || len(removed) != 0 {
+		t.Errorf("full set changed %v, %v", removed, err)
+	}
+	// A score at or above the floor stays.
+	process := map[string]any{"oomScoreAdj": json.Number("500")}
+	if changed, _ := clampOOMScoreAdj(process, vmBounding, 0); changed {
+		t.Errorf("500 clamped")
+	}
+}
