@@ -133,7 +133,7 @@ docker_build() {
   local image="$1" ctx="$2" log
   shift 2
   log="${RAY101_CACHE}/logs/build-$(tr '/:' '__' <<<"${image}").log"
-  if ! low docker build "$@" -t "${image}" "${ctx}" >"${log}" 2>&1; then
+  if ! low docker build --force-rm "$@" -t "${image}" "${ctx}" >"${log}" 2>&1; then
     tail -n 30 "${log}" >&2
     die "docker build ${image} failed (${log})"
   fi
