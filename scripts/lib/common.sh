@@ -8,6 +8,8 @@
 
 : "${REPO_ROOT:?set REPO_ROOT before sourcing scripts/lib/common.sh}"
 SCRIPT_NAME="${SCRIPT_NAME:-$(basename "$0")}"
+# A failure inside $(...) fails the assignment that uses it.
+shopt -s inherit_errexit
 
 # Versions live in one place.
 # shellcheck source=SCRIPTDIR/../../versions.env

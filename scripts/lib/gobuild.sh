@@ -177,8 +177,8 @@ served_version() {
     return 0
   fi
   listed="$(low "$(go_cmd)" list -m -versions "${module}" 2>/dev/null | tr ' ' '\n' | tail -n +2 | grep -v -- '-' || true)"
-  pick="$(printf '%s\n%s\n' "${listed}" "${want}" | grep . | sort -uV | grep -A1 -xF "${want}" | sed -n 2p)"
-  [[ -n "${pick}" ]] || pick="$(printf '%s\n' "${listed}" | grep . | sort -V | tail -n 1)"
+  pick="$(printf '%s\n%s\n' "${listed}" "${want}" | grep . | sort -uV | grep -A1 -xF "${want}" | sed -n 2p || true)"
+  [[ -n "${pick}" ]] || pick="$(printf '%s\n' "${listed}" | grep . | sort -V | tail -n 1 || true)"
   [[ -n "${pick}" ]] || die "the Go module proxy serves no version of ${module} (wanted ${want})"
   warn "${module}@${want} is not served by the Go module proxy; building ${pick} instead"
   echo "${pick}"

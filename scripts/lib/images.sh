@@ -6,7 +6,9 @@
 # pulled. Needs common.sh, gobuild.sh and docker.sh.
 
 # "IMAGE|BUILDER": every image the kind path pulls, with the function that
-# builds it offline ("" where scripts/offline-images cannot build it yet).
+# builds it offline ("" where scripts/offline-images cannot build it yet). The
+# operator cannot be: the module proxy here lists ray-operator v1.7.0 but
+# refuses its source (403 on the .zip; v1.4.0 to v1.6.0 are served).
 KIND_PATH_IMAGES=(
   "${KIND_NODE_IMAGE}|build_node_image"
   "quay.io/kuberay/operator:v${KUBERAY_VERSION}|"

@@ -69,7 +69,9 @@ build_kind_base() {
   mkdir -p "${ctx}"
   cp -r "$(kind_module_dir)/images/base/files" "${ctx}/files"
   chmod -R u+w "${ctx}/files"
-  cp "$(runc_caps_build)" "${ctx}/runc-caps"
+  local wrapper
+  wrapper="$(runc_caps_build)"
+  cp "${wrapper}" "${ctx}/runc-caps"
   cp "${crictl}" "${ctx}/crictl"
   cp "${REPO_ROOT}/images/offline/kind-base/Dockerfile" "${ctx}/Dockerfile"
   info "docker build ${image} (Debian ${DEBIAN_SUITE} packages, kind ${KIND_VERSION} files, crictl ${crictl_version})"
