@@ -13,8 +13,8 @@ KIND_PATH_IMAGES=(
   "${KIND_NODE_IMAGE}|build_node_image"
   "quay.io/kuberay/operator:v${KUBERAY_VERSION}|"
   "${RAY_IMAGE}:${RAY_IMAGE_TAG_CPU}|"
-  "${REDIS_IMAGE}|"
-  "${SEAWEEDFS_IMAGE}|"
+  "${REDIS_IMAGE}|build_redis_image"
+  "${SEAWEEDFS_IMAGE}|build_seaweedfs_image"
 )
 
 # A tiny local image (Debian's busybox-static) to prove a --privileged
@@ -46,3 +46,38 @@ build_probe_image() {
   rm -rf "${root}"
 }
 
+
+# build_redis_image IMAGE: Debian's redis-server under the pinned name (the
+# chart passes only arguments: the entrypoint is redis-server). Debian's
+# release is not the pinned tag's: a stand-in, said so in the summary.
+build_redis_image() {
+  ensure_image "${DEBIAN_IMAGE}" build_debian_image
+  local ctx version
+  ctx="$(mktemp -d "${RAY101_CACHE}/.ctx.XXXXXX")"
+  cat >"${ctx}/Dockerfile" <<DOCKERFILE
+FROM ${DEBIAN_IMAGE}
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* && mkdir -p /data
+WORKDIR /data
+ENTRYPOINT ["redis-server"]
+DOCKERFILE
+  docker_build "$1" "${ctx}"
+  rm -rf "${ctx}"
+  version="$(docker run --rm "$1" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')"
+  STAND_INS+=("$1: Debian's redis-server ${version:-?}, not the upstream image of that tag")
+}
+
+# build_seaweedfs_image IMAGE: `weed` as scripts/build-seaweedfs builds it from
+# its module at SEAWEEDFS_VERSION (the release the pinned tag names), in
+# /usr/bin/weed where the chart runs it.
+build_seaweedfs_image() {
+  ensure_image "${DEBIAN_IMAGE}" build_debian_image
+  local weed ctx
+  low "${REPO_ROOT}/scripts/build-seaweedfs" >&2 || die "scripts/build-seaweedfs failed"
+  weed="$("${REPO_ROOT}/scripts/build-seaweedfs" --print-path)"
+  ctx="$(mktemp -d "${RAY101_CACHE}/.ctx.XXXXXX")"
+  cp "${weed}" "${ctx}/weed"
+  printf 'FROM %s\nCOPY weed /usr/bin/weed\nENTRYPOINT ["/usr/bin/weed"]\n' "${DEBIAN_IMAGE}" >"${ctx}/Dockerfile"
+  docker_build "$1" "${ctx}"
+  rm -rf "${ctx}"
+}
