@@ -12,7 +12,7 @@
 KIND_PATH_IMAGES=(
   "${KIND_NODE_IMAGE}|build_node_image"
   "quay.io/kuberay/operator:v${KUBERAY_VERSION}|"
-  "${RAY_IMAGE}:${RAY_IMAGE_TAG_CPU}|"
+  "${RAY_IMAGE}:${RAY_IMAGE_TAG_CPU}|build_ray_base_image"
   "${REDIS_IMAGE}|build_redis_image"
   "${SEAWEEDFS_IMAGE}|build_seaweedfs_image"
 )
@@ -80,4 +80,27 @@ build_seaweedfs_image() {
   printf 'FROM %s\nCOPY weed /usr/bin/weed\nENTRYPOINT ["/usr/bin/weed"]\n' "${DEBIAN_IMAGE}" >"${ctx}/Dockerfile"
   docker_build "$1" "${ctx}"
   rm -rf "${ctx}"
+}
+
+# build_ray_base_image IMAGE: images/offline/ray-base, Ray ${RAY_VERSION} on
+# Debian's Python (which must be PYTHON_VERSION), the wheels downloaded here by
+# pip through constraints.txt. A stand-in for Ray's own image, said so.
+build_ray_base_image() {
+  ensure_image "${DEBIAN_IMAGE}" build_debian_image
+  local ctx py debian_py
+  py="$(command -v "python${PYTHON_VERSION}" || true)"
+  [[ -n "${py}" ]] || die "needs python${PYTHON_VERSION} on this machine to download Ray's wheels" "${EXIT_PREREQ}"
+  debian_py="$(docker run --rm "${DEBIAN_IMAGE}" sh -c 'ls /usr/bin/python3.* 2>/dev/null' || true)"
+  ctx="$(cache_dir ray-base "${RAY_VERSION}")/context"
+  rm -rf "${ctx}"
+  mkdir -p "${ctx}/wheels"
+  info "pip download ray[default]==${RAY_VERSION} (constraints.txt) -> ${ctx}/wheels"
+  low "${py}" -m pip download --quiet --only-binary=:all: --constraint "${REPO_ROOT}/constraints.txt" \
+    -d "${ctx}/wheels" "ray[default]==${RAY_VERSION}" >&2 || die "pip download ray==${RAY_VERSION} failed"
+  cp "${REPO_ROOT}/images/offline/ray-base/Dockerfile" "${ctx}/Dockerfile"
+  docker_build "$1" "${ctx}" --build-arg "DEBIAN_IMAGE=${DEBIAN_IMAGE}" --build-arg "RAY_VERSION=${RAY_VERSION}"
+  rm -rf "${ctx}/wheels"
+  docker run --rm "$1" python -c "import sys, ray; assert sys.version.startswith('${PYTHON_VERSION}'), sys.version; print(ray.__version__)" >/dev/null ||
+    die "$1: Ray ${RAY_VERSION} on Python ${PYTHON_VERSION} does not import (Debian's: ${debian_py:-none})"
+  STAND_INS+=("$1: Debian's Python ${PYTHON_VERSION} and ray[default] ${RAY_VERSION} from PyPI (images/offline/ray-base), not Ray's own image")
 }
