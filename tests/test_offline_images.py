@@ -29,6 +29,13 @@ printf '%s\n' "$*" >>"${FAKE_DIR}/calls"
 case "$1" in
   info | version) exit 0 ;;
   image)
+    if [[ "$3" == --format ]]; then
+      # The label ray101.offline.key, from $FAKE_DIR/labels ("IMAGE KEY" lines).
+      grep -qxF -- "$5" "${FAKE_DIR}/present" || exit 1
+      awk -v i="$5" '$1 == i { print $2; found = 1 } END { if (!found) print "<no value>" }' \
+        "${FAKE_DIR}/labels"
+      exit 0
+    fi
     [[ "$2" == inspect ]] && grep -qxF -- "$3" "${FAKE_DIR}/present" && exit 0
     echo "Error: No such image: $3" >&2
     exit 1
@@ -61,7 +68,7 @@ def fake(tmp_path: Path) -> dict:
     docker = bin_dir / "docker"
     docker.write_text(FAKE_DOCKER)
     docker.chmod(docker.stat().st_mode | stat.S_IXUSR)
-    for name in ("present", "registry", "calls"):
+    for name in ("present", "registry", "calls", "labels"):
         (tmp_path / name).write_text("")
     env = {
         **os.environ,
@@ -119,7 +126,7 @@ def test_without_a_registry_only_what_is_missing_is_built(fake):
     assert "no such host" in out  # the pull's own error is shown
 
 
-def run_ensure(fake: dict, image: str) -> str:
+def run_ensure(fake: dict, image: str, key: str = "") -> str:
     """ensure_image with a builder that records its call and makes the image."""
     script = f"""
         set -o errexit -o nounset -o pipefail
@@ -127,7 +134,7 @@ def run_ensure(fake: dict, image: str) -> str:
         source {LIB}/common.sh
         source {LIB}/docker.sh
         fake_builder() {{ echo "$1" >>"$FAKE_DIR/built"; echo "$1" >>"$FAKE_DIR/present"; }}
-        ensure_image "{image}" fake_builder
+        ensure_image "{image}" fake_builder "{key}"
         echo "BUILT=${{BUILT_IMAGES[*]:-}}"
         printf 'RESULT=%s\\n' "${{IMAGE_RESULTS[0]}}"
     """
@@ -164,3 +171,22 @@ def test_offline_scripts_pass_shellcheck():
         ["shellcheck", "-x", *map(str, files)], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout
+
+
+def test_an_image_built_here_from_other_inputs_is_built_again(fake):
+    """The offline node image carries the base it was made from; a new base
+    (another runc-caps, another Dockerfile) rebuilds it. A pulled image, which
+    has no such label, is kept whatever the key."""
+    built = fake["dir"] / "built"
+    (fake["dir"] / "present").write_text("example/node:1\nexample/pulled:1\n")
+    (fake["dir"] / "labels").write_text("example/node:1 base-aaa\n")
+
+    out = run_ensure(fake, "example/node:1", key="base-aaa")
+    assert "RESULT=example/node:1\tpresent" in out and not built.exists()
+
+    out = run_ensure(fake, "example/pulled:1", key="base-bbb")
+    assert "RESULT=example/pulled:1\tpresent" in out and not built.exists()
+
+    out = run_ensure(fake, "example/node:1", key="base-bbb")
+    assert "RESULT=example/node:1\tbuilt here" in out
+    assert lines(built) == ["example/node:1"]
