@@ -190,3 +190,13 @@ def test_an_image_built_here_from_other_inputs_is_built_again(fake):
     out = run_ensure(fake, "example/node:1", key="base-bbb")
     assert "RESULT=example/node:1\tbuilt here" in out
     assert lines(built) == ["example/node:1"]
+
+
+def test_a_warm_run_still_names_the_images_built_here(fake):
+    """The second run builds nothing, yet its summary says which images were
+    built here and not pulled (recorded in the cache with their image ID)."""
+    first = run_ensure(fake, "example/offline:1")
+    assert "RESULT=example/offline:1\tbuilt here" in first
+    second = run_ensure(fake, "example/offline:1")
+    assert "RESULT=example/offline:1\tpresent, built here earlier (not pulled)" in second
+    assert lines(fake["dir"] / "built") == ["example/offline:1"]

@@ -89,6 +89,35 @@ image_decide() {
 # What each image came to, for the summary ("IMAGE<TAB>how").
 IMAGE_RESULTS=()
 BUILT_IMAGES=()
+# STAND_INS: images built as stand-ins, not from their own source (said plainly).
+STAND_INS=()
+# Images a run before this one built here (still the same image ID), so that a
+# warm run's summary still says which images were not pulled.
+BUILT_EARLIER=()
+# The images this run has decided already.
+declare -A DECIDED=()
+# "IMAGE<TAB>ID<TAB>note" of every image built here, kept across runs.
+BUILT_RECORD="${RAY101_CACHE}/built-images.tsv"
+
+# built_record_note IMAGE: the note recorded when this very image (same ID)
+# was built here; fails when it was not.
+built_record_note() {
+  local id line
+  [[ -s "${BUILT_RECORD}" ]] || return 1
+  awk -F '\t' -v i="$1" '$1 == i { f = 1 } END { exit !f }' "${BUILT_RECORD}" || return 1
+  id="$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null)" || return 1
+  line="$(awk -F '\t' -v i="$1" -v d="${id}" '$1 == i && $2 == d' "${BUILT_RECORD}" | tail -n 1)"
+  [[ -n "${line}" ]] || return 1
+  printf '%s\n' "${line#*	*	}"
+}
+
+# built_record_add IMAGE NOTE: remember that IMAGE (its current ID) was built here.
+built_record_add() {
+  local id
+  id="$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true)"
+  mkdir -p "$(dirname "${BUILT_RECORD}")"
+  printf '%s\t%s\t%s\n' "$1" "${id}" "${2:-built here}" >>"${BUILT_RECORD}"
+}
 
 # ensure_image IMAGE BUILDER [KEY]: decide; when it must be built, run BUILDER
 # IMAGE (a function; "" when this script cannot build it yet). With KEY, an
@@ -98,6 +127,11 @@ BUILT_IMAGES=()
 ensure_image() {
   local image="$1" builder="$2" key="${3:-}" how t0=${SECONDS} old
   mkdir -p "${RAY101_CACHE}/logs"
+  # Decided once a run: the base images many builders share are not re-listed.
+  if [[ -n "${DECIDED[${image}]:-}" ]] && docker image inspect "${image}" >/dev/null 2>&1; then
+    return 0
+  fi
+  DECIDED[${image}]=1
   how="$(image_decide "${image}")"
   if [[ "${how}" == present && -n "${key}" ]]; then
     old="$(docker image inspect --format '{{ index .Config.Labels "ray101.offline.key" }}' "${image}" 2>/dev/null || true)"
@@ -107,8 +141,13 @@ ensure_image() {
       echo "inputs changed" >"${RAY101_CACHE}/logs/pull.err"
     fi
   fi
+  local note
+  if [[ "${how}" == present ]] && note="$(built_record_note "${image}")"; then
+    how="present, built here earlier (${note})"
+    BUILT_EARLIER+=("${image}")
+  fi
   case "${how}" in
-    present | pulled) info "${image}: ${how}" ;;
+    present* | pulled) info "${image}: ${how}" ;;
     build)
       info "${image}: not here and the pull failed: $(tail -n 1 "${RAY101_CACHE}/logs/pull.err")"
       if [[ -z "${builder}" ]]; then
@@ -120,6 +159,12 @@ ensure_image() {
         docker image inspect "${image}" >/dev/null 2>&1 || die "${builder} did not produce ${image}"
         how="built here ($((SECONDS - t0))s)"
         BUILT_IMAGES+=("${image}")
+        note="not pulled"
+        local standin
+        for standin in "${STAND_INS[@]}"; do
+          [[ "${standin}" != "${image}: "* ]] || note="stand-in: ${standin#"${image}: "}"
+        done
+        built_record_add "${image}" "${note}"
       fi
       info "${image}: ${how}"
       ;;

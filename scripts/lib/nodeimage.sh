@@ -284,8 +284,6 @@ docker_qualified() {
 
 NODE_BUILD_CONTAINER=""
 NODE_IMAGE_MISSING=()
-# STAND_INS: images built as stand-ins, not from their own source (said plainly).
-STAND_INS=()
 
 node_build_cleanup() {
   [[ -z "${NODE_BUILD_CONTAINER}" ]] || docker rm -f -v "${NODE_BUILD_CONTAINER}" >/dev/null 2>&1 || true
@@ -345,6 +343,14 @@ build_node_image() {
     --change "LABEL ray101.offline.key=${KIND_BASE_IMAGE}" \
     "${cid}" "${image}" >/dev/null
   node_build_cleanup
+  # Say which preloaded images are stand-ins: the node carries them.
+  local note inside=()
+  for entry in "${preload[@]}"; do
+    if note="$(built_record_note "${entry}")" && [[ "${note}" == stand-in* ]]; then
+      inside+=("${entry##*/} (${note#stand-in: })")
+    fi
+  done
+  ((${#inside[@]} == 0)) || STAND_INS+=("${image}: preloads stand-ins: ${inside[*]}")
   if ((${#missing[@]} > 0)); then
     warn "the node image lacks (no offline build): ${missing[*]}"
     NODE_IMAGE_MISSING=("${missing[@]}")
