@@ -36,8 +36,8 @@ ray101 serve [--host] [--port]   the echo service in the foreground
 ray101 serve --from-manifest F   a RayService's Serve config on the cluster, then called over HTTP
 ray101 loadtest [flags]          bounded load against the echo service
 ray101 wait data|bucket [flags]  wait until MongoDB has the data / the bucket exists
-ray101 bucket create [flags]     create Tune's bucket (S3 or MinIO) if it is missing, and
-                                 with --minio-user the MinIO user limited to it"""
+ray101 bucket create [flags]     create Tune's bucket if it is missing, and with
+                                 --bucket-user the S3 identity limited to it"""
 
 
 def _resolve(target: str) -> Callable[[Sequence[str]], int]:

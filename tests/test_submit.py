@@ -277,9 +277,11 @@ def wait_for_job(url: str, entrypoint_part: str, timeout_s: float = 120) -> dict
 
 def test_ctrl_c_stops_the_submitted_job(ray101_cluster):
     url = ray101_cluster.state.dashboard_url
-    proc = ray101_cluster.popen("submit", "retrieve", "--delay", "7", "--items", "3")
+    # A job that cannot end on its own before Ctrl-C, however slow the machine
+    # (90 s of sequential retrievals): with 7 s a loaded CI saw it SUCCEED first.
+    proc = ray101_cluster.popen("submit", "retrieve", "--delay", "30", "--items", "3")
     try:
-        job = wait_for_job(url, "--delay 7 --items 3")
+        job = wait_for_job(url, "--delay 30 --items 3")
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:
