@@ -190,6 +190,13 @@ def test_a_job_without_the_token_is_refused(ray101_cluster):
     assert len(wrong.stderr.strip().splitlines()) == 1
 
 
+def assert_usage_error(proc, message: str) -> None:
+    """A user's mistake: exit 2 and one line naming it, never a traceback."""
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -201,9 +208,7 @@ def test_a_job_without_the_token_is_refused(ray101_cluster):
 )
 def test_mistakes_are_one_line_and_exit_2(cli, args, message, tmp_path):
     proc = cli("submit", *args, env={"RAY101_STATE_DIR": str(tmp_path)}, timeout=60)
-    assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert_usage_error(proc, message)
 
 
 @pytest.mark.parametrize(
@@ -221,9 +226,7 @@ def test_a_chart_that_cannot_render_is_one_line_and_exit_2(cli, tmp_path, templa
     (chart / "templates" / "x.yaml").write_text(template + "\n")
     for verb in ("submit", "serve"):
         proc = cli(verb, "--from-manifest", str(chart), timeout=60)
-        assert proc.returncode == 2, proc.stderr
-        assert message in proc.stderr and "Traceback" not in proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert_usage_error(proc, message)
 
 
 def test_the_chart_renders_without_a_cluster_and_draws_no_password():
@@ -254,9 +257,7 @@ def test_stand_in_secrets_fill_only_the_empty_ones():
 )
 def test_serve_refuses_flags_of_the_other_mode_in_one_line(cli, args, message, tmp_path):
     proc = cli("serve", *args, env={"RAY101_STATE_DIR": str(tmp_path)}, timeout=60)
-    assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert_usage_error(proc, message)
 
 
 def test_serve_help_shows_from_manifest(cli):
