@@ -59,6 +59,12 @@ def chart_values(values_file: str | None = DEFAULT_VALUES) -> dict[str, Any]:
     return values
 
 
+def head_resources(values: dict[str, Any]) -> dict[str, int]:
+    """The head's custom resources as the chart gives them: its driver slots, which
+    every RayJob's entrypointResources asks one of."""
+    return {"driver_slot": int(values["ray"]["head"]["driverSlots"])}
+
+
 def groups_from_values(values: dict[str, Any]) -> list[Group]:
     """The worker groups the chart renders, as local raylets."""
     ray_values = values["ray"]

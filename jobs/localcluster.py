@@ -37,7 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from jobs import dashboard, processes
-from jobs.cluster_shape import DEFAULT_VALUES, Group, chart_values, groups_from_values
+from jobs.cluster_shape import (
+    DEFAULT_VALUES,
+    Group,
+    chart_values,
+    groups_from_values,
+    head_resources,
+)
 from jobs.errors import UsageError
 from jobs.ports import free_port
 
@@ -297,7 +303,8 @@ def up(
         return state
     if State.load(home) is not None:
         down(home)  # what is left of a cluster whose head died
-    groups = groups_from_values(chart_values(values_file))
+    values = chart_values(values_file)
+    groups = groups_from_values(values)
     if workers is not None:
         groups[0] = Group(groups[0].name, workers, groups[0].cpus)
     ensure_token()
@@ -319,6 +326,7 @@ def up(
             "--head", "--port", str(gcs), "--num-cpus", "0",
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dash),
             "--ray-client-server-port", str(client), *_redis_args(head_env),
+            "--resources", json.dumps(head_resources(values)),
         ]  # fmt: skip
         _join(state, "head", head_args, "head", head_env)
         _start_workers(state, _ray_env(env))

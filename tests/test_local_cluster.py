@@ -71,6 +71,9 @@ def test_status_json_is_what_a_script_needs(ray101_cluster):
     assert len(nodes) == 3 and all(n["state"] == "ALIVE" for n in nodes)
     (head,) = [n for n in nodes if n["head"]]
     assert head["group"] == "head" and head["resources"].get("CPU", 0) == 0
+    # The RayJobs' entrypointResources ask for one of the head's driver slots.
+    slots = cluster_shape.head_resources(cluster_shape.chart_values())["driver_slot"]
+    assert head["resources"]["driver_slot"] == slots > 0
     workers = [n for n in nodes if not n["head"]]
     assert [(n["group"], n["resources"]["CPU"]) for n in workers] == [("cpu", 2), ("cpu", 2)]
     assert {n["node_id"] for n in nodes} <= set(localcluster.node_ids(state))
