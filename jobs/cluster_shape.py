@@ -34,11 +34,12 @@ def _cpu_count(quantity: Any) -> int:
     return max(1, math.ceil(value))
 
 
-def _merge(base: dict, override: dict) -> dict:
+def merge_values(base: dict, override: dict) -> dict:
+    """``override`` over ``base``, nested mappings merged as Helm merges values files."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_values(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -55,7 +56,7 @@ def chart_values(values_file: str | None = DEFAULT_VALUES) -> dict[str, Any]:
         path = path if path.is_file() else CHART_DIR / values_file
         if not path.is_file():
             raise UsageError(f"values file {values_file!r} not found (nor in {CHART_DIR})")
-        values = _merge(values, yaml.safe_load(path.read_text()) or {})
+        values = merge_values(values, yaml.safe_load(path.read_text()) or {})
     return values
 
 

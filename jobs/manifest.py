@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from jobs.cluster_shape import merge_values
 from jobs.errors import UsageError, first_line
 
 RELEASE = "ray101"
@@ -54,19 +55,12 @@ def stand_in_secrets(defaults: Any, given: Any) -> dict[str, Any]:
     return found
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) else value
-    return out
-
-
 def _values(chart_dir: Path, values_file: str) -> dict[str, Any]:
     values_path = chart_dir / values_file
     values = yaml.load(values_path.read_text(), Loader=_Loader) if values_path.is_file() else None
     defaults = yaml.load((chart_dir / "values.yaml").read_text(), Loader=_Loader)
-    given = _merge(defaults or {}, values or {})
-    return _merge(values or {}, stand_in_secrets(defaults, given))
+    given = merge_values(defaults or {}, values or {})
+    return merge_values(values or {}, stand_in_secrets(defaults, given))
 
 
 def render_chart(chart_dir: Path, values_file: str = CHART_VALUES) -> list[dict[str, Any]]:
