@@ -8,6 +8,7 @@ is set up once, in one format.
 
 from __future__ import annotations
 
+import _thread
 import logging
 import signal
 import sys
@@ -20,6 +21,10 @@ from jobs.errors import UsageError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+# How long after a finalizer swallowed a signal it is raised again: the finalizer's
+# caller has returned to ordinary code well before.
+REDELIVER_AFTER_S = 0.05
 
 LOG_FORMAT = "%(asctime)s %(name)s: %(message)s"
 
@@ -39,6 +44,29 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+def _redeliver_swallowed_interrupts(unraisable: Any) -> None:
+    """Deliver again a Ctrl-C or SIGTERM that a finalizer swallowed.
+
+    Python runs a signal's handler at the next bytecode of the main thread, and that
+    can be inside a ``__del__`` or a weakref callback (pymongo's executors have one).
+    An exception raised there is printed as "Exception ignored" and dropped, so the
+    command would go on to the end as if no signal had come. Raising the signal
+    again lands it in the code that comes after the finalizer. It is raised from a
+    timer thread a moment later: raised at once, it would land in this hook, where
+    it is dropped too. Should it land in another finalizer, this hook runs again.
+    """
+    if issubclass(unraisable.exc_type, KeyboardInterrupt):
+        signum = signal.SIGTERM if _sigterm_received.is_set() else signal.SIGINT
+        timer = threading.Timer(REDELIVER_AFTER_S, _thread.interrupt_main, (signum,))
+        timer.daemon = True
+        timer.start()
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+
+
 def stop_on_sigterm() -> None:
     """Turn SIGTERM into :class:`Terminated` in the main thread.
 
@@ -48,6 +76,7 @@ def stop_on_sigterm() -> None:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
+        sys.unraisablehook = _redeliver_swallowed_interrupts
 
 
 def setup_logging(level: int = logging.INFO) -> None:

@@ -156,6 +156,36 @@ def test_sigterm_runs_clean_up_and_exits_143():
     assert time.monotonic() - started < 5
 
 
+def test_sigterm_that_lands_in_a_finalizer_still_ends_the_command():
+    # Python runs the handler wherever the main thread is, and an exception raised
+    # inside a weakref callback or __del__ is "ignored" (pymongo has such callbacks).
+    # The signal must still end the command, not let it run to the end with exit 0.
+    program = (
+        "import time, weakref\n"
+        "from jobs.command import run_command\n"
+        "class Thing:\n"
+        "    pass\n"
+        "def slow_callback(_ref):\n"
+        "    print('in finalizer', flush=True)\n"
+        "    time.sleep(3)  # the signal arrives here\n"
+        "def body():\n"
+        "    thing = Thing()\n"
+        "    ref = weakref.ref(thing, slow_callback)\n"
+        "    del thing  # the callback runs now, in the main thread\n"
+        "    print('after finalizer', flush=True)\n"
+        "    time.sleep(20)\n"
+        "    print('ran to the end', flush=True)\n"
+        "    return 0\n"
+        "raise SystemExit(run_command(body))\n"
+    )
+    proc = run_program(program, wait_for="in finalizer\n")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == EXIT_TERMINATED, (out, err[-2000:])
+    assert "ran to the end" not in out
+    assert err.strip().splitlines() == ["terminated (SIGTERM): stopped"], err[-2000:]
+
+
 def test_a_test_run_ends_with_pytests_status_before_finalisation(tmp_path):
     """tests/conftest.py ends the run once pytest has reported: a crash planted in
     the interpreter's finalisation (an atexit handler that dereferences NULL) no
