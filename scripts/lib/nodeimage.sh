@@ -15,11 +15,20 @@ DEBIAN_SUITE="bookworm"
 DEBIAN_MIRROR="${RAY101_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_IMAGE="ray101-offline/debian:${DEBIAN_SUITE}"
 # The base's tag carries a hash of its inputs (its Dockerfile, the runc
-# wrapper's source): a change builds a new base, and the node image (labelled
-# with the base it was made from) again.
+# wrapper's source) and of the stand-in the node preloads (kindnet-lite's
+# source and kube-network-policies' version): a change builds a new base, and
+# the node image (labelled with the base it was made from) again.
 kind_base_key() {
-  cat "${REPO_ROOT}/images/offline/kind-base/Dockerfile" "${REPO_ROOT}/scripts/runc-caps/go.mod" \
-    "${REPO_ROOT}/scripts/runc-caps/"*.go | sha256sum | cut -c1-12
+  {
+    cat "${REPO_ROOT}/images/offline/kind-base/Dockerfile" "${REPO_ROOT}/scripts/runc-caps/go.mod" \
+      "${REPO_ROOT}/scripts/runc-caps/"*.go
+    kindnet_lite_key
+  } | sha256sum | cut -c1-12
+}
+# kindnet_lite_key: what the kindnetd stand-in is built from (its label).
+kindnet_lite_key() {
+  { cat "${REPO_ROOT}/images/offline/kindnet-lite/"*.go; echo "${KUBE_NETWORK_POLICIES_VERSION}"; } |
+    sha256sum | cut -c1-12
 }
 KIND_BASE_IMAGE="ray101-offline/kind-base:${KIND_VERSION}-$(kind_base_key)"
 
@@ -135,6 +144,7 @@ GO
 
 # image_from_binaries IMAGE BASE ENTRYPOINT BIN...: BASE with BIN... in
 # /usr/local/bin; ENTRYPOINT "" for none (kubeadm's manifests give a command).
+# IMAGE_KEY, when set, becomes its label ray101.offline.key (see preload_key).
 image_from_binaries() {
   local image="$1" base="$2" entry="$3" ctx bin
   shift 3
@@ -146,6 +156,7 @@ image_from_binaries() {
       echo "COPY $(basename "${bin}") /usr/local/bin/"
     done
     [[ -z "${entry}" ]] || echo "ENTRYPOINT [\"${entry}\"]"
+    [[ -z "${IMAGE_KEY:-}" ]] || echo "LABEL ray101.offline.key=${IMAGE_KEY}"
   } >"${ctx}/Dockerfile"
   docker_build "${image}" "${ctx}"
   rm -rf "${ctx}"
@@ -259,6 +270,16 @@ preload_builder() {
   esac
 }
 
+# preload_key IMAGE: the inputs a preloaded image built here is keyed on (""
+# none): a stand-in built from this repository's source is built again when
+# that changes.
+preload_key() {
+  case "$1" in
+    */kindnetd:*) kindnet_lite_key ;;
+    *) echo "" ;;
+  esac
+}
+
 # node_preload_images: every image the node's containerd must hold.
 node_preload_images() {
   local manifests sandbox
@@ -303,7 +324,7 @@ build_node_image() {
   info "the images the node preloads:"
   while read -r entry; do
     [[ -n "${entry}" ]] || continue
-    ensure_image "${entry}" "$(preload_builder "${entry}")"
+    ensure_image "${entry}" "$(preload_builder "${entry}")" "$(preload_key "${entry}")"
     if docker image inspect "${entry}" >/dev/null 2>&1; then
       preload+=("${entry}")
     else
@@ -359,25 +380,30 @@ build_node_image() {
 
 # build_kindnet_lite_image IMAGE: kind's CNI image name, run by kind's own
 # manifest, holding images/offline/kindnet-lite: kindnetd's module is not
-# served by the module proxy here. A stand-in: no NetworkPolicy enforcement.
+# served by the module proxy here. A stand-in: CNI config, routes, and
+# NetworkPolicies enforced by sigs.k8s.io/kube-network-policies (a library in
+# it, as in kindnetd); no masquerade.
 build_kindnet_lite_image() {
   local dir netlink
-  dir="$(cache_dir kindnet-lite "v${KUBERNETES_VERSION}-$(sha256sum "${REPO_ROOT}/images/offline/kindnet-lite/main.go" | cut -c1-12)")"
+  dir="$(cache_dir kindnet-lite "v${KUBERNETES_VERSION}-$(kindnet_lite_key)")"
   if [[ ! -x "${dir}/bin/kindnet-lite" ]]; then
     rm -rf "${dir}/src"
     mkdir -p "${dir}/src" "${dir}/bin"
-    cp "${REPO_ROOT}/images/offline/kindnet-lite/main.go" "${dir}/src/"
+    cp "${REPO_ROOT}/images/offline/kindnet-lite/"*.go "${dir}/src/"
     # The client and netlink versions Kubernetes itself uses: nothing pinned twice.
     netlink="$(awk '$1 == "github.com/vishvananda/netlink" { print $2; exit }' "$(k8s_module_gomod)")"
+    info "go build images/offline/kindnet-lite (kube-network-policies ${KUBE_NETWORK_POLICIES_VERSION}) -> ${dir}/bin" >&2
     (cd "${dir}/src" && printf 'module ray101.local/kindnet-lite\n\ngo 1.25\n' >go.mod &&
       low "$(go_cmd)" get "k8s.io/client-go@$(k8s_staging_version)" "k8s.io/api@$(k8s_staging_version)" \
-        "k8s.io/apimachinery@$(k8s_staging_version)" "github.com/vishvananda/netlink@${netlink}" &&
+        "k8s.io/apimachinery@$(k8s_staging_version)" "github.com/vishvananda/netlink@${netlink}" \
+        "sigs.k8s.io/kube-network-policies@${KUBE_NETWORK_POLICIES_VERSION}" &&
       low "$(go_cmd)" mod tidy &&
       CGO_ENABLED=0 low "$(go_cmd)" build -trimpath -ldflags "-s -w" -o "${dir}/bin/kindnet-lite" .) >&2 ||
       die "building images/offline/kindnet-lite failed"
     BUILT_TOOLS+=("kindnet-lite")
   fi
   ensure_image "${IPTABLES_IMAGE}" build_iptables_image
-  image_from_binaries "$1" "${IPTABLES_IMAGE}" /usr/local/bin/kindnet-lite "${dir}/bin/kindnet-lite"
-  STAND_INS+=("$1: images/offline/kindnet-lite (kindnetd's module is not served): no NetworkPolicy enforcement, no masquerade")
+  IMAGE_KEY="$(kindnet_lite_key)" image_from_binaries "$1" "${IPTABLES_IMAGE}" /usr/local/bin/kindnet-lite \
+    "${dir}/bin/kindnet-lite"
+  STAND_INS+=("$1: images/offline/kindnet-lite (kindnetd's module is not served): NetworkPolicies by kube-network-policies ${KUBE_NETWORK_POLICIES_VERSION}, no masquerade")
 }

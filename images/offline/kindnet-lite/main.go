@@ -2,16 +2,25 @@
 // where kindnetd's source cannot be had (its module, sigs.k8s.io/kind/images/
 // kindnetd, is not served by the Go module proxy scripts/offline-images
 // reaches). It runs under kind's own kindnet DaemonSet manifest (hostNetwork,
-// NET_ADMIN, /etc/cni/net.d mounted) and does the two things a kind cluster
-// needs to schedule pods on several nodes:
+// NET_RAW and NET_ADMIN, /etc/cni/net.d mounted, RBAC to list and watch
+// nodes, pods, namespaces and NetworkPolicies) and does three things:
 //
 //   - writes /etc/cni/net.d/10-kindnet.conflist for this node: ptp and
 //     host-local over the node's spec.podCIDR, and portmap;
-//   - routes every other node's podCIDR through that node's InternalIP.
+//   - routes every other node's podCIDR through that node's InternalIP;
+//   - enforces NetworkPolicies with sigs.k8s.io/kube-network-policies, kind's
+//     own NetworkPolicy agent, run as a library as kindnetd embeds it: the
+//     first packet of each connection is queued (nfqueue) to this process,
+//     which accepts or drops it by the policies that select its pods.
 //
-// It does NOT enforce NetworkPolicies and does not masquerade traffic leaving
-// the cluster, both of which kindnetd does: a cluster on this stand-in passes
-// no NetworkPolicy check. scripts/offline-images says so when it builds it.
+// The library queues packets with nftables' `queue` expression. A kernel
+// built without it (CONFIG_NFT_QUEUE unset: the library's nftables sync then
+// fails as a whole) gets the same queueing from the iptables NFQUEUE target
+// (xt_NFQUEUE) instead: every new connection from or to POD_SUBNET goes to
+// the same queue. Both are fail-open (bypass): while this process is not
+// listening, packets pass.
+//
+// It does not masquerade traffic leaving the cluster, which kindnetd does.
 package main
 
 import (
@@ -20,7 +29,11 @@ import (
 	"log"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -109,6 +122,27 @@ func sync(ctx context.Context, cs kubernetes.Interface, hostIP string) error {
 	return nil
 }
 
+// nodeName: the name of the node whose InternalIP is hostIP (the
+// NetworkPolicy controller selects this node's pods by it); the hostname,
+// which kind makes the node's name, when the API does not say in a minute.
+func nodeName(cs kubernetes.Interface, hostIP string) string {
+	for i := 0; i < 12; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		cancel()
+		if err == nil {
+			for j := range nodes.Items {
+				if internalIP(&nodes.Items[j]) == hostIP {
+					return nodes.Items[j].Name
+				}
+			}
+		}
+		time.Sleep(5 * time.Second)
+	}
+	host, _ := os.Hostname()
+	return strings.ToLower(host)
+}
+
 func main() {
 	hostIP := os.Getenv("HOST_IP")
 	if hostIP == "" {
@@ -122,13 +156,33 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("kindnet-lite on %s (no NetworkPolicy enforcement, no masquerading)", hostIP)
+	// kind's manifest limits the container to 50Mi: the GC works harder as the
+	// heap nears 40 MiB instead of the kernel killing it at 50.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(40 << 20)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	node := nodeName(cs, hostIP)
+	log.Printf("kindnet-lite on %s (node %s): routes, CNI config, NetworkPolicies; no masquerading", hostIP, node)
+	if err := startNetworkPolicies(ctx, cs, node); err != nil {
+		log.Fatal(err)
+	}
+	if err := ensureQueueing(ctx, os.Getenv("POD_SUBNET"), 30*time.Second); err != nil {
+		log.Fatal(err)
+	}
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := sync(ctx, cs, hostIP); err != nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := sync(sctx, cs, hostIP); err != nil {
 			log.Printf("sync: %v", err)
 		}
 		cancel()
-		time.Sleep(10 * time.Second)
+		select {
+		case <-ctx.Done():
+			// The controller removes its nftables table; give it the time.
+			time.Sleep(2 * time.Second)
+			return
+		case <-time.After(10 * time.Second):
+		}
 	}
 }
