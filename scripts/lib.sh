@@ -27,6 +27,8 @@ CHART_DIR="helm/ray101"
 KIND_VALUES="helm/ray101/values-kind.yaml"
 KIND_OVERLAY="k8s/overlays/kind"
 MONGO_SECRET_EXAMPLE="k8s/base/mongodb/secret.env.example"
+# The chart's Namespace (with its Pod Security labels), rendered by `make manifests`.
+NAMESPACE_MANIFEST="k8s/base/namespace.yaml"
 DASHBOARD_PORT=8265
 
 # The KubeRay operator, from its Helm repository.
@@ -188,6 +190,9 @@ statefulset_ready() {
   [[ -n "${want}" && "${want}" != 0 && "${ready}" == "${want}" ]]
 }
 
+# mongodb_deployed: the release runs MongoDB (a values override can leave it out).
+mongodb_deployed() { [[ -n "$(kget statefulset "${MONGO_STS}" -o name)" ]]; }
+
 pod_ready() {
   [[ "$(kget pod "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
 }
@@ -314,6 +319,41 @@ image_tag() {
   else
     warn "no build recorded in ${IMAGE_TAG_FILE#"${REPO_ROOT}"/} (scripts/build-images writes it): deploying the tag ${RAY101_VERSION}, which a rebuilt image does not change"
     echo "${RAY101_VERSION}"
+  fi
+}
+
+# kind_load_image IMAGE: copy IMAGE from docker into the kind cluster's nodes
+# (kind skips the nodes that hold it already). Pods run on the workers only
+# (kind taints the control plane), so it goes there; a single-node cluster has
+# no workers, and gets it on its one node.
+kind_load_image() {
+  local workers nodes=() archive platform
+  workers="$(kind get nodes --name "${KIND_CLUSTER_NAME}" | grep -v -- '-control-plane$' | paste -sd, - || true)"
+  [[ -z "${workers}" ]] || nodes=(--nodes "${workers}")
+  kind load docker-image "$1" --name "${KIND_CLUSTER_NAME}" ${nodes[@]+"${nodes[@]}"} && return 0
+  # With Docker's containerd image store (the default of new Docker 29 installs)
+  # the archive docker saves can name content of other platforms that is not
+  # there, and the nodes refuse it ("content digest ... not found",
+  # kubernetes-sigs/kind#3795); then save this platform only and load the
+  # archive, kind's documented workaround.
+  platform="$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')"
+  warn "kind load docker-image $1 failed; retrying with a ${platform} archive"
+  archive="$(mktemp "${TMPDIR:-/tmp}/ray101-image.XXXXXX")"
+  if ! docker image save --platform "${platform}" --output "${archive}" "$1" ||
+    ! kind load image-archive "${archive}" --name "${KIND_CLUSTER_NAME}" ${nodes[@]+"${nodes[@]}"}; then
+    rm -f "${archive}"
+    die "could not load $1 into the kind cluster '${KIND_CLUSTER_NAME}'"
+  fi
+  rm -f "${archive}"
+}
+
+# kind_load_if_here IMAGE: load IMAGE when docker holds it (built here, or
+# pulled earlier); nodes that can pull do not need it.
+kind_load_if_here() {
+  if docker image inspect "$1" >/dev/null 2>&1; then
+    kind_load_image "$1"
+  else
+    info "$1: not in docker here; the nodes pull it"
   fi
 }
 

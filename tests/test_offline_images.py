@@ -55,7 +55,7 @@ exit 64
 """
 
 NODE = VERSIONS["KIND_NODE_IMAGE"]
-OPERATOR = f"quay.io/kuberay/operator:v{VERSIONS['KUBERAY_VERSION']}"
+OPERATOR = f"{VERSIONS['KUBERAY_OPERATOR_IMAGE']}:v{VERSIONS['KUBERAY_VERSION']}"
 RAY = f"{VERSIONS['RAY_IMAGE']}:{VERSIONS['RAY_IMAGE_TAG_CPU']}"
 KIND_PATH = [NODE, OPERATOR, RAY, VERSIONS["REDIS_IMAGE"], VERSIONS["SEAWEEDFS_IMAGE"]]
 
@@ -121,8 +121,7 @@ def test_without_a_registry_only_what_is_missing_is_built(fake):
     decisions, out = plan(fake)
     assert decisions[VERSIONS["REDIS_IMAGE"]] == "present"
     assert decisions[NODE] == "to build (build_node_image)"
-    # An image the script cannot build yet is named as missing, not hidden.
-    assert decisions[OPERATOR].startswith("missing")
+    assert decisions[OPERATOR] == "to build (build_operator_image)"
     assert "no such host" in out  # the pull's own error is shown
 
 

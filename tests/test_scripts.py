@@ -399,11 +399,54 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
         (fake / tool).chmod(0o755)
     result = run_deploy_against(fake)
     assert result.returncode == 1, result.stderr
-    assert "timed out after 1s waiting for StatefulSet ray101/ray101-mongodb" in result.stderr
+    # No StatefulSet listed: MongoDB is not waited for, the RayCluster is.
+    assert "MongoDB is not part of this deployment" in result.stdout
+    assert "timed out after 1s waiting for RayCluster ray101/ray101 to be ready" in result.stderr
     (call,) = [c for c in calls.read_text().splitlines() if c.startswith("upgrade")]
     args = call.split()
     assert args[:4] == ["upgrade", "--install", "ray101", "helm/ray101"]
     assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
+
+
+def fake_helm_and_kubectl(tmp_path: Path) -> tuple[Path, Path]:
+    """A helm that records its calls and a kubectl that answers nothing."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "helm-calls"
+    (fake / "helm").write_text(
+        f'#!/bin/sh\nif [ "$1" = version ]; then echo v4.0.0; exit 0; fi\necho "$@" >> "{calls}"\n'
+    )
+    (fake / "kubectl").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("helm", "kubectl"):
+        (fake / tool).chmod(0o755)
+    return fake, calls
+
+
+def test_deploy_passes_the_extra_values_files_to_helm(tmp_path):
+    fake, calls = fake_helm_and_kubectl(tmp_path)
+    extra = "scripts/kind/values-without-mongodb.yaml"
+    result = run_script(
+        "deploy",
+        path=f"{fake}:/usr/bin:/bin",
+        env_extra={"RAY101_DEPLOY_TIMEOUT": "1", "RAY101_EXTRA_VALUES": extra},
+    )
+    assert result.returncode == 1, result.stderr  # the fake cluster never gets ready
+    (call,) = [c for c in calls.read_text().splitlines() if c.startswith("upgrade")]
+    args = call.split()
+    # After the kind values, so it overrides them.
+    assert args[args.index("--values") + 2 : args.index("--values") + 4] == ["--values", extra]
+
+
+def test_deploy_refuses_an_extra_values_file_that_does_not_exist(tmp_path):
+    fake, calls = fake_helm_and_kubectl(tmp_path)
+    result = run_script(
+        "deploy",
+        path=f"{fake}:/usr/bin:/bin",
+        env_extra={"RAY101_EXTRA_VALUES": "no/such/values.yaml"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "RAY101_EXTRA_VALUES names no/such/values.yaml" in result.stderr
+    assert not calls.exists() or "upgrade" not in calls.read_text()
 
 
 def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
@@ -430,12 +473,12 @@ def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
     helm = next(i for i, line in enumerate(lines) if line.startswith("helm upgrade"))
     assert lines.index(delete) < helm
     # --create-namespace would leave the namespace without Pod Security labels:
-    # the chart's Namespace is applied first.
-    namespace = next(
-        i for i, line in enumerate(lines) if "--show-only templates/namespace.yaml" in line
-    )
-    assert "--set namespace.create=true" in lines[namespace]
-    assert namespace < helm and lines.index("kubectl apply -f -") < helm
+    # the chart's Namespace, as `make manifests` rendered it, is applied first.
+    namespace = lines.index(f"kubectl apply -f {REPO_ROOT}/k8s/base/namespace.yaml")
+    assert namespace < helm
+    assert "pod-security.kubernetes.io/enforce: restricted" in (
+        REPO_ROOT / "k8s/base/namespace.yaml"
+    ).read_text()
 
 
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):

@@ -6,16 +6,58 @@
 # pulled. Needs common.sh, gobuild.sh and docker.sh.
 
 # "IMAGE|BUILDER": every image the kind path pulls, with the function that
-# builds it offline ("" where scripts/offline-images cannot build it yet). The
-# operator cannot be: the module proxy here lists ray-operator v1.7.0 but
-# refuses its source (403 on the .zip; v1.4.0 to v1.6.0 are served).
+# builds it offline ("" where scripts/offline-images cannot build it).
 KIND_PATH_IMAGES=(
   "${KIND_NODE_IMAGE}|build_node_image"
-  "quay.io/kuberay/operator:v${KUBERAY_VERSION}|"
+  "${KUBERAY_OPERATOR_IMAGE}:v${KUBERAY_VERSION}|ensure_operator_image"
   "${RAY_IMAGE}:${RAY_IMAGE_TAG_CPU}|build_ray_base_image"
   "${REDIS_IMAGE}|build_redis_image"
   "${SEAWEEDFS_IMAGE}|build_seaweedfs_image"
 )
+
+KUBERAY_MODULE="github.com/ray-project/kuberay/ray-operator"
+
+# operator_source_version: KUBERAY_VERSION when the module proxy serves its
+# source, else KUBERAY_OFFLINE_FALLBACK_VERSION, with a warning.
+operator_source_version() {
+  if low "$(go_cmd)" mod download "${KUBERAY_MODULE}@v${KUBERAY_VERSION}" >/dev/null 2>&1; then
+    echo "${KUBERAY_VERSION}"
+    return 0
+  fi
+  warn "the Go module proxy refuses ${KUBERAY_MODULE}@v${KUBERAY_VERSION}'s source; building the operator at v${KUBERAY_OFFLINE_FALLBACK_VERSION} (KUBERAY_OFFLINE_FALLBACK_VERSION) instead"
+  echo "${KUBERAY_OFFLINE_FALLBACK_VERSION}"
+}
+
+# ensure_operator_image IMAGE: IMAGE (the pinned operator) when it is here or
+# can be pulled; else the operator built here from its module, at the pinned
+# version when the module proxy serves its source, else at the fallback version
+# under that version's own tag (never under IMAGE's), which scripts/kind-up
+# then installs.
+ensure_operator_image() {
+  local version
+  if [[ "${PLAN:-false}" == true || "$(image_decide "$1")" != build ]]; then
+    ensure_image "$1" build_operator_image
+    return 0
+  fi
+  version="$(operator_source_version)"
+  ensure_image "${KUBERAY_OPERATOR_IMAGE}:v${version}" build_operator_image
+  [[ "${version}" == "${KUBERAY_VERSION}" ]] ||
+    STAND_INS+=("$1: not built (the module proxy refuses v${KUBERAY_VERSION}'s source); ${KUBERAY_OPERATOR_IMAGE}:v${version} built from ${KUBERAY_MODULE}@v${version} instead")
+}
+
+# build_operator_image IMAGE: the KubeRay operator's manager from its module at
+# IMAGE's tag (as its Dockerfile builds it, without the FIPS build tag: a static
+# binary), on Debian, as uid 65532 like the upstream image.
+build_operator_image() {
+  ensure_image "${DEBIAN_IMAGE}" build_debian_image
+  local version="${1##*:}" bin ctx
+  bin="$(go_install_cached kuberay-operator "${version}" "${KUBERAY_MODULE}" "" "${KUBERAY_MODULE}")"
+  ctx="$(mktemp -d "${RAY101_CACHE}/.ctx.XXXXXX")"
+  cp "${bin}" "${ctx}/manager"
+  printf 'FROM %s\nCOPY manager /manager\nUSER 65532:65532\nENTRYPOINT ["/manager"]\n' "${DEBIAN_IMAGE}" >"${ctx}/Dockerfile"
+  docker_build "$1" "${ctx}"
+  rm -rf "${ctx}"
+}
 
 # A tiny local image (Debian's busybox-static) to prove a --privileged
 # container runs before anything larger is built.

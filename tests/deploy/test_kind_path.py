@@ -113,7 +113,7 @@ def test_build_images_tags_and_loads_each_build_and_records_the_tag():
     text = (REPO_ROOT / "scripts" / "build-images").read_text()
     assert 'tag="$(build_tag "${IMAGE_CPU}")"' in text
     assert 'echo "${tag}" >"${IMAGE_TAG_FILE}"' in text
-    assert 'load "${IMAGE_REPOSITORY}:${tag}"' in text
+    assert 'kind_load_image "${IMAGE_REPOSITORY}:${tag}"' in text
     lib = LIB.read_text()
     assert 'echo "${RAY101_VERSION}-${sha}"' in lib
 

@@ -131,3 +131,18 @@ def kube() -> Kube:
             "deploy first (scripts/deploy, or make e2e)"
         )
     return kube
+
+
+@pytest.fixture(scope="session")
+def mongodb(kube: Kube) -> None:
+    """MongoDB is part of the deployment. Skipped, saying so, where a values
+    override left it out (scripts/kind/values-without-mongodb.yaml: no mongod
+    image can be had on a machine without a registry)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        kube.apps.read_namespaced_stateful_set(MONGO_STS, NAMESPACE)
+    except ApiException as exc:
+        if exc.status == 404:
+            pytest.skip(f"MongoDB is not deployed (no StatefulSet {MONGO_STS}): a values override left it out")
+        raise

@@ -89,7 +89,7 @@ def _probe_to(kube, image: str, labels: dict[str, str], host: str, port: int) ->
         kube.core.delete_namespaced_pod(name, NAMESPACE, grace_period_seconds=0)
 
 
-def test_only_pods_with_the_client_label_reach_mongodb(kube):
+def test_only_pods_with_the_client_label_reach_mongodb(kube, mongodb):
     image = _head_pod(kube).spec.containers[0].image
     base = {"app.kubernetes.io/instance": render.RELEASE}
     unlabelled = _probe(kube, image, base)

@@ -40,7 +40,7 @@ def _condition(obj: dict | None, kind: str) -> str | None:
     return None
 
 
-def test_mongodb_statefulset_is_ready(kube):
+def test_mongodb_statefulset_is_ready(kube, mongodb):
     def probe():
         sts = kube.apps.read_namespaced_stateful_set(MONGO_STS, NAMESPACE)
         want, ready = sts.spec.replicas or 0, sts.status.ready_replicas or 0
@@ -49,7 +49,7 @@ def test_mongodb_statefulset_is_ready(kube):
     wait_for(f"StatefulSet {NAMESPACE}/{MONGO_STS} to be ready", probe)
 
 
-def test_loader_job_completed(kube):
+def test_loader_job_completed(kube, mongodb):
     def probe():
         try:
             job = kube.batch.read_namespaced_job(LOADER_JOB, NAMESPACE)
@@ -87,7 +87,9 @@ def test_raycluster_is_ready(kube):
 
 
 @pytest.mark.parametrize("workload", BATCH_WORKLOADS)
-def test_rayjob_succeeds(kube, workload):
+def test_rayjob_succeeds(kube, workload, request):
+    if workload == "mongo":
+        request.getfixturevalue("mongodb")
     name = f"{RAYJOB_PREFIX}{workload}"
 
     def probe():
@@ -166,7 +168,7 @@ def _mongo_count(kube) -> int:
     return int(last)
 
 
-def test_mongodb_keeps_its_data_across_a_pod_restart(kube):
+def test_mongodb_keeps_its_data_across_a_pod_restart(kube, mongodb):
     before = _mongo_count(kube)
     assert before > 0, f"no documents in {MONGO_DB}: did the loader Job run?"
     old_uid = kube.core.read_namespaced_pod(MONGO_POD, NAMESPACE).metadata.uid
