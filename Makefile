@@ -60,11 +60,9 @@ bench: $(STAMP) ## Every workload's benchmark (under 15 min on 2 cores), then do
 	@status=0; $(BIN)/python scripts/bench/run.py --out results/bench || status=$$?; \
 	$(BIN)/python scripts/bench/report.py --results results/bench --page docs/benchmarks.md && exit $$status
 
-e2e: ## kind end to end: scripts/e2e-kind (the failure paths included), then the rest of pytest -m e2e tests/e2e (needs docker, kind, kubectl, helm, curl: docs/kind.md)
-	@scripts/e2e-kind --check
+e2e: ## kind end to end: dockerd, what cannot be pulled built here, scripts/e2e-kind (the failure paths included), the rest of pytest -m e2e tests/e2e (docs/kind.md); E2E_ARGS=--delete-cluster deletes the cluster at the end
 	@$(MAKE) --no-print-directory setup
-	scripts/e2e-kind
-	$(BIN)/python -m pytest -m e2e tests/e2e --ignore=tests/e2e/test_failure_paths.py $(PYTEST_ARGS)
+	PYTEST_ARGS="$(PYTEST_ARGS)" scripts/e2e $(E2E_ARGS)
 
 constraints: ## Re-pin constraints.txt from the current .venv
 	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^ray101' \

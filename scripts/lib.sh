@@ -391,12 +391,20 @@ delete_finished_rayjobs() {
 # (kuberay-system), its namespace in the heads' NetworkPolicies. kustomize
 # takes a resource only by a relative path.
 kind_overlay_with() {
-  local tag=$1 operator_ns=$2 dir="${REPO_ROOT}/results/deploy" policy
+  local tag=$1 operator_ns=$2 dir="${REPO_ROOT}/results/deploy" policy component
   mkdir -p "${dir}"
   {
     printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n'
     printf 'resources:\n  - ../../%s\n' "${KIND_OVERLAY}"
     printf 'images:\n  - name: %s\n    newTag: "%s"\n' "${IMAGE_REPOSITORY}" "${tag}"
+    # RAY101_EXTRA_COMPONENTS: kustomize components (repository paths), e.g.
+    # k8s/components/without-mongodb where no MongoDB image can be had.
+    if [[ -n "${RAY101_EXTRA_COMPONENTS:-}" ]]; then
+      printf 'components:\n'
+      for component in ${RAY101_EXTRA_COMPONENTS}; do
+        printf '  - ../../%s\n' "${component}"
+      done
+    fi
     if [[ "${operator_ns}" != kuberay-system ]]; then
       printf 'patches:\n'
       for policy in "${RELEASE}-head" "${RELEASE}-echo-head"; do

@@ -104,7 +104,9 @@ def test_cpu_and_gpu_torch_come_from_the_variant_build_arg():
     # CPU index cannot be reached.
     assert re.search(r'build "\$\{IMAGE_CPU\}" "\$\{RAY_IMAGE_TAG_CPU\}" "\$\{cpu_torch\}"', script)
     assert re.search(r'^cpu_torch="cpu"$', script, re.M)
-    assert re.search(r'if ! curl [^\n]*"\$\{TORCH_CPU_INDEX_URL\}/"[^\n]*\n(.*\n)?  cpu_torch="cuda"', script)
+    assert re.search(
+        r'if ! curl [^\n]*"\$\{TORCH_CPU_INDEX_URL\}/"[^\n]*\n(.*\n)?  cpu_torch="cuda"', script
+    )
     assert re.search(r'build "\$\{IMAGE_GPU\}" "\$\{RAY_IMAGE_TAG_GPU\}" cuda', script)
 
 

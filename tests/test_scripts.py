@@ -476,9 +476,10 @@ def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
     # the chart's Namespace, as `make manifests` rendered it, is applied first.
     namespace = lines.index(f"kubectl apply -f {REPO_ROOT}/k8s/base/namespace.yaml")
     assert namespace < helm
-    assert "pod-security.kubernetes.io/enforce: restricted" in (
-        REPO_ROOT / "k8s/base/namespace.yaml"
-    ).read_text()
+    assert (
+        "pod-security.kubernetes.io/enforce: restricted"
+        in (REPO_ROOT / "k8s/base/namespace.yaml").read_text()
+    )
 
 
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):

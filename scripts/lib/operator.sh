@@ -34,7 +34,7 @@ operator_install_from_module() {
   [[ -d "${dir}/config/default" ]] || die "go mod download ${OPERATOR_MODULE}@v${version} gave no config/default"
   overlay="$(mktemp -d)"
   # kustomize reads only below its root: a writable copy of config/, and an
-  # overlay beside it that sets the namespace and the image's tag.
+  # overlay beside it that sets the namespace, the image's tag and the label.
   cp -r "${dir}/config" "${overlay}/config"
   chmod -R u+w "${overlay}/config"
   mkdir -p "${overlay}/install"
@@ -47,6 +47,13 @@ resources:
 images:
   - name: ${KUBERAY_OPERATOR_IMAGE}
     newTag: v${version}
+# The label KubeRay's Helm chart gives its objects, on the objects only (the
+# selectors keep config/'s): what finds the operator whichever way it came.
+labels:
+  - pairs:
+      app.kubernetes.io/name: kuberay-operator
+    includeSelectors: false
+    includeTemplates: false
 YAML
   kubectl create namespace "${namespace}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply --server-side --force-conflicts -k "${overlay}/install"

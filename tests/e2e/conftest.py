@@ -144,5 +144,7 @@ def mongodb(kube: Kube) -> None:
         kube.apps.read_namespaced_stateful_set(MONGO_STS, NAMESPACE)
     except ApiException as exc:
         if exc.status == 404:
-            pytest.skip(f"MongoDB is not deployed (no StatefulSet {MONGO_STS}): a values override left it out")
+            pytest.skip(
+                f"MongoDB is not deployed (no StatefulSet {MONGO_STS}): a values override left it out"
+            )
         raise

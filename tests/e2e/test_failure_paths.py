@@ -199,10 +199,25 @@ except urllib.error.HTTPError as exc:
 
 
 def test_a_rayjob_past_its_deadline_has_its_ray_job_stopped(kube):
-    # The chart's own tune RayJob at a short deadline: Tune's driver runs longer.
+    # The chart's own tune RayJob at a short deadline, with a search that runs longer.
+    # On the image the cluster runs (a tag per build: the chart's default tag
+    # was never loaded into kind).
+    deployed_tag = _head_pod(kube).spec.containers[0].image.rsplit(":", 1)[1]
     values = render.merged(
         render.load_values("values-kind.yaml") or {},
-        {"jobs": {"workloads": {"tune": {"activeDeadlineSeconds": DEADLINE_S}}}},
+        {
+            "image": {"tag": deployed_tag},
+            "jobs": {
+                "workloads": {
+                    "tune": {
+                        "activeDeadlineSeconds": DEADLINE_S,
+                        # Far more epochs than DEADLINE_S allows on any machine
+                        # (the kind values' 4 finished within 60 s on 2 cores).
+                        "args": ["--num-samples", "4", "--max-epochs", "500", "--samples", "600"],
+                    }
+                }
+            },
+        },
     )
     job = render.render_chart("e2e:deadline", values).find("RayJob", f"{RAYJOB_PREFIX}tune")
     assert checks.deadline_wrapper_problems(job) == []
