@@ -78,9 +78,6 @@ constraints-checkov: ## Re-pin constraints-checkov.txt from the current .venv-ch
 clean: ## Remove .venv, .venv-checkov and the tool caches (results/, your benchmark output, is kept)
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache
 
-# Build here what the kind path cannot pull (tools, Kubernetes, images):
-# scripts/offline-images, docs/kind.md. (Kept out of `make help` until the
-# README names it: tools.docs_check asks the README to name every help target.)
 .PHONY: offline-images
-offline-images:
+offline-images: ## Build here what the kind path cannot pull (tools, Kubernetes, images): scripts/offline-images, docs/kind.md
 	scripts/offline-images
