@@ -23,6 +23,9 @@ from jobs.command import EXIT_FAILED, EXIT_OK, run_command
 from jobs.errors import UsageError, first_line
 
 DEFAULT_INTERVAL_S = 5.0
+# `bucket create`: how long the store may take to answer, and how often to ask.
+DEFAULT_STORE_WAIT_S = 120.0
+STORE_POLL_S = 2.0
 
 
 def poll(what: str, missing: Callable[[], str], interval_s: float) -> None:
@@ -69,6 +72,21 @@ def bucket_state(fs: Any, bucket: str) -> str:
         return "not created yet"
     except OSError as exc:
         return str(exc).splitlines()[0]
+
+
+def wait_for_store(fs: Any, bucket: str, timeout_s: float) -> str:
+    """Until the store answers (the bucket there or not), at most ``timeout_s``;
+    "" when it answered, else why it did not. On an install the store's pod
+    starts beside the bucket Job: without this its first pod fails and counts
+    against the Job's retries."""
+    endpoint = os.environ.get(ENDPOINT_ENV) or "AWS"
+    deadline = time.monotonic() + timeout_s
+    while (state := bucket_state(fs, bucket)) not in ("", "not created yet"):
+        if time.monotonic() >= deadline:
+            return f"the S3 store at {endpoint} did not answer within {timeout_s:g} s: {state}"
+        print(f"waiting for the S3 store at {endpoint}: {state}", flush=True)
+        time.sleep(STORE_POLL_S)
+    return ""
 
 
 def _parser(prog: str, description: str) -> flags.ArgumentParser:
@@ -141,11 +159,24 @@ def create_bucket_main(argv: Sequence[str] | None = None) -> int:
             f"as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and {ENDPOINT_ENV})"
         ),
     )
+    parser.add_argument(
+        "--wait",
+        type=flags.non_negative_float,
+        default=DEFAULT_STORE_WAIT_S,
+        metavar="SECONDS",
+        help=(
+            "how long to wait for the store to answer (it starts beside this Job "
+            f"on an install; default {DEFAULT_STORE_WAIT_S:g})"
+        ),
+    )
     args = parser.parse_args(argv)
     if args.bucket_user:  # every usage error before anything is created
         access_key, secret_key = bucket_user.user_keys()
         admin = bucket_user.admin_from_env()
     fs = s3(create=True)
+    if problem := wait_for_store(fs, args.bucket, args.wait):
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         fs.create_dir(args.bucket)
     except OSError as exc:

@@ -107,6 +107,27 @@ def refused(action) -> bool:
     return False
 
 
+def test_bucket_create_waits_for_the_store_then_says_it_did_not_answer():
+    # Nothing listens there: the Job waits (the store starts beside it on an
+    # install), then fails in one line instead of at the first refusal.
+    from jobs.ports import free_port
+
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "AWS_ACCESS_KEY_ID": "admin",
+        "AWS_SECRET_ACCESS_KEY": "notARealPassword",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    started = time.monotonic()
+    result = ray101("bucket", "create", "b", "--wait", "3", env=env)
+    took = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert 3 <= took < 60, took
+    assert result.stdout.startswith("waiting for the S3 store at http://127.0.0.1:")
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the S3 store at http://127.0.0.1:") and "within 3 s" in line
+
+
 def test_bucket_create_then_wait_bucket_returns(store):
     created = ray101("bucket", "create", "plain-bucket", env=store.env)
     assert created.returncode == 0, created.stderr
