@@ -119,15 +119,18 @@ def test_report_gives_the_ratio():
         "echo": [m("echo", 3000, 9.0), m("echo", 5000, 30.0), m("echo", 4000, 12.0)],
         "baseline": [m("baseline", 16000, 2.0)] * 3,
     }
-    payload, lines = report(args, "wrk", "http://127.0.0.1:1/", rounds, goals.GOALS)
+    loose = goals.Goals(ratio=0.25, p99_ms=20.0, p99_over_baseline=6.0)
+    payload, lines = report(args, "wrk", "http://127.0.0.1:1/", rounds, loose)
     assert payload["summary"]["echo"]["rps"] == 4000  # the median round
     assert payload["summary"]["echo"]["p99_ms"] == 12.0
     assert payload["ratio"] == pytest.approx(0.25)
     assert any("25.0%" in line for line in lines)
-    # The median p99 (12 ms) meets the 20 ms goal; a ratio of exactly 25 % meets 25 %.
+    # The median p99 (12 ms) meets 20 ms and 6x the baseline's 2 ms; a ratio of
+    # exactly 25 % meets 25 %.
     assert payload["goals"]["missed"] == []
-    strict, _ = report(args, "wrk", "http://127.0.0.1:1/", rounds, goals.Goals(0.3, 10.0))
-    assert len(strict["goals"]["missed"]) == 2
+    # The project's goals: 50 %, 10 ms, 4x the baseline's p99; all three missed.
+    strict, _ = report(args, "wrk", "http://127.0.0.1:1/", rounds, goals.GOALS)
+    assert len(strict["goals"]["missed"]) == 3
 
 
 def test_goals_count_an_unmeasured_ratio_as_missed():
@@ -136,6 +139,13 @@ def test_goals_count_an_unmeasured_ratio_as_missed():
     assert goals.GOALS.missed(echo, ratio=None) == ["no baseline throughput to compare with"]
     (p99,) = goals.GOALS.missed({"p99_ms": 25.0}, ratio=0.5)
     assert p99.startswith("p99 25.0 ms")
+
+
+def test_the_p99_goal_is_also_relative_to_the_baselines():
+    # 8 ms meets the 10 ms goal, but not against a baseline at 1 ms (8x > 4x).
+    (relative,) = goals.GOALS.missed({"p99_ms": 8.0}, ratio=0.6, baseline_p99_ms=1.0)
+    assert relative == "p99 8.0x the baseline's (goal <= 4x)"
+    assert goals.GOALS.missed({"p99_ms": 8.0}, ratio=0.6, baseline_p99_ms=2.0) == []
 
 
 def test_docs_state_the_goals_check_enforces():

@@ -84,7 +84,7 @@ def report(
     echo = summaries["echo"]
     baseline_rps = summaries.get("baseline", {}).get("rps", 0)
     ratio = echo["rps"] / baseline_rps if baseline_rps > 0 else None
-    missed = goals.missed(echo, ratio)
+    missed = goals.missed(echo, ratio, summaries.get("baseline", {}).get("p99_ms"))
     payload: dict[str, Any] = {
         "client": client,
         "connections": args.connections,
