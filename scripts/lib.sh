@@ -322,6 +322,19 @@ image_tag() {
   fi
 }
 
+# node_image_ref: the node image kind-up creates the cluster from: the digest
+# kind publishes (KIND_NODE_IMAGE_DIGEST) where docker has it or can pull it,
+# else the tag scripts/offline-images built here, with a warning.
+node_image_ref() {
+  local pinned="${KIND_NODE_IMAGE}@${KIND_NODE_IMAGE_DIGEST}"
+  if docker image inspect "${pinned}" >/dev/null 2>&1 || docker pull --quiet "${pinned}" >/dev/null 2>&1; then
+    echo "${pinned}"
+    return 0
+  fi
+  warn "${pinned} can be neither found nor pulled: using ${KIND_NODE_IMAGE} as built here (scripts/offline-images)"
+  echo "${KIND_NODE_IMAGE}"
+}
+
 # kind_load_image IMAGE: copy IMAGE from docker into the kind cluster's nodes
 # (kind skips the nodes that hold it already). Pods run on the workers only
 # (kind taints the control plane), so it goes there; a single-node cluster has

@@ -47,6 +47,27 @@ def _lib(script: str, bin_dir: Path, env: dict[str, str] | None = None):
     )
 
 
+@pytest.mark.parametrize("registry", [True, False])
+def test_the_node_image_is_the_digest_kind_publishes_where_it_can_be_had(tmp_path, registry):
+    versions = render.read_env(REPO_ROOT / "versions.env")
+    pinned = f"{versions['KIND_NODE_IMAGE']}@{versions['KIND_NODE_IMAGE_DIGEST']}"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # A docker with no image at all, whose registry answers or not.
+    (bin_dir / "docker").write_text(
+        f'#!/bin/sh\ncase "$1" in pull) exit {0 if registry else 1} ;; *) exit 1 ;; esac\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    result = _lib("node_image_ref", bin_dir)
+    assert result.returncode == 0, result.stderr
+    if registry:
+        assert result.stdout.strip() == pinned and result.stderr == ""
+    else:
+        assert result.stdout.strip() == versions["KIND_NODE_IMAGE"]
+        assert "can be neither found nor pulled" in result.stderr
+    assert 'node_image="$(node_image_ref)"' in (REPO_ROOT / "scripts" / "kind-up").read_text()
+
+
 @pytest.mark.parametrize("cgroup", ["1", "2"])
 def test_a_cgroup_v1_host_is_warned_and_its_kubelet_told_to_start(tmp_path, cgroup):
     _fake_docker(tmp_path / "bin", cgroup=cgroup)
