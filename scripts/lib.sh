@@ -206,10 +206,6 @@ raycluster_ready() {
   [[ " ${conditions} " == *" HeadPodReady "* && " ${conditions} " == *" RayClusterProvisioned "* ]]
 }
 
-rayservice_ready() {
-  [[ "$(kget rayservice "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
-}
-
 # wait_job NAME TIMEOUT_S: until the Job completes; fails at once when it has failed.
 wait_job() {
   local name=$1 deadline=$((SECONDS + $2)) complete failed
@@ -244,34 +240,6 @@ delete_finished_jobs() {
       info "deleting the finished Job ${name} (${finished// /, }); it runs again"
       kubectl -n "${NAMESPACE}" delete job "${name}" --ignore-not-found --wait=true
     fi
-  done
-}
-
-# wait_rayjob NAME TIMEOUT_S: until jobDeploymentStatus Complete and jobStatus SUCCEEDED.
-wait_rayjob() {
-  local name=$1 deadline=$((SECONDS + $2)) deployment status
-  while :; do
-    deployment="$(kget rayjob "${name}" -o 'jsonpath={.status.jobDeploymentStatus}')"
-    status="$(kget rayjob "${name}" -o 'jsonpath={.status.jobStatus}')"
-    if [[ "${deployment}" == Complete && "${status}" == SUCCEEDED ]]; then
-      return 0
-    fi
-    # Complete, Failed and ValidationFailed are final; a FAILED jobStatus while
-    # the RayJob is Running or Retrying may still be retried (backoffLimit).
-    case "${deployment}" in
-      Complete | Failed | ValidationFailed)
-        printf 'error: %s: RayJob %s ended with jobDeploymentStatus=%s jobStatus=%s: %s\n' \
-          "${SCRIPT_NAME}" "${name}" "${deployment}" "${status:-none}" \
-          "$(kget rayjob "${name}" -o 'jsonpath={.status.message}')" >&2
-        return 1
-        ;;
-    esac
-    if ((SECONDS >= deadline)); then
-      printf 'error: %s: timed out after %ss waiting for RayJob %s (jobDeploymentStatus=%s jobStatus=%s)\n' \
-        "${SCRIPT_NAME}" "$2" "${name}" "${deployment:-none}" "${status:-none}" >&2
-      return 1
-    fi
-    sleep "${POLL_S}"
   done
 }
 
@@ -500,9 +468,6 @@ ray_auth_token() {
     die "cannot read the Ray auth token from Secret ${NAMESPACE}/${secret} (key ${key})"
 }
 
-secret_value() { # secret_value SECRET KEY
-  kubectl -n "${NAMESPACE}" get secret "$1" -o "go-template={{index .data \"$2\" | base64decode}}"
-}
 
 # --- Credentials for kubectl apply -k ---------------------------------------
 # make_secret_env EXAMPLE: write EXAMPLE without ".example" (git-ignored), with

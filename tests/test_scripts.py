@@ -135,7 +135,7 @@ def test_kind_up_installs_the_pinned_operator_from_the_kuberay_repository():
         r'\\\s+--version "\$\{KUBERAY_VERSION\}"',
         text,
     )
-    assert '--image "${KIND_NODE_IMAGE}"' in text
+    assert '--image "${node_image}"' in text  # node_image_ref: the digest, or the tag built here
     values = lib_values("KUBERAY_HELM_REPO_URL", "KUBERAY_VERSION", "OPERATOR_RELEASE")
     assert values["KUBERAY_HELM_REPO_URL"] == "https://ray-project.github.io/kuberay-helm/"
     assert values["KUBERAY_VERSION"] == VERSIONS["KUBERAY_VERSION"] == "1.7.0"

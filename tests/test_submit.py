@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -283,6 +285,12 @@ def test_ctrl_c_stops_the_submitted_job(ray101_cluster):
     proc = ray101_cluster.popen("submit", "retrieve", "--delay", "30", "--items", "3")
     try:
         job = wait_for_job(url, "--delay 30 --items 3")
+        # What a Ctrl-C needs: the command neither ignores nor blocks SIGINT.
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        bit = 1 << (signal.SIGINT - 1)
+        for field in ("SigIgn", "SigBlk"):
+            mask = int(re.search(rf"{field}:\s*([0-9a-f]+)", status)[1], 16)
+            assert not mask & bit, f"the command starts with SIGINT in {field}"
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:

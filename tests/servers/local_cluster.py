@@ -41,6 +41,18 @@ class GcsCommand:
     env: dict[str, str]
 
 
+# Sets SIGINT and SIGTERM to their default and unblocks them, then execs Python
+# with the rest of argv: dispositions and the mask pass through exec, so the
+# command starts as from a terminal (no preexec_fn: this process runs threads).
+_WITH_DEFAULT_SIGNALS = (
+    "import os, signal, sys\n"
+    "for s in (signal.SIGINT, signal.SIGTERM):\n"
+    "    signal.signal(s, signal.SIG_DFL)\n"
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+)
+
+
 @dataclass
 class LocalCluster:
     state_dir: Path
@@ -75,8 +87,12 @@ class LocalCluster:
         return run_cli(*args, timeout=timeout, env={**self.env, **(env or {})})
 
     def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        """``ray101 ARGS`` in a fresh process that gets Ctrl-C and SIGTERM as a
+        terminal's would: a child inherits an ignored or blocked signal across
+        exec (a background job of a shell ignores SIGINT, and Python then never
+        raises KeyboardInterrupt), whatever this test process's state."""
         return subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli", *args],
+            [sys.executable, "-c", _WITH_DEFAULT_SIGNALS, "-m", "jobs.cli", *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
