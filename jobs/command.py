@@ -8,7 +8,6 @@ is set up once, in one format.
 
 from __future__ import annotations
 
-import _thread
 import logging
 import signal
 import sys
@@ -57,7 +56,10 @@ def _redeliver_swallowed_interrupts(unraisable: Any) -> None:
     """
     if issubclass(unraisable.exc_type, KeyboardInterrupt):
         signum = signal.SIGTERM if _sigterm_received.is_set() else signal.SIGINT
-        timer = threading.Timer(REDELIVER_AFTER_S, _thread.interrupt_main, (signum,))
+        # A real signal to the main thread, not _thread.interrupt_main: only a
+        # signal interrupts the call it is blocked in (a sleep, a socket read).
+        main = threading.main_thread().ident
+        timer = threading.Timer(REDELIVER_AFTER_S, signal.pthread_kill, (main, signum))
         timer.daemon = True
         timer.start()
         return

@@ -179,9 +179,12 @@ def test_sigterm_that_lands_in_a_finalizer_still_ends_the_command():
         "raise SystemExit(run_command(body))\n"
     )
     proc = run_program(program, wait_for="in finalizer\n")
+    sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == EXIT_TERMINATED, (out, err[-2000:])
+    # Within seconds of the finalizer's end, not after the 20 s sleep that follows.
+    assert time.monotonic() - sent < 12
     assert "ran to the end" not in out
     assert err.strip().splitlines() == ["terminated (SIGTERM): stopped"], err[-2000:]
 
