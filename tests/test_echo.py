@@ -376,3 +376,51 @@ def test_run_echo_workload(ray_session):
     while ray.available_resources().get("CPU") != total_cpus and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ray.available_resources().get("CPU") == total_cpus
+
+
+def _flaky_server(bad_first: int, every_other: bool):
+    """An HTTP server answering the echo's reply, 503 for the first ``bad_first``
+    requests and then, with ``every_other``, for every second one."""
+    import http.server
+    import threading
+
+    from jobs.echo.parsing import reply_text
+
+    count = {"n": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            count["n"] += 1
+            bad = count["n"] <= bad_first or (every_other and count["n"] % 2 == 0)
+            body = b"No replicas are available yet." if bad else reply_text("ready").encode()
+            self.send_response(503 if bad else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, count
+
+
+def test_serving_means_every_proxy_answers_not_just_one():
+    """Two proxies share the port until both know the replicas: one good reply
+    is not enough, READY_STREAK in a row are."""
+    from jobs.echo import lifecycle
+
+    server, count = _flaky_server(bad_first=3, every_other=False)
+    try:
+        lifecycle.wait_until_serving(f"http://127.0.0.1:{server.server_port}/", timeout_s=30)
+        assert count["n"] == 3 + lifecycle.READY_STREAK
+    finally:
+        server.shutdown()
+    # A proxy that never learns the replicas: half the answers stay 503.
+    server, _ = _flaky_server(bad_first=0, every_other=True)
+    try:
+        with pytest.raises(RuntimeError, match="did not answer within 2 s"):
+            lifecycle.wait_until_serving(f"http://127.0.0.1:{server.server_port}/", timeout_s=2)
+    finally:
+        server.shutdown()

@@ -40,8 +40,10 @@ from jobs.ports import free_port
 
 log = logging.getLogger(__name__)
 
-# Seconds to wait for the first good reply after ``serve.run`` returns.
+# Seconds to wait for the service to answer after ``serve.run`` returns, and
+# how many good replies in a row (new connections) count as answering.
 READY_TIMEOUT_S = 60.0
+READY_STREAK = 10
 # Seconds to wait for Serve to stop before leaving it to Ray's shutdown.
 STOP_TIMEOUT_S = 60.0
 
@@ -145,19 +147,27 @@ def url_for(host: str, port: int) -> str:
 
 
 def wait_until_serving(url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Poll until the echo answers: HAProxy learns the replicas just after serve.run."""
+    """Poll until the echo answers READY_STREAK times in a row, each on a new
+    connection: every node's proxy (HAProxy) binds the same port with
+    SO_REUSEPORT and learns the replicas on its own, so one good answer can come
+    from the one proxy that is ready while another still says "No replicas are
+    available yet" (a check right after saw that)."""
     import requests
 
     deadline = time.monotonic() + timeout_s
-    last = "no answer"
+    last, streak = "no answer", 0
     while time.monotonic() < deadline:
         try:
             reply = requests.get(url, params={"data": "ready"}, timeout=5)
             if reply.status_code == 200 and reply.text == reply_text("ready"):
-                return
+                streak += 1
+                if streak >= READY_STREAK:
+                    return
+                continue
             last = f"HTTP {reply.status_code}"
         except requests.RequestException as exc:
             last = type(exc).__name__
+        streak = 0
         time.sleep(0.2)
     raise RuntimeError(
         f"the echo service at {url} did not answer within {timeout_s:.0f} s ({last})"
