@@ -15,16 +15,14 @@ KIND_PATH_IMAGES=(
   "${SEAWEEDFS_IMAGE}|build_seaweedfs_image"
 )
 
-KUBERAY_MODULE="github.com/ray-project/kuberay/ray-operator"
-
 # operator_source_version: KUBERAY_VERSION when the module proxy serves its
 # source, else KUBERAY_OFFLINE_FALLBACK_VERSION, with a warning.
 operator_source_version() {
-  if low "$(go_cmd)" mod download "${KUBERAY_MODULE}@v${KUBERAY_VERSION}" >/dev/null 2>&1; then
+  if low "$(go_cmd)" mod download "${KUBERAY_OPERATOR_MODULE}@v${KUBERAY_VERSION}" >/dev/null 2>&1; then
     echo "${KUBERAY_VERSION}"
     return 0
   fi
-  warn "the Go module proxy refuses ${KUBERAY_MODULE}@v${KUBERAY_VERSION}'s source; building the operator at v${KUBERAY_OFFLINE_FALLBACK_VERSION} (KUBERAY_OFFLINE_FALLBACK_VERSION) instead"
+  warn "the Go module proxy refuses ${KUBERAY_OPERATOR_MODULE}@v${KUBERAY_VERSION}'s source; building the operator at v${KUBERAY_OFFLINE_FALLBACK_VERSION} (KUBERAY_OFFLINE_FALLBACK_VERSION) instead"
   echo "${KUBERAY_OFFLINE_FALLBACK_VERSION}"
 }
 
@@ -42,7 +40,7 @@ ensure_operator_image() {
   version="$(operator_source_version)"
   ensure_image "${KUBERAY_OPERATOR_IMAGE}:v${version}" build_operator_image
   [[ "${version}" == "${KUBERAY_VERSION}" ]] ||
-    STAND_INS+=("$1: not built (the module proxy refuses v${KUBERAY_VERSION}'s source); ${KUBERAY_OPERATOR_IMAGE}:v${version} built from ${KUBERAY_MODULE}@v${version} instead")
+    STAND_INS+=("$1: not built (the module proxy refuses v${KUBERAY_VERSION}'s source); ${KUBERAY_OPERATOR_IMAGE}:v${version} built from ${KUBERAY_OPERATOR_MODULE}@v${version} instead")
 }
 
 # build_operator_image IMAGE: the KubeRay operator's manager from its module at
@@ -51,7 +49,7 @@ ensure_operator_image() {
 build_operator_image() {
   ensure_image "${DEBIAN_IMAGE}" build_debian_image
   local version="${1##*:}" bin ctx
-  bin="$(go_install_cached kuberay-operator "${version}" "${KUBERAY_MODULE}" "" "${KUBERAY_MODULE}")"
+  bin="$(go_install_cached kuberay-operator "${version}" "${KUBERAY_OPERATOR_MODULE}" "" "${KUBERAY_OPERATOR_MODULE}")"
   ctx="$(mktemp -d "${RAY101_CACHE}/.ctx.XXXXXX")"
   cp "${bin}" "${ctx}/manager"
   printf 'FROM %s\nCOPY manager /manager\nUSER 65532:65532\nENTRYPOINT ["/manager"]\n' "${DEBIAN_IMAGE}" >"${ctx}/Dockerfile"

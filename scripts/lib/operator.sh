@@ -5,8 +5,6 @@
 # the CRDs, the RBAC and the manager), with the image scripts/offline-images
 # built. Needs the step/info/warn/die of the sourcing script's library.
 
-OPERATOR_MODULE="github.com/ray-project/kuberay/ray-operator"
-
 # operator_offline_version: the operator version whose image is on this machine:
 # KUBERAY_VERSION, else KUBERAY_OFFLINE_FALLBACK_VERSION (said loudly); fails
 # when neither is.
@@ -30,8 +28,8 @@ operator_install_from_module() {
   local version="$1" namespace="$2" dir overlay
   shift 2
   "$@" "${KUBERAY_OPERATOR_IMAGE}:v${version}"
-  dir="$(go mod download -json "${OPERATOR_MODULE}@v${version}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-  [[ -d "${dir}/config/default" ]] || die "go mod download ${OPERATOR_MODULE}@v${version} gave no config/default"
+  dir="$(go mod download -json "${KUBERAY_OPERATOR_MODULE}@v${version}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [[ -d "${dir}/config/default" ]] || die "go mod download ${KUBERAY_OPERATOR_MODULE}@v${version} gave no config/default"
   overlay="$(mktemp -d)"
   # kustomize reads only below its root: a writable copy of config/, and an
   # overlay beside it that sets the namespace, the image's tag and the label.
