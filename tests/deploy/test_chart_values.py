@@ -157,9 +157,9 @@ def test_existing_secrets_replace_the_generated_ones():
 def test_passwords_stay_stable_across_upgrades_by_lookup():
     """The Secret templates read the installed password back before drawing a new
     one, and draw one only when Helm reaches a cluster."""
-    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
-    assert 'lookup "v1" "Secret" .ctx.Release.Namespace .secret' in helpers
-    assert 'lookup "v1" "Secret" .ctx.Release.Namespace ""' in helpers and "randAlphaNum" in helpers
+    secrets = (CHART_DIR / "templates" / "_secrets.tpl").read_text()  # ray101.password
+    assert 'lookup "v1" "Secret" .ctx.Release.Namespace .secret' in secrets
+    assert 'lookup "v1" "Secret" .ctx.Release.Namespace ""' in secrets and "randAlphaNum" in secrets
     for template in ("mongodb/secret.yaml", "seaweedfs/secret.yaml"):
         text = (CHART_DIR / "templates" / template).read_text()
         assert 'include "ray101.password"' in text, template

@@ -98,8 +98,8 @@ def test_a_cluster_is_detected_without_a_cluster_scoped_lookup():
         if path.is_file():
             for call in re.findall(r'lookup\s+"[^"]*"\s+"[^"]*"\s+(\S+)', path.read_text()):
                 assert call not in ('""', "nil"), f"{path}: a cluster-scoped lookup"
-    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
-    assert 'lookup "v1" "Secret" .ctx.Release.Namespace ""' in helpers
+    secrets = (CHART_DIR / "templates" / "_secrets.tpl").read_text()  # ray101.password
+    assert 'lookup "v1" "Secret" .ctx.Release.Namespace ""' in secrets
 
 
 def test_redis_outlives_the_rayclusters_on_uninstall(rendered):

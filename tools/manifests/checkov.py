@@ -7,7 +7,7 @@ versions.env and constraints-checkov.txt; its pins conflict with Ray's) and
 offline: ``--skip-download`` and ``BC_SKIP_MAPPING`` keep it from fetching
 policies and ID mappings from the Prisma Cloud platform. A finding the project
 accepts is skipped on the object with ``checkov.io/skipN: ID=reason``
-(templates/_helpers.tpl, ray101.checkovSkips); a skip without a reason is a problem.
+(templates/_security.tpl, ray101.checkovSkips); a skip without a reason is a problem.
 
 checkov does not look inside RayCluster, RayJob and RayService pod templates:
 the tools/manifests/checks/ package covers those.

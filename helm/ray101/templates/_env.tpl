@@ -1,0 +1,42 @@
+{{/*
+Environment of the workloads: where MongoDB and the shared storage are. The S3
+credentials live beside SeaweedFS (seaweedfs/_seaweedfs.tpl).
+*/}}
+
+{{/* RAY101_STORAGE_PATH: jobs.storagePath, else the SeaweedFS bucket's s3:// path. Call with $. */}}
+{{- define "ray101.storagePath" -}}
+{{- with .Values.jobs.storagePath }}
+{{- . }}
+{{- else }}
+{{- printf "s3://%s/ray101" .Values.seaweedfs.bucket }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment of every Ray container of the shared RayCluster: MONGODB_URI
+assembled from the Secret (Kubernetes expands $(VAR) from variables defined
+before it), and the S3 credentials Tune's storage needs (a RayJob's runtime
+environment cannot read a Secret). An env list, or nothing; call with $.
+*/}}
+{{- define "ray101.rayEnv" -}}
+{{- if .Values.mongodb.enabled }}
+{{ include "ray101.mongodbEnv" . }}
+{{- end }}
+{{- if .Values.seaweedfs.enabled }}
+{{ include "ray101.seaweedfs.credentials" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+MONGODB_URI, whole from the Secret's `uri` key: the chart writes it with the
+user and password percent-encoded (a password may hold @ : / % ?), the
+kustomize path from secret.env. No password or username in the pod's env.
+An env list item; call with $.
+*/}}
+{{- define "ray101.mongodbEnv" -}}
+- name: MONGODB_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ray101.mongodb.secretName" . }}
+      key: uri
+{{- end }}
