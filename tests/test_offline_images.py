@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import REPO_ROOT, VERSIONS
 
@@ -57,7 +58,10 @@ exit 64
 NODE = VERSIONS["KIND_NODE_IMAGE"]
 OPERATOR = f"{VERSIONS['KUBERAY_OPERATOR_IMAGE']}:v{VERSIONS['KUBERAY_VERSION']}"
 RAY = f"{VERSIONS['RAY_IMAGE']}:{VERSIONS['RAY_IMAGE_TAG_CPU']}"
-KIND_PATH = [NODE, OPERATOR, RAY, VERSIONS["REDIS_IMAGE"], VERSIONS["SEAWEEDFS_IMAGE"]]
+MONGO = VERSIONS["MONGO_IMAGE"]
+KIND_PATH = [NODE, OPERATOR, RAY, VERSIONS["REDIS_IMAGE"], VERSIONS["SEAWEEDFS_IMAGE"], MONGO]
+STANDIN = yaml.safe_load((REPO_ROOT / "scripts/kind/values-mongodb-standin.yaml").read_text())
+STANDIN = "{repository}:{tag}".format(**STANDIN["mongodb"]["image"])
 
 
 @pytest.fixture
@@ -122,6 +126,9 @@ def test_without_a_registry_only_what_is_missing_is_built(fake):
     assert decisions[VERSIONS["REDIS_IMAGE"]] == "present"
     assert decisions[NODE] == "to build (build_node_image)"
     assert decisions[OPERATOR] == "to build (build_operator_image)"
+    # MongoDB cannot be built: its stand-in is, under its own name.
+    assert decisions[MONGO] == f"cannot be built here: stand-in {STANDIN}"
+    assert decisions[STANDIN] == "to build (build_mongo_standin_image)"
     assert "no such host" in out  # the pull's own error is shown
 
 

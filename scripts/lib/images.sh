@@ -144,3 +144,23 @@ build_ray_base_image() {
     die "$1: Ray ${RAY_VERSION} on Python ${PYTHON_VERSION} does not import (Debian's: ${debian_py:-none})"
   STAND_INS+=("$1: Debian's Python ${PYTHON_VERSION} and ray[default] ${RAY_VERSION} from PyPI (images/offline/ray-base), not Ray's own image")
 }
+
+# build_mongo_standin_image IMAGE: images/offline/mongo-standin, nx-27017 from
+# PyPI (wheels downloaded here through constraints.txt) on Debian's Python. A
+# stand-in for MongoDB under its own name, said so.
+build_mongo_standin_image() {
+  ensure_image "${DEBIAN_IMAGE}" build_debian_image
+  local ctx py
+  py="$(command -v "python${PYTHON_VERSION}" || true)"
+  [[ -n "${py}" ]] || die "needs python${PYTHON_VERSION} on this machine to download nx-27017's wheels" "${EXIT_PREREQ}"
+  ctx="$(mktemp -d "${RAY101_CACHE}/.ctx.XXXXXX")"
+  mkdir -p "${ctx}/wheels"
+  low "${py}" -m pip download --quiet --only-binary=:all: --constraint "${REPO_ROOT}/constraints.txt" \
+    -d "${ctx}/wheels" nx-27017 >&2 || die "pip download nx-27017 failed"
+  cp "${REPO_ROOT}/images/offline/mongo-standin/Dockerfile" "${ctx}/Dockerfile"
+  docker_build "$1" "${ctx}" --build-arg "DEBIAN_IMAGE=${DEBIAN_IMAGE}"
+  rm -rf "${ctx}"
+  docker run --rm --entrypoint python3 "$1" -c "import nx_27017, pymongo" ||
+    die "$1: nx-27017 does not import in the image"
+  STAND_INS+=("$1: nx-27017 from PyPI (a MongoDB wire-protocol server over SQLite, without authentication) for ${MONGO_IMAGE}, which can be neither pulled nor built here (${MONGO_STANDIN_VALUES})")
+}

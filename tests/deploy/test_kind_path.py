@@ -6,6 +6,7 @@ and the failure paths run once."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -231,6 +232,69 @@ def test_the_kustomize_path_can_leave_mongodb_out(tmp_path):
         (o["kind"], o["metadata"]["name"]) for o in helm_without.objects + helm_without.hooks
     }
     assert not {n for n in kinds_names if "mongo" in n[1] or n[1] == "ray101-data-load"}
+
+
+STANDIN_VALUES = REPO_ROOT / "scripts/kind/values-mongodb-standin.yaml"
+
+
+def test_the_mongodb_standin_keeps_the_rest_of_the_mongodb_path():
+    """scripts/kind/values-mongodb-standin.yaml swaps the server and what only
+    mongod has (mongosh probes, users), and nothing else: the Secret the
+    workloads read, the NetworkPolicy, the loader and the mongo RayJob stay."""
+    kind_values = render.load_values("values-kind.yaml")
+    standin = yaml.safe_load(STANDIN_VALUES.read_text())
+    real = render.render_chart("kind", kind_values)
+    swapped = render.render_chart("kind, MongoDB stand-in", render.merged(kind_values, standin))
+
+    def names(r):
+        return {(o["kind"], o["metadata"]["name"]) for o in r.objects + r.hooks}
+
+    assert names(swapped) == names(real)
+
+    def by_name(r, kind, name):
+        return next(
+            o for o in r.objects + r.hooks if (o["kind"], o["metadata"]["name"]) == (kind, name)
+        )
+
+    sts = by_name(swapped, "StatefulSet", "ray101-mongodb")
+    (server,) = sts["spec"]["template"]["spec"]["containers"]
+    image = standin["mongodb"]["image"]
+    assert server["image"] == f"{image['repository']}:{image['tag']}"
+    assert not any(
+        "mongosh" in " ".join(server[p]["exec"]["command"])
+        for p in ("readinessProbe", "livenessProbe")
+    )
+    assert "POD_IP" in " ".join(server["readinessProbe"]["exec"]["command"])
+    assert not any(e.get("valueFrom", {}).get("secretKeyRef") for e in server["env"])
+    secret = by_name(swapped, "Secret", "ray101-mongodb")
+    assert set(secret["data"]) == {"uri"}
+    assert (
+        base64.b64decode(secret["data"]["uri"]).decode()
+        == "mongodb://ray101-mongodb.ray101.svc:27017/"
+    )
+    # The real server's pod is untouched by the chart change that allows this.
+    (mongod,) = by_name(real, "StatefulSet", "ray101-mongodb")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert "mongosh" in " ".join(mongod["readinessProbe"]["exec"]["command"])
+    assert {e["name"] for e in mongod["env"]} >= {
+        "MONGO_INITDB_ROOT_PASSWORD",
+        "MONGODB_APP_PASSWORD",
+    }
+
+
+def test_the_mongodb_standin_image_is_tagged_with_the_pinned_nx_27017():
+    pin = re.search(r"^nx-27017==(\S+)$", (REPO_ROOT / "constraints.txt").read_text(), re.M)
+    image = yaml.safe_load(STANDIN_VALUES.read_text())["mongodb"]["image"]
+    assert image["tag"] == f"nx-27017-{pin.group(1)}"
+    listed = subprocess.run(
+        ["bash", "-c", "source scripts/lib/mongodb-standin.sh; mongo_standin_image"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "REPO_ROOT": str(REPO_ROOT)},
+    )
+    assert listed.stdout.strip() == f"{image['repository']}:{image['tag']}"
 
 
 def _containers(obj: dict):
