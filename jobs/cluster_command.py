@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from jobs import dashboard
 from jobs.cluster_shape import DEFAULT_VALUES
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.command import EXIT_FAILED, EXIT_OK, setup_logging
 from jobs.flags import ArgumentParser, non_negative_int
 from jobs.localcluster import GROUP_LABEL, STOP_TIMEOUT_S, State, down, running, up
 
@@ -78,11 +78,10 @@ def _node_order(node: dict[str, Any]) -> tuple:
     return (not node.get("is_head_node"), node.get("state") != "ALIVE", node["node_id"])
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="ray101 cluster",
-        description="a multi-node Ray on this machine, shaped like the kind RayCluster",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 cluster up|down|status``'s flags, and :func:`run`."""
+    parser.description = "a multi-node Ray on this machine, shaped like the kind RayCluster"
+    parser.set_defaults(func=run)
     sub = parser.add_subparsers(dest="action", required=True, metavar="up|down|status")
     as_json = ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON object")
@@ -108,39 +107,35 @@ def build_parser() -> ArgumentParser:
         help=f"seconds between SIGTERM and SIGKILL (default {STOP_TIMEOUT_S:.0f})",
     )
     sub.add_parser("status", help="nodes, resources and addresses", parents=[as_json])
-    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        setup_logging()
-        if args.action == "up":
-            started = running() is None
-            begin = time.perf_counter()
-            try:
-                state = up(args.values, args.workers)
-            except (RuntimeError, subprocess.CalledProcessError) as exc:  # stopped again by up
-                print(f"error: ray101 cluster up: {exc}", file=sys.stderr)
-                return EXIT_FAILED
-            word = f"started in {time.perf_counter() - begin:.1f} s" if started else "running"
-            print(f"local cluster {word}", file=sys.stderr)
-            report(status_of(state), args.json)
-            return EXIT_OK
-        if args.action == "down":
-            begin = time.perf_counter()
-            stopped = down(grace_s=args.grace_period)
-            took = f" in {time.perf_counter() - begin:.1f} s" if stopped else ""
-            print(f"local cluster {'stopped' if stopped else 'not running'}{took}", file=sys.stderr)
-            if args.json:
-                seconds = round(time.perf_counter() - begin, 3)
-                print(json.dumps({"stopped": stopped, "seconds": seconds}))
-            return EXIT_OK
-        state = running()
-        if state is None:
-            print("local cluster not running (ray101 cluster up)", file=sys.stderr)
+def run(args: argparse.Namespace) -> int:
+    """``ray101 cluster up|down|status``."""
+    setup_logging()
+    if args.action == "up":
+        started = running() is None
+        begin = time.perf_counter()
+        try:
+            state = up(args.values, args.workers)
+        except (RuntimeError, subprocess.CalledProcessError) as exc:  # stopped again by up
+            print(f"error: ray101 cluster up: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        word = f"started in {time.perf_counter() - begin:.1f} s" if started else "running"
+        print(f"local cluster {word}", file=sys.stderr)
         report(status_of(state), args.json)
         return EXIT_OK
-
-    return run_command(body)
+    if args.action == "down":
+        begin = time.perf_counter()
+        stopped = down(grace_s=args.grace_period)
+        took = f" in {time.perf_counter() - begin:.1f} s" if stopped else ""
+        print(f"local cluster {'stopped' if stopped else 'not running'}{took}", file=sys.stderr)
+        if args.json:
+            seconds = round(time.perf_counter() - begin, 3)
+            print(json.dumps({"stopped": stopped, "seconds": seconds}))
+        return EXIT_OK
+    state = running()
+    if state is None:
+        print("local cluster not running (ray101 cluster up)", file=sys.stderr)
+        return EXIT_FAILED
+    report(status_of(state), args.json)
+    return EXIT_OK

@@ -1,7 +1,8 @@
 """Every workload, in one place: the CLI, ``make demo``, the tests and the
 Kubernetes manifests (one RayJob each, ``rayjob: true``) read this table.
 
-Adding a workload is one module in ``jobs/`` and one entry here; ``make
+Adding a workload is one module or package in ``jobs/`` (a package runs as
+``python -m`` through its ``__main__.py``) and one entry here; ``make
 manifests`` then writes its RayJob into the chart's values and the kustomize
 base.
 """

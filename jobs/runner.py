@@ -114,16 +114,26 @@ def main_for(module: ModuleType, argv: Sequence[str] | None = None, prog: str | 
     return run_command(body)
 
 
+def all_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="ray101 run all", description=run_all.__doc__)
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run just these workloads, in the order given"
+    )
+    return parser
+
+
+def parser_for(name: str) -> ArgumentParser:
+    """The parser of ``ray101 run NAME``'s flags, ``all`` included (UsageError for a NAME
+    that is no workload)."""
+    return all_parser() if name == "all" else build_parser(registry.get(name).load())
+
+
 def run_all(argv: Sequence[str] | None = None) -> int:
     """``ray101 run all``: every registered workload on one Ray, one summary table."""
 
     def body() -> int:
-        parser = ArgumentParser(prog="ray101 run all", description=run_all.__doc__)
-        add_common_arguments(parser)
-        parser.add_argument(
-            "--only", nargs="+", metavar="NAME", help="run just these workloads, in the order given"
-        )
-        args = parser.parse_args(argv)
+        args = all_parser().parse_args(argv)
         names = args.only or list(registry.WORKLOADS)
         workloads = [registry.get(n) for n in names]
         setup_logging()

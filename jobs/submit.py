@@ -42,9 +42,8 @@ from ray.job_submission import JobStatus, JobSubmissionClient
 
 from jobs import dashboard, localcluster, manifest, registry
 from jobs.cluster import check_reachable
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.command import EXIT_FAILED, EXIT_OK, setup_logging
 from jobs.errors import UsageError, first_line
-from jobs.flags import ArgumentParser
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Log lines repeated on stderr when a job fails, so the reason is on screen.
@@ -209,9 +208,10 @@ def _env_pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def build_parser() -> ArgumentParser:
-    doc = __doc__ or ""
-    parser = ArgumentParser(prog="ray101 submit", description=doc.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 submit``'s flags, and :func:`run`."""
+    parser.description = (__doc__ or "").splitlines()[0]
+    parser.set_defaults(func=run)
     parser.add_argument(
         "--address",
         default=None,
@@ -239,7 +239,6 @@ def build_parser() -> ArgumentParser:
         metavar="NAME [ARGS…]",
         help="a batch workload (ray101 list) and its flags; with --from-manifest: -- EXTRA ARGS",
     )
-    return parser
 
 
 def plan(args: argparse.Namespace) -> Submission:
@@ -255,24 +254,21 @@ def plan(args: argparse.Namespace) -> Submission:
     return for_workload(rest[0], rest[1:]).with_overrides(dict(args.env), ())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        setup_logging()
-        quiet_ray_client()
-        sub = plan(args)
-        address = localcluster.job_api_address(args.address)
-        client = make_client(address)
-        job_id = submit(client, sub)
-        print(f"submitted job {job_id} to {address}: {sub.entrypoint}", file=sys.stderr)
-        if args.no_wait:
-            print(job_id)
-            return EXIT_OK
-        try:
-            return report(client, job_id, wait(client, job_id))
-        except (ConnectionError, RuntimeError) as exc:  # the job API went away mid-run
-            print(f"error: lost the job API at {address} following {job_id}: {first_line(exc)}",
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_FAILED
-
-    return run_command(body)
+def run(args: argparse.Namespace) -> int:
+    """``ray101 submit``: submit, follow the job to its end (unless --no-wait), report."""
+    setup_logging()
+    quiet_ray_client()
+    sub = plan(args)
+    address = localcluster.job_api_address(args.address)
+    client = make_client(address)
+    job_id = submit(client, sub)
+    print(f"submitted job {job_id} to {address}: {sub.entrypoint}", file=sys.stderr)
+    if args.no_wait:
+        print(job_id)
+        return EXIT_OK
+    try:
+        return report(client, job_id, wait(client, job_id))
+    except (ConnectionError, RuntimeError) as exc:  # the job API went away mid-run
+        print(f"error: lost the job API at {address} following {job_id}: {first_line(exc)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED

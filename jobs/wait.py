@@ -11,15 +11,16 @@ submission back until what the workload needs is there.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from jobs import flags
-from jobs.bucket_user import ENDPOINT_ENV
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command
+from jobs.bucket_user import ACCESS_KEY_ENV, ENDPOINT_ENV, SECRET_KEY_ENV
+from jobs.command import EXIT_FAILED, EXIT_OK
 from jobs.errors import UsageError, first_line
 
 DEFAULT_INTERVAL_S = 5.0
@@ -89,8 +90,7 @@ def wait_for_store(fs: Any, bucket: str, timeout_s: float) -> str:
     return ""
 
 
-def _parser(prog: str, description: str) -> flags.ArgumentParser:
-    parser = flags.ArgumentParser(prog=prog, description=description)
+def _add_interval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
         type=flags.positive_float,
@@ -98,27 +98,20 @@ def _parser(prog: str, description: str) -> flags.ArgumentParser:
         metavar="S",
         help=f"seconds between checks (default {DEFAULT_INTERVAL_S:g})",
     )
-    return parser
 
 
-def _command(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
-    """The command skeleton: a mistake is one line and exit 2, SIGTERM (the pod
-    deleted while it waits) one line and exit 143."""
-
-    def wrapped(argv: Sequence[str] | None = None) -> int:
-        return run_command(lambda: main(argv))
-
-    return wrapped
+def add_wait_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 wait data``'s flags, and :func:`wait_data`."""
+    parser.description = "Wait until the sample data is loaded into MongoDB."
+    parser.set_defaults(func=wait_data)
+    _add_interval(parser)
+    parser.add_argument("--db", required=True, help="database the loader fills")
 
 
-@_command
-def data_main(argv: Sequence[str] | None = None) -> int:
+def wait_data(args: argparse.Namespace) -> int:
     """``ray101 wait data --db DB``: until every index of the sample data exists."""
     from jobs.mongo import client as mongo_client
 
-    parser = _parser("ray101 wait data", "Wait until the sample data is loaded into MongoDB.")
-    parser.add_argument("--db", required=True, help="database the loader fills")
-    args = parser.parse_args(argv)
     uri = mongo_client.resolve_uri(None)
     if not uri:
         raise UsageError(f"set {mongo_client.URI_ENV} to the MongoDB to wait for")
@@ -129,32 +122,33 @@ def data_main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
-@_command
-def bucket_main(argv: Sequence[str] | None = None) -> int:
-    """``ray101 wait bucket BUCKET``: until the bucket exists (Tune does not create buckets)."""
-    parser = _parser("ray101 wait bucket", "Wait until an S3 bucket exists.")
+def add_wait_bucket_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 wait bucket``'s flags, and :func:`wait_bucket`."""
+    parser.description = "Wait until an S3 bucket exists."
+    parser.set_defaults(func=wait_bucket)
+    _add_interval(parser)
     parser.add_argument("bucket")
-    args = parser.parse_args(argv)
+
+
+def wait_bucket(args: argparse.Namespace) -> int:
+    """``ray101 wait bucket BUCKET``: until the bucket exists (Tune does not create buckets)."""
     fs = s3()
     poll(f"the bucket {args.bucket}", lambda: bucket_state(fs, args.bucket), args.interval)
     print(f"the bucket {args.bucket} is there", flush=True)
     return EXIT_OK
 
 
-@_command
-def create_bucket_main(argv: Sequence[str] | None = None) -> int:
-    """``ray101 bucket create BUCKET [--bucket-user]``: create it (a bucket that
-    exists is kept) and, with --bucket-user, the S3 identity limited to it."""
-    from jobs import bucket_user
-
-    parser = flags.ArgumentParser(prog="ray101 bucket create", description="Create an S3 bucket.")
+def add_create_bucket_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 bucket create``'s flags, and :func:`create_bucket`."""
+    parser.description = "Create an S3 bucket."
+    parser.set_defaults(func=create_bucket)
     parser.add_argument("bucket", help="the bucket's name (one that exists is kept)")
     parser.add_argument(
         "--bucket-user",
         action="store_true",
         help=(
             "also make the store's identity whose keys are in "
-            f"{bucket_user.ACCESS_KEY_ENV}/{bucket_user.SECRET_KEY_ENV}, with read and "
+            f"{ACCESS_KEY_ENV}/{SECRET_KEY_ENV}, with read and "
             "write on this bucket only, through the store's IAM API (needs its admin keys "
             f"as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and {ENDPOINT_ENV})"
         ),
@@ -169,7 +163,13 @@ def create_bucket_main(argv: Sequence[str] | None = None) -> int:
             f"on an install; default {DEFAULT_STORE_WAIT_S:g})"
         ),
     )
-    args = parser.parse_args(argv)
+
+
+def create_bucket(args: argparse.Namespace) -> int:
+    """``ray101 bucket create BUCKET [--bucket-user]``: create it (a bucket that
+    exists is kept) and, with --bucket-user, the S3 identity limited to it."""
+    from jobs import bucket_user
+
     if args.bucket_user:  # every usage error before anything is created
         access_key, secret_key = bucket_user.user_keys()
         admin = bucket_user.admin_from_env()

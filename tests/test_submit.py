@@ -298,8 +298,9 @@ def test_serve_refuses_flags_of_the_other_mode_in_one_line(cli, args, message, t
     assert_usage_error(proc, message)
 
 
-def test_serve_help_shows_from_manifest(cli):
-    proc = cli("serve", "--help", timeout=60)
+@pytest.mark.parametrize("verb", ["serve", "submit"])
+def test_help_shows_from_manifest(cli, verb):
+    proc = cli(verb, "--help", timeout=60)
     assert proc.returncode == 0 and "--from-manifest FILE" in proc.stdout
 
 

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import argparse
 import signal
-from collections.abc import Sequence
 from typing import NoReturn
 
 from jobs import flags, serve_manifest
 from jobs.cluster import connect
-from jobs.command import run_command, setup_logging
+from jobs.command import setup_logging
 from jobs.echo.config import APP_NAME, DEFAULT_HOST, DEFAULT_PORT
 from jobs.echo.lifecycle import Running, check_port_free, serve_running, start, stop_within
 from jobs.errors import UsageError
 
 
-def build_parser() -> flags.ArgumentParser:
-    parser = flags.ArgumentParser(
-        prog="ray101 serve",
-        description="Run the echo service in the foreground; Ctrl-C or SIGTERM stops it. "
-        "With --from-manifest, deploy a RayService's Serve config instead.",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 serve``'s flags, the foreground server's and ``--from-manifest``'s
+    (:func:`jobs.serve_manifest.add_arguments`), and :func:`run`."""
+    parser.description = (
+        "Run the echo service in the foreground; Ctrl-C or SIGTERM stops it. "
+        "With --from-manifest, deploy a RayService's Serve config instead."
     )
+    parser.set_defaults(func=run)
     # Defaults are filled in after parsing, so that --from-manifest can refuse
     # the flags of the foreground server when they are given.
     parser.add_argument(
@@ -43,7 +44,6 @@ def build_parser() -> flags.ArgumentParser:
     )
     flags.add_address_arguments(parser)
     serve_manifest.add_arguments(parser)
-    return parser
 
 
 FOREGROUND_ONLY = ("host", "port", "num_cpus")
@@ -85,18 +85,13 @@ def serve_foreground(args: argparse.Namespace) -> NoReturn:
             stop_within(running, owns_serve)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
     """``ray101 serve [--host] [--port] [--address] [--num-cpus]``, or
     ``ray101 serve --from-manifest FILE [--name] [--http-port] [--timeout] [--address]``."""
-
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        setup_logging()
-        if args.from_manifest is not None:
-            return serve_from_manifest(args)
-        serve_manifest.refuse_manifest_flags(args)
-        args.host = args.host or DEFAULT_HOST
-        args.port = args.port or DEFAULT_PORT
-        return serve_foreground(args)
-
-    return run_command(body)
+    setup_logging()
+    if args.from_manifest is not None:
+        return serve_from_manifest(args)
+    serve_manifest.refuse_manifest_flags(args)
+    args.host = args.host or DEFAULT_HOST
+    args.port = args.port or DEFAULT_PORT
+    return serve_foreground(args)

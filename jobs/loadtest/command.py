@@ -43,11 +43,10 @@ WARMUP_S = 1.0
 WARMUP_REQUESTS = 200
 
 
-def build_parser() -> flags.ArgumentParser:
-    parser = flags.ArgumentParser(
-        prog="ray101 loadtest",
-        description="Bounded HTTP load against the echo service on this machine.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 loadtest``'s flags, and :func:`run`."""
+    parser.description = "Bounded HTTP load against the echo service on this machine."
+    parser.set_defaults(func=run)
     parser.add_argument(
         "--url",
         type=loopback_url,
@@ -113,6 +112,12 @@ def build_parser() -> flags.ArgumentParser:
     )
     parser.add_argument("--out", default=None, help="write loadtest.json and loadtest.png here")
     parser.add_argument("--json", action="store_true", help="print one JSON result object")
+
+
+def build_parser() -> flags.ArgumentParser:
+    """The parser of ``ray101 loadtest`` on its own (what :func:`main` parses)."""
+    parser = flags.ArgumentParser(prog="ray101 loadtest")
+    add_arguments(parser)
     return parser
 
 
@@ -165,8 +170,8 @@ def _write(args: argparse.Namespace, payload: dict) -> str:
     return f"Wrote {json_path} and {png_path}"
 
 
-def _body(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """``ray101 loadtest``: exit 0, or 1 with one line saying why."""
     setup_logging()
     client = choose_client(args.client, args.requests is not None)
     goals = Goals(ratio=args.goal_ratio, p99_ms=args.goal_p99_ms)
@@ -194,4 +199,4 @@ def _body(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``ray101 loadtest``: see the package's docstring for the flags."""
-    return run_command(lambda: _body(argv))
+    return run_command(lambda: run(build_parser().parse_args(argv)))

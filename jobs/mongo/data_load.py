@@ -52,11 +52,10 @@ def restore_archive(uri: str, db_name: str, archive: Path, replace: bool) -> Non
         raise RuntimeError(f"mongorestore failed: {client.redact(last[0], uri)}")
 
 
-def build_parser() -> flags.ArgumentParser:
-    parser = flags.ArgumentParser(
-        prog="ray101 data load",
-        description="Load sample_mflix-shaped movies and comments into MongoDB.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 data load``'s flags, and :func:`run`."""
+    parser.description = "Load sample_mflix-shaped movies and comments into MongoDB."
+    parser.set_defaults(func=run)
     add_dataset_arguments(parser)
     parser.add_argument(
         "--batch-size",
@@ -80,6 +79,12 @@ def build_parser() -> flags.ArgumentParser:
         help="without a URI: load into a throw-away nx-27017 stand-in (a dry run)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> flags.ArgumentParser:
+    """The parser of ``ray101 data load`` on its own (what :func:`main` parses)."""
+    parser = flags.ArgumentParser(prog="ray101 data load")
+    add_arguments(parser)
     return parser
 
 
@@ -108,8 +113,8 @@ def _load_into(uri: str, args: argparse.Namespace) -> None:
         mongo.close()
 
 
-def _body(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """``ray101 data load``: exit 0 loaded, 1 failed (2, a user's mistake, is raised)."""
     setup_logging()
     uri = preflight(
         args.uri,
@@ -131,7 +136,7 @@ def _body(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``ray101 data load``: exit 0 loaded, 1 failed, 2 a user's mistake."""
-    return run_command(lambda: _body(argv))
+    return run_command(lambda: run(build_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

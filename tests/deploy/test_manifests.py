@@ -412,6 +412,29 @@ def test_import_probe_catches_wrong_import_paths_modules_and_flags(rendered, tmp
     assert "--bogus" in by_name["ray101-typo-flag"].message
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["wait", "data", "--db", "sample_mflix", "--interval", "1"], None),
+        (["bucket", "create", "ray101-tune", "--bucket-user"], None),
+        (["run", "retrieve", "--items", "3"], None),
+        (["wait", "data", "--dbb", "sample_mflix"], "--dbb"),
+        (["wait", "nothing"], "'nothing'"),
+        (["run", "retrieve", "--itemz", "3"], "--itemz"),
+        (["launch"], "not a ray101 command"),
+    ],
+)
+def test_the_import_probe_parses_jobs_cli_commands(argv, message):
+    """`python -m jobs.cli …` in a pod: the command, its module and its flags."""
+    from tools.manifests.probe import check_command
+
+    result = check_command(argv)
+    if message is None:
+        assert result == {"ok": True}
+    else:
+        assert not result["ok"] and message in result["error"], result
+
+
 @pytest.mark.parametrize("source", ["helm:default", "helm:kind", "helm:gpu", "kustomize:kind"])
 def test_rayservice_uses_the_echo_settings_ray101_serve_measured(source, rendered):
     """The RayService serves with what `ray101 serve` ships: the same speed

@@ -60,6 +60,8 @@ def flag_problems(parser: argparse.ArgumentParser, words: list[str]) -> list[str
             action = parser._option_string_actions.get(name)
             if action is None:
                 problems.append(f"no flag {name} (see {parser.prog} --help)")
+                if "=" not in word and i < len(words) and not words[i].startswith("-"):
+                    i += 1  # its value, as far as can be told
                 continue
             seen.add(action.dest)
             nargs = _takes_value(action) if "=" not in word else 0
@@ -75,6 +77,8 @@ def flag_problems(parser: argparse.ArgumentParser, words: list[str]) -> list[str
             (a for a in parser._actions if not a.option_strings and a.dest not in seen), None
         )
         if positional is None:
+            if not PLACEHOLDER.match(word):
+                problems.append(f"{parser.prog} takes no argument {word!r}")
             continue
         seen.add(positional.dest)
         if isinstance(positional, argparse._SubParsersAction):
@@ -106,9 +110,6 @@ def ray101_problems(argv: list[str]) -> list[str]:
         parser, rest = parsers.ray101(argv)
     except UsageError as exc:
         return [str(exc)]
-    if parser is None:
-        extra = argv[1:]
-        return [f"{argv[0]} takes no arguments, got {extra[0]!r}"] if extra else []
     return flag_problems(parser, rest)
 
 

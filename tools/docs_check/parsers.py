@@ -1,9 +1,11 @@
 """The argparse parser a ``ray101`` or ``python -m jobs.…`` command line reaches.
 
-The command's own ``main`` is called with the words shown, so the dispatch
-the user's shell would reach is the one checked; its parser's ``parse_args``
-is stopped before it parses, and the parser and its words are handed back.
-Nothing past the parser runs: no Ray, no server, no file written.
+``ray101``: the CLI's own parser, with every command's flags (``ray101 run
+NAME``: the workload's parser). ``python -m MODULE``: the module's ``main`` is
+called with the words shown, so the dispatch the user's shell would reach is
+the one checked; its parser's ``parse_args`` is stopped before it parses, and
+the parser and its words are handed back. Nothing past the parser runs: no
+Ray, no server, no file written.
 """
 
 from __future__ import annotations
@@ -47,9 +49,15 @@ def reach(
     return None, []
 
 
-def ray101(argv: list[str]) -> tuple[argparse.ArgumentParser | None, list[str]]:
-    """``ray101 ARGV``: through the CLI's own dispatch (which raises on a mistake)."""
-    return reach(cli.dispatch, argv)
+def ray101(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
+    """``ray101 ARGV``: (ray101's parser with every command's flags, ARGV), or for
+    ``ray101 run NAME …`` (the workload's parser, the words after NAME). An unknown
+    workload raises UsageError."""
+    if argv[:1] == ["run"] and len(argv) > 1 and not argv[1].startswith("-"):
+        from jobs import runner
+
+        return runner.parser_for(argv[1]), argv[2:]
+    return cli.build_parser(every_command=True), argv
 
 
 def _main_of(module_name: str) -> Callable[[list[str]], int]:

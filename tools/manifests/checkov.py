@@ -2,7 +2,9 @@
 privileges, capabilities, service-account tokens, network policies, ...) that
 the project does not write itself.
 
-checkov runs from its own virtualenv (``.venv-checkov``, which ``make lint`` makes; pinned in
+checkov runs from its own virtualenv (``.venv-checkov``: the Makefile's
+``$(CHECKOV_STAMP)`` target, ``make .venv-checkov/.installed``, which ``make
+setup``, ``make lint`` and ``make test`` depend on; pinned in
 versions.env and constraints-checkov.txt; its pins conflict with Ray's) and
 offline: ``--skip-download`` and ``BC_SKIP_MAPPING`` keep it from fetching
 policies and ID mappings from the Prisma Cloud platform. A finding the project
@@ -32,6 +34,8 @@ from tools.manifests.model import Problem, Rendered
 from tools.manifests.render import REPO_ROOT
 
 VENV = REPO_ROOT / ".venv-checkov"
+# The Makefile's target that makes VENV ($(CHECKOV_STAMP)).
+STAMP = f"{VENV.name}/.installed"
 # Offline: no policy download, no platform ID mapping, no PyPI update check.
 OFFLINE_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
@@ -74,7 +78,7 @@ def scan(renderings: Iterable[Rendered], timeout: float = 300) -> Report:
                 "",
                 "",
                 "",
-                f"checkov is not installed: run `make {VENV.name}` (or set CHECKOV to its path)",
+                f"checkov is not installed: run `make {STAMP}` (or set CHECKOV to its path)",
             )
         )
         return report

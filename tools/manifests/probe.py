@@ -56,32 +56,28 @@ def check_module(module: str, args: list[str]) -> dict[str, Any]:
 
 
 def check_command(argv: list[str]) -> dict[str, Any]:
-    """`python -m jobs.cli <argv>`: the command must exist and its module import."""
+    """`python -m jobs.cli <argv>`: the command must exist, its module import and its
+    flags parse (for `run NAME`, the workload's flags)."""
     try:
         from jobs import cli
+        from jobs.errors import UsageError
     except BaseException as exc:  # noqa: BLE001
         return _problem(f"cannot import jobs.cli: {_short(exc)}")
-    for words, target in cli.COMMANDS.items():
-        if argv[: len(words.split())] == words.split():
-            module_name, _, func = target.partition(":")
-            try:
-                module = importlib.import_module(module_name)
-                if not callable(getattr(module, func)):
-                    raise TypeError(f"{target} is not callable")
-            except BaseException as exc:  # noqa: BLE001
-                return _problem(f"`ray101 {words}` needs {target}: {_short(exc)}")
-            # Commands that expose their parser get their flags checked too.
-            build_parser = getattr(module, "build_parser", None)
-            rest = argv[len(words.split()) :]
-            if callable(build_parser):
-                try:
-                    build_parser().parse_args(rest)
-                except SystemExit as exc:
-                    return _problem(f"`ray101 {words}` exits on {rest} (code {exc.code})")
-                except BaseException as exc:  # noqa: BLE001 - UsageError and the like
-                    return _problem(f"`ray101 {words}` rejects {rest}: {_short(exc)}")
-            return {"ok": True}
-    return _problem(f"`ray101 {' '.join(argv[:2])}` is not a ray101 command")
+    if argv[:1] and argv[0] not in cli.COMMANDS:
+        return _problem(f"`ray101 {' '.join(argv[:2])}` is not a ray101 command")
+    try:
+        cli.build_parser().parse_args(argv)  # imports the command's module
+        if argv[:1] == ["run"] and len(argv) > 1:
+            from jobs import runner
+
+            runner.parser_for(argv[1]).parse_args(argv[2:])
+    except UsageError as exc:
+        return _problem(f"`ray101 {' '.join(argv)}` is refused: {exc}")
+    except SystemExit as exc:
+        return _problem(f"`ray101 {' '.join(argv)}` exits (code {exc.code})")
+    except BaseException as exc:  # noqa: BLE001 - the command's module does not import
+        return _problem(f"`ray101 {' '.join(argv[:2])}`: {_short(exc)}")
+    return {"ok": True}
 
 
 def _deployment_names(app: Any) -> set[str]:

@@ -1,0 +1,126 @@
+"""No import circle in jobs/: no module imports, through others, the module importing it.
+
+The graph is read from the source with ``ast``: an edge for every import
+statement of a module, those inside a function included (``submit`` once
+imported ``serve_manifest`` in a function while ``serve_manifest`` imported
+``submit`` at the top), but not those under ``if TYPE_CHECKING``. ``from jobs
+import x`` is an edge to ``jobs.x`` when that is a module, else to ``jobs``.
+
+    python -m tests.test_import_graph    # prints the graph's size and every cycle
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+JOBS = Path(__file__).resolve().parent.parent / "jobs"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(JOBS.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement, in a function too (it runs when the function does);
+    not those under ``if TYPE_CHECKING``, which never run."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            pending += node.orelse
+            continue
+        pending += ast.iter_child_nodes(node)
+    return found
+
+
+def import_graph(root: Path = JOBS) -> dict[str, set[str]]:
+    """Each module of jobs/ and the modules of jobs/ it imports."""
+    paths = {_module_name(p): p for p in sorted(root.rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names}
+                continue
+            base = node.module or ""
+            if node.level:  # a relative import
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                edges.add(submodule if submodule in paths else base)
+        graph[name] = {e for e in edges if e in paths and e != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_graph_sees_the_imports():
+    graph = import_graph()
+    assert "jobs.localcluster" in graph["jobs.submit"]
+    assert "jobs.echo.lifecycle" in graph["jobs.serve_manifest"]
+    assert "jobs.submit" in graph["jobs.cli"]  # imported in a function
+
+
+def test_no_import_circle_in_jobs():
+    assert cycles(import_graph()) == []
+
+
+def test_a_circle_is_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the graph's size and every cycle; exit 1 when there is one."""
+    graph = import_graph()
+    edges = sum(len(e) for e in graph.values())
+    print(f"jobs/: {len(graph)} modules, {edges} imports between them")
+    found = cycles(graph)
+    for component in found:
+        print("cycle:", " <-> ".join(component))
+    print(f"{len(found)} cycle(s)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
