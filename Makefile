@@ -43,14 +43,15 @@ data: $(STAMP) ## Load sample_mflix-shaped data into MONGODB_URI (idempotent)
 test: $(STAMP) $(CHECKOV_STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
 	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, the docs' commands against the code (tools.docs_check), plus helm lint, schemas, checkov and the project's checks of every rendered manifest
+lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, the docs' commands against the code (tools.docs_check), the generated files current (tools.generate --check), plus helm lint, schemas, checkov and the project's checks of every rendered manifest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tools.docs_check
+	$(BIN)/python -m tools.generate --check
 	$(BIN)/python -m tools.manifests
 
-manifests: $(STAMP) ## Regenerate the chart's generated values and k8s/base from jobs/ and helm/ray101
-	$(BIN)/python -m tools.manifests.generate
+manifests: $(STAMP) ## Regenerate the chart's generated values and the kustomize tree k8s/ (base, overlays, monitoring component) from jobs/ and helm/ray101
+	$(BIN)/python -m tools.generate
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import ray
 
-from tools.manifests.render import read_env
+from tools.chart import read_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = read_env(REPO_ROOT / "versions.env")

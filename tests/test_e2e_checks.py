@@ -13,11 +13,12 @@ import copy
 import pytest
 
 from tests.e2e import checks
+from tools import chart
 from tools.manifests import render
 from tools.manifests.model import pod_templates
 
 CLIENT_LABEL = ("ray101/mongodb-client", "true")
-PROBE_BASE = {"app.kubernetes.io/instance": render.RELEASE}
+PROBE_BASE = {"app.kubernetes.io/instance": chart.RELEASE}
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +27,14 @@ def rendering():
 
 
 def _mongo(rendering):
-    sts = rendering.find("StatefulSet", f"{render.RELEASE}-mongodb")
+    sts = rendering.find("StatefulSet", f"{chart.RELEASE}-mongodb")
     return pod_templates(sts)[0].labels
 
 
 def _isolation(objects, mongo_labels):
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
     return checks.isolation_problems(
-        policies, "MongoDB", mongo_labels, 27017, CLIENT_LABEL, PROBE_BASE, render.NAMESPACE
+        policies, "MongoDB", mongo_labels, 27017, CLIENT_LABEL, PROBE_BASE, chart.NAMESPACE
     )
 
 
@@ -279,12 +280,12 @@ def test_pods_on_another_build_than_this_ones_are_caught():
 
 
 def test_an_operator_namespace_the_head_policy_keeps_out_is_caught(rendering):
-    policy = rendering.find("NetworkPolicy", f"{render.RELEASE}-head")
+    policy = rendering.find("NetworkPolicy", f"{chart.RELEASE}-head")
     assert checks.operator_namespace_problems(policy, "kuberay-system") == []
     assert "'default'" in checks.operator_namespace_problems(policy, "default")[0]
     moved = render.render_chart(
         "helm:default", {"ray": {"networkPolicy": {"operatorNamespace": "default"}}}
-    ).find("NetworkPolicy", f"{render.RELEASE}-head")
+    ).find("NetworkPolicy", f"{chart.RELEASE}-head")
     assert checks.operator_namespace_problems(moved, "default") == []
 
 

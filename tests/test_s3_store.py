@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e import checks
 from tests.servers.seaweedfs import S3_FLAGS, seaweedfs_server, weed_version
+from tools import chart
 from tools.manifests import render
 
 BUCKET = "ray101-tune"
@@ -32,7 +33,7 @@ def store():
         }
         done = subprocess.run(
             [sys.executable, "-m", "jobs.cli", "bucket", "create", BUCKET, "--bucket-user"],
-            cwd=render.REPO_ROOT,
+            cwd=chart.REPO_ROOT,
             env=env,
             capture_output=True,
             text=True,
@@ -44,7 +45,7 @@ def store():
 
 def test_the_image_is_the_release_the_tests_build():
     """versions.env's image tag is `weed version` of the module the tests build."""
-    tag = render.versions()["SEAWEEDFS_IMAGE"].split("@")[0].rsplit(":", 1)[1]
+    tag = chart.versions()["SEAWEEDFS_IMAGE"].split("@")[0].rsplit(":", 1)[1]
     assert tag == weed_version()
 
 
@@ -66,7 +67,7 @@ def _scope(store, keys: tuple[str, str]) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": keys[1],
             "AWS_EC2_METADATA_DISABLED": "true",
         },
-        cwd=render.REPO_ROOT,
+        cwd=chart.REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=120,

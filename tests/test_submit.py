@@ -38,7 +38,8 @@ import yaml
 from jobs import dag, dashboard, dependencies, localcluster, manifest, retrieve
 from jobs.echo.workload import CHECKS as ECHO_CHECKS
 from jobs.mongo import standin as mongo_standin
-from tools.manifests.render import REPO_ROOT, load_values, render_chart
+from tools.chart import REPO_ROOT, load_values
+from tools.manifests.render import render_chart
 
 pytestmark = pytest.mark.slow
 

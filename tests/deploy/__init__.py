@@ -1,1 +1,1 @@
-"""Tests of the deployment: the chart, the kustomize tree and tools/manifests."""
+"""Tests of the deployment: the chart, the kustomize tree, tools/generate and tools/manifests."""

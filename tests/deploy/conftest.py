@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tools import chart
 from tools.manifests import checks, render, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Rendered
@@ -11,7 +12,7 @@ from tools.manifests.model import Rendered
 
 @pytest.fixture(scope="session")
 def versions() -> dict[str, str]:
-    return render.versions()
+    return chart.versions()
 
 
 @pytest.fixture(scope="session")
@@ -33,4 +34,4 @@ def kubernetes(versions) -> schemas.KubernetesValidator:
 
 @pytest.fixture(scope="session")
 def crds(kubernetes) -> schemas.CrdValidator:
-    return schemas.CrdValidator(crd_dirs.directories(render.versions()), kubernetes)
+    return schemas.CrdValidator(crd_dirs.directories(chart.versions()), kubernetes)

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from tests.deploy.helpers import _obj, _render, _report
+from tools.chart import CHART_DIR, REPO_ROOT
 from tools.manifests import checks, render, schemas
 from tools.manifests.model import Rendered, pod_templates
-from tools.manifests.render import CHART_DIR, REPO_ROOT
 
 
 @pytest.mark.parametrize("values_file", list(render.CHART_VALUES.values()))

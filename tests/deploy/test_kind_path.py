@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools import chart
+from tools.chart import REPO_ROOT
 from tools.manifests import render
-from tools.manifests.render import REPO_ROOT
 
 LIB = REPO_ROOT / "scripts" / "lib.sh"
 KIND_CONFIG = REPO_ROOT / "scripts" / "kind" / "cluster.yaml"
@@ -50,7 +51,7 @@ def _lib(script: str, bin_dir: Path, env: dict[str, str] | None = None):
 
 @pytest.mark.parametrize("registry", [True, False])
 def test_the_node_image_is_the_digest_kind_publishes_where_it_can_be_had(tmp_path, registry):
-    versions = render.read_env(REPO_ROOT / "versions.env")
+    versions = chart.read_env(REPO_ROOT / "versions.env")
     pinned = f"{versions['KIND_NODE_IMAGE']}@{versions['KIND_NODE_IMAGE_DIGEST']}"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -124,7 +125,7 @@ def test_image_tag_is_the_builds_unless_overridden(tmp_path):
     bin_dir = tmp_path / "bin"
     _fake_docker(bin_dir)
     fallback = _lib("image_tag", bin_dir, env)
-    assert fallback.stdout.strip() == render.versions()["RAY101_VERSION"]
+    assert fallback.stdout.strip() == chart.versions()["RAY101_VERSION"]
     assert "no build recorded" in fallback.stderr
     tag_file.write_text("0.1.0-abc123def456\n")
     assert _lib("image_tag", bin_dir, env).stdout.strip() == "0.1.0-abc123def456"
@@ -188,7 +189,7 @@ def _kustomize(path: Path) -> list[dict]:
         env={**os.environ, "KUBECONFIG": os.devnull},
     )
     assert built.returncode == 0, built.stderr
-    return render.parse_documents(built.stdout)
+    return chart.parse_documents(built.stdout)
 
 
 def test_the_kustomize_path_can_leave_mongodb_out(tmp_path):
@@ -221,12 +222,12 @@ def test_the_kustomize_path_can_leave_mongodb_out(tmp_path):
     assert mongodb <= full
     assert full - without == mongodb
 
-    kind_values = render.load_values("values-kind.yaml")
+    kind_values = chart.load_values("values-kind.yaml")
     without_values = yaml.safe_load(
         (REPO_ROOT / "scripts/kind/values-without-mongodb.yaml").read_text()
     )
     helm_without = render.render_chart(
-        "kind without MongoDB", render.merged(kind_values, without_values)
+        "kind without MongoDB", chart.merged(kind_values, without_values)
     )
     kinds_names = {
         (o["kind"], o["metadata"]["name"]) for o in helm_without.objects + helm_without.hooks
@@ -241,10 +242,10 @@ def test_the_mongodb_standin_keeps_the_rest_of_the_mongodb_path():
     """scripts/kind/values-mongodb-standin.yaml swaps the server and what only
     mongod has (mongosh probes, users), and nothing else: the Secret the
     workloads read, the NetworkPolicy, the loader and the mongo RayJob stay."""
-    kind_values = render.load_values("values-kind.yaml")
+    kind_values = chart.load_values("values-kind.yaml")
     standin = yaml.safe_load(STANDIN_VALUES.read_text())
     real = render.render_chart("kind", kind_values)
-    swapped = render.render_chart("kind, MongoDB stand-in", render.merged(kind_values, standin))
+    swapped = render.render_chart("kind, MongoDB stand-in", chart.merged(kind_values, standin))
 
     def names(r):
         return {(o["kind"], o["metadata"]["name"]) for o in r.objects + r.hooks}

@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from tests.deploy.helpers import SOURCES, _mutated, _report
-from tools.manifests import checks, render, schemas
+from tools import chart
+from tools.chart import REPO_ROOT
+from tools.manifests import checks, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Rendered
-from tools.manifests.render import REPO_ROOT
 
 
 def test_kubernetes_schemas_are_the_pinned_version(kubernetes, versions):
@@ -87,7 +88,7 @@ def test_closing_a_crd_schema_rejects_unknown_fields_but_keeps_open_ones():
 
 def test_a_crd_directory_named_by_its_variable_must_hold_the_crds(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBERAY_CRDS_DIR", str(tmp_path))
-    (kuberay, _) = crd_dirs.crd_sets(render.versions())
+    (kuberay, _) = crd_dirs.crd_sets(chart.versions())
     with pytest.raises(schemas.SchemaSetupError, match="KUBERAY_CRDS_DIR must name"):
         crd_dirs.locate(kuberay)
 
@@ -103,7 +104,7 @@ def test_command_line_exits_2_when_the_crds_are_missing(tmp_path, monkeypatch, c
 def test_crds_come_from_the_shared_directory_when_no_variable_is_set(monkeypatch):
     monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
     monkeypatch.delenv("PROMETHEUS_OPERATOR_CRDS_DIR", raising=False)
-    sets = crd_dirs.crd_sets(render.versions())
+    sets = crd_dirs.crd_sets(chart.versions())
     shared = REPO_ROOT.parent / "shared"
     if not (shared / "kuberay").is_dir():
         pytest.skip(f"no {shared} beside this checkout: the download path is tested below")
@@ -117,7 +118,7 @@ def test_without_shared_crds_a_fresh_clone_downloads_them_once(tmp_path, monkeyp
     """From a local server standing in for GitHub: fetched into the cache, then
     read from there without another request."""
     monkeypatch.delenv("KUBERAY_CRDS_DIR", raising=False)
-    (kuberay, _) = crd_dirs.crd_sets(render.versions())
+    (kuberay, _) = crd_dirs.crd_sets(chart.versions())
     source = REPO_ROOT.parent / "shared" / "kuberay" / "v1.7.0" / "crds"
     served = tmp_path / "served"
     served.mkdir()

@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from tests.deploy.helpers import SOURCES, _mutated, _obj, _render, _report
+from tools import chart
+from tools.chart import REPO_ROOT
 from tools.manifests import checks, render
 from tools.manifests.checks.lookups import split_timeout
 from tools.manifests.model import Rendered
-from tools.manifests.render import REPO_ROOT
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -200,7 +201,7 @@ def test_rayjob_fields_kuberay_refuses_together_are_reported(rendered, ctx):
 
 
 def test_a_rayjob_whose_driver_outlives_its_deadline_is_reported(rendered, ctx):
-    run = render.load_values("values.yaml")["jobs"]["workloads"]["tune"]["activeDeadlineSeconds"]
+    run = chart.load_values("values.yaml")["jobs"]["workloads"]["tune"]["activeDeadlineSeconds"]
     for source in ("helm:kind", "kustomize:kind"):
         job = _obj(rendered[source], "RayJob", "ray101-tune")["spec"]
         assert job["entrypoint"].startswith(f"timeout --kill-after=30 {run} python -m ")

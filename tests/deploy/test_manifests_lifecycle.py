@@ -13,8 +13,8 @@ import subprocess
 import pytest
 
 from tests.deploy.helpers import SOURCES, _mutated, _obj, _report
+from tools.chart import CHART_DIR, K8S_DIR, REPO_ROOT
 from tools.manifests import checks
-from tools.manifests.render import CHART_DIR, K8S_DIR, REPO_ROOT
 
 CLOUD = [s for s in SOURCES if "kind" not in s]
 

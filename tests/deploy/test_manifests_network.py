@@ -9,7 +9,8 @@ import copy
 import pytest
 
 from tests.deploy.helpers import SOURCES, _mutated
-from tools.manifests import checks, render
+from tools import chart
+from tools.manifests import checks
 from tools.manifests.checks.network import check_ray_heads
 
 SOURCE = "kustomize:kind"
@@ -98,7 +99,7 @@ def test_the_operator_namespace_rule_admits_no_pod_of_this_namespace(rendered, c
     def this_namespace(policy):
         rule = policy["spec"]["ingress"][1]
         rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = (
-            render.NAMESPACE
+            chart.NAMESPACE
         )
 
     broken = _mutated(rendered[SOURCE], "NetworkPolicy", "ray101-head", this_namespace)
@@ -106,7 +107,7 @@ def test_the_operator_namespace_rule_admits_no_pod_of_this_namespace(rendered, c
 
 
 def test_the_operator_namespace_is_the_one_kind_up_installs_into():
-    text = (render.REPO_ROOT / "scripts" / "lib.sh").read_text()
+    text = (chart.REPO_ROOT / "scripts" / "lib.sh").read_text()
     default = text.split('OPERATOR_NAMESPACE="${KUBERAY_NAMESPACE:-', 1)[1].split("}", 1)[0]
-    values = render.load_values("values.yaml")
+    values = chart.load_values("values.yaml")
     assert values["ray"]["networkPolicy"]["operatorNamespace"] == default

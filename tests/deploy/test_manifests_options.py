@@ -11,10 +11,11 @@ import json
 import pytest
 
 from tests.deploy.helpers import _mutated
+from tools import chart
+from tools.chart import CHART_DIR
 from tools.manifests import checks, render, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Rendered, pod_templates
-from tools.manifests.render import CHART_DIR
 
 EVERY_OPTION = checks.EXPECT["helm:all-parts"]
 
@@ -22,7 +23,7 @@ EVERY_OPTION = checks.EXPECT["helm:all-parts"]
 @pytest.fixture(scope="module")
 def all_parts() -> Rendered:
     return render.render_chart(
-        "helm:all-parts", render.load_values(render.CHART_VALUES["helm:all-parts"])
+        "helm:all-parts", chart.load_values(render.CHART_VALUES["helm:all-parts"])
     )
 
 
@@ -270,6 +271,6 @@ def test_a_route_with_nothing_to_route_to_is_refused(values, message):
         "ingress": {"dashboard": {"host": "ray.example.com"}},
         "gateway": {"dashboard": {"hostnames": ["ray.example.com"]}},
     }
-    r = render.render_chart("h", render.merged(values, dashboard))
+    r = render.render_chart("h", chart.merged(values, dashboard))
     backends = [o for o in r.objects if o["kind"] in ("Ingress", "HTTPRoute")]
     assert backends and all("head-svc" in json.dumps(o["spec"]) for o in backends)

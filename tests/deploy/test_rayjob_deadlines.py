@@ -11,9 +11,9 @@ import subprocess
 import pytest
 
 from tests.deploy.helpers import SOURCES, _mutated, _obj, _render, _report
+from tools.chart import CHART_DIR, REPO_ROOT
 from tools.manifests import checks
 from tools.manifests.checks.lookups import split_timeout
-from tools.manifests.render import CHART_DIR, REPO_ROOT
 
 TUNE, MONGO = "ray101-tune", "ray101-mongo"
 

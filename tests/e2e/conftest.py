@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tools.manifests.render import REPO_ROOT, read_env
+from tools.chart import REPO_ROOT, read_env
 
 # The fixed names of the deployment, from names.env (the same file scripts/lib.sh sources).
 _NAMES = read_env(REPO_ROOT / "names.env")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e import checks
 from tests.e2e.conftest import NAMESPACE, RAYCLUSTER
-from tools.manifests.render import REPO_ROOT
+from tools.chart import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

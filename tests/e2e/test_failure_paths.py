@@ -30,6 +30,7 @@ from tests.e2e.conftest import (
     SERVE_SVC,
     wait_for,
 )
+from tools import chart
 from tools.manifests import render
 from tools.manifests.checks.lookups import runtime_env_vars
 
@@ -91,7 +92,7 @@ def _probe_to(kube, image: str, labels: dict[str, str], host: str, port: int) ->
 
 def test_only_pods_with_the_client_label_reach_mongodb(kube, mongodb):
     image = _head_pod(kube).spec.containers[0].image
-    base = {"app.kubernetes.io/instance": render.RELEASE}
+    base = {"app.kubernetes.io/instance": chart.RELEASE}
     unlabelled = _probe(kube, image, base)
     labelled = _probe(kube, image, {**base, CLIENT_LABEL[0]: CLIENT_LABEL[1]})
     assert checks.reachability_problems("MongoDB", unlabelled, labelled) == []
@@ -203,8 +204,8 @@ def test_a_rayjob_past_its_deadline_has_its_ray_job_stopped(kube):
     # On the image the cluster runs (a tag per build: the chart's default tag
     # was never loaded into kind).
     deployed_tag = _head_pod(kube).spec.containers[0].image.rsplit(":", 1)[1]
-    values = render.merged(
-        render.load_values("values-kind.yaml") or {},
+    values = chart.merged(
+        chart.load_values("values-kind.yaml") or {},
         {
             "image": {"tag": deployed_tag},
             "jobs": {

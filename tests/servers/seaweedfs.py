@@ -25,7 +25,7 @@ import pytest
 
 from jobs.ports import free_port
 from tests.servers import process
-from tools.manifests.render import REPO_ROOT, versions
+from tools.chart import REPO_ROOT, versions
 
 BUILD_SCRIPT = "scripts/build-seaweedfs"
 START_TIMEOUT_S = 60.0

@@ -1,9 +1,9 @@
 """python -m tools.manifests [FILE ...|-]: check Kubernetes manifests; exit 1 on any problem.
 
-Without arguments: everything the repository ships (generated files current,
-helm lint, the chart rendered with each values file, the kustomize overlays,
-the two paths object by object). With FILEs, or - for standard input, the
-rendered YAML given, with the same rules, e.g.
+Without arguments: everything the repository ships (helm lint, the chart
+rendered with each values file, the kustomize overlays; whether the generated
+files are current is `python -m tools.generate --check`'s to say). With FILEs,
+or - for standard input, the rendered YAML given, with the same rules, e.g.
 
     kubectl kustomize my-overlay | python -m tools.manifests -
     kubectl kustomize k8s/overlays/kind | python -m tools.manifests --kind -
@@ -17,7 +17,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tools.manifests import checkov, checks, compare, generate, render, schemas
+from tools import chart
+from tools.manifests import checkov, checks, render, schemas
 from tools.manifests import crds as crd_dirs
 from tools.manifests.model import Problem, Rendered
 
@@ -25,16 +26,13 @@ from tools.manifests.model import Problem, Rendered
 def _repository(versions: dict[str, str], lines: list[str]) -> tuple[list[Rendered], list[Problem]]:
     """The repository's own renderings, and what is wrong before rendering."""
     problems: list[Problem] = []
-    stale = generate.differences()
-    problems += [Problem("make manifests", "", "", "", message) for message in stale]
-    lines.append(f"generated files (make manifests) current: {len(stale)} problem(s)")
     for values_file in render.CHART_VALUES.values():
         found = render.lint_chart(values_file, versions["KUBERNETES_VERSION"])
         problems += found
         lines.append(
             f"helm lint --strict ({values_file or 'values.yaml'}): {len(found)} problem(s)"
         )
-    problems += checks.check_chart_versions(render.CHART_DIR, versions)
+    problems += checks.check_chart_versions(chart.CHART_DIR, versions)
     renderings, found = render.render_all()
     return renderings, problems + found
 
@@ -45,14 +43,14 @@ def _given(paths: Sequence[str]) -> list[Rendered]:
     for path in paths:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
         renderings.append(
-            Rendered("stdin" if path == "-" else path, render.parse_documents(text), "given")
+            Rendered("stdin" if path == "-" else path, chart.parse_documents(text), "given")
         )
     return renderings
 
 
 def run(paths: Sequence[str] = (), kind: bool = False) -> tuple[list[str], list[Problem]]:
     """(summary lines, problems) of every stage."""
-    versions = render.versions()
+    versions = chart.versions()
     lines: list[str] = []
     start = time.monotonic()
     if paths:
@@ -72,17 +70,6 @@ def run(paths: Sequence[str] = (), kind: bool = False) -> tuple[list[str], list[
         lines.append(
             f"{r.source}: {len(r.all_objects())} objects ({', '.join(kinds)}): {len(found)} problem(s)"
         )
-
-    by_source = {r.source: r for r in renderings}
-    for flavour in ("kind", "gpu", "monitoring"):
-        helm, kustomize = by_source.get(f"helm:{flavour}"), by_source.get(f"kustomize:{flavour}")
-        if helm and kustomize:
-            found = list(compare.compare_helm_kustomize(helm, kustomize))
-            problems += found
-            lines.append(
-                f"{helm.source} and {kustomize.source} deploy the same objects, spec included: "
-                f"{len(found)} problem(s)"
-            )
 
     report = checkov.scan(renderings)
     problems += report.problems

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
+from tools.chart import REPO_ROOT
 from tools.manifests.model import Problem, Rendered
-from tools.manifests.render import REPO_ROOT
 
 VENV = REPO_ROOT / ".venv-checkov"
 # The Makefile's target that makes VENV ($(CHECKOV_STAMP)).

@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.manifests.render import REPO_ROOT, read_env
+from tools.chart import REPO_ROOT, read_env
 
 
 class SchemaSetupError(RuntimeError):

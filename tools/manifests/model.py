@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-Obj = dict[str, Any]
+from tools.chart import Obj
 
 
 @dataclass(frozen=True)

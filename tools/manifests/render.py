@@ -11,30 +11,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tools.manifests.model import Obj, Problem, Rendered
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHART_DIR = REPO_ROOT / "helm" / "ray101"
-K8S_DIR = REPO_ROOT / "k8s"
-
-
-def read_env(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of versions.env or names.env (comments and blanks skipped)."""
-    result = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            result[key.strip()] = value.strip().strip('"')
-    return result
-
-
-# The release and namespace of names.env, the one place the deployment's names live.
-NAMES = read_env(REPO_ROOT / "names.env")
-RELEASE = NAMES["RELEASE"]
-NAMESPACE = NAMES["NAMESPACE"]
+from tools import chart
+from tools.chart import (
+    CHART_DIR,
+    FAKE_PASSWORD,
+    K8S_DIR,
+    NAMESPACE,
+    OFFLINE_VALUES,
+    RELEASE,
+    load_values,
+    merged,
+    parse_documents,
+)
+from tools.manifests.model import Problem, Rendered
 
 # The renderings the checks cover: label -> values file (None: the chart's defaults).
 CHART_VALUES: dict[str, str | None] = {
@@ -44,7 +33,7 @@ CHART_VALUES: dict[str, str | None] = {
     # Every optional part on (monitoring, GCS fault tolerance, Ingress, HTTPRoutes):
     # values for the checks only.
     "helm:all-parts": "ci/values-all-parts.yaml",
-    # The kustomize base with monitoring on (k8s/overlays/monitoring's twin).
+    # The kustomize base with monitoring on (k8s/overlays/monitoring is generated from it).
     "helm:monitoring": "ci/values-monitoring.yaml",
 }
 OVERLAYS: dict[str, str] = {
@@ -52,50 +41,6 @@ OVERLAYS: dict[str, str] = {
     "kustomize:gpu": "overlays/gpu",
     "kustomize:monitoring": "overlays/monitoring",
 }
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# Rendered without a cluster, the chart refuses to draw passwords (they would
-# change on every render): the checks give these, as a GitOps setup gives its
-# own. The same fake password the kustomize copies get.
-FAKE_PASSWORD = "notARealPassword0"
-OFFLINE_VALUES: dict[str, Any] = {
-    "mongodb": {"auth": {"password": FAKE_PASSWORD, "appPassword": "notARealAppPassword0"}},
-    "seaweedfs": {"auth": {"rootPassword": FAKE_PASSWORD, "tunePassword": "notARealTunePassword0"}},
-    "ha": {"redis": {"auth": {"password": FAKE_PASSWORD}}},
-}
-
-
-def merged(base: dict[str, Any], over: dict[str, Any] | None) -> dict[str, Any]:
-    """``over`` on top of ``base``, maps merged key by key as Helm merges values."""
-    out = dict(base)
-    for key, value in (over or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def versions() -> dict[str, str]:
-    """versions.env, the one place versions live."""
-    return read_env(REPO_ROOT / "versions.env")
-
-
-def parse_documents(text: str) -> list[Obj]:
-    return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc]
-
-
-def _is_hook(obj: Obj) -> bool:
-    """A `helm test` hook: run on demand, not deployed. The one-off Jobs are
-    install and upgrade hooks, deployed with the release, and stay objects."""
-    hook = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
-    return "test" in hook.split(",")
-
-
-def load_values(values_file: str | None) -> dict[str, Any] | None:
-    if values_file is None:
-        return None
-    return yaml.load((CHART_DIR / values_file).read_text(), Loader=_Loader) or {}
 
 
 def render_chart(
@@ -107,20 +52,10 @@ def render_chart(
     namespace: str = NAMESPACE,
     offline: bool = True,
 ) -> Rendered:
-    """`helm template` through Helm 4's engine, with OFFLINE_VALUES under
-    ``values`` unless ``offline`` is False; raises helm_python errors on failure."""
-    import helm_python
-
-    if offline:
-        values = merged(OFFLINE_VALUES, values)
-    with helm_python.Chart.load(chart_dir) as chart:
-        manifests = chart.render(values, name=release, namespace=namespace, is_install=True)
-    objects, hooks = [], []
-    for path in sorted(manifests):
-        if path.endswith("NOTES.txt"):
-            continue
-        for obj in parse_documents(manifests[path]):
-            (hooks if _is_hook(obj) else objects).append(obj)
+    """The chart rendered (tools.chart.render) as the rendering ``label``."""
+    objects, hooks = chart.render(
+        values, chart_dir=chart_dir, release=release, namespace=namespace, offline=offline
+    )
     return Rendered(label, objects, "helm", hooks)
 
 
@@ -133,8 +68,8 @@ def render_notes(values: dict[str, Any] | None = None) -> str:
         "seaweedfs": {"auth": {"existingSecret": "ray101-seaweedfs"}},
     }
     values = merged(secrets, values)
-    with helm_python.Chart.load(CHART_DIR) as chart:
-        manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    with helm_python.Chart.load(CHART_DIR) as loaded:
+        manifests = loaded.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
     return next((text for path, text in manifests.items() if path.endswith("NOTES.txt")), "")
 
 

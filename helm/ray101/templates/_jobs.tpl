@@ -38,7 +38,7 @@ The annotations that make a one-off Job a Helm hook: created after the
 release's other objects on every install and upgrade, the previous run deleted
 first (before-hook-creation). A Job's pod template cannot change, so a plain
 `helm upgrade` with a new image would otherwise stop on "field is immutable".
-The kustomize base drops them (tools/manifests/generate.py); scripts/deploy
+The kustomize base drops them (tools/generate/kustomize.py); scripts/deploy
 deletes finished Jobs on that path. Call with $.
 */}}
 {{- define "ray101.oneOffJobHook" -}}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+from tools.chart import REPO_ROOT
 from tools.manifests.checks.lookups import (
     container_argv,
     dig,
@@ -19,7 +20,6 @@ from tools.manifests.model import (
     containers,
     pod_templates,
 )
-from tools.manifests.render import REPO_ROOT
 
 
 def probe_python() -> str:
