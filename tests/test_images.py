@@ -155,7 +155,12 @@ def test_dockerignore_sends_only_what_the_image_copies():
 
 def test_image_names_are_the_project_version():
     out = subprocess.run(
-        ["bash", "-c", 'source scripts/lib.sh && echo "${IMAGE_CPU} ${IMAGE_GPU}"'],
+        [
+            "bash",
+            "-c",
+            "source scripts/lib/common.sh && source scripts/lib/tags.sh && "
+            'echo "${IMAGE_CPU} ${IMAGE_GPU}"',
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -138,6 +138,8 @@ def run_ensure(fake: dict, image: str, key: str = "") -> str:
         set -o errexit -o nounset -o pipefail
         REPO_ROOT={REPO_ROOT}
         source {LIB}/common.sh
+        source {LIB}/messages.sh
+        source {LIB}/builds.sh
         source {LIB}/docker.sh
         fake_builder() {{ echo "$1" >>"$FAKE_DIR/built"; echo "$1" >>"$FAKE_DIR/present"; }}
         ensure_image "{image}" fake_builder "{key}"

@@ -4,6 +4,7 @@ behave when something they need is missing (all without docker or a cluster)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -31,14 +32,33 @@ COMMANDS = [
     "loadtest",
     "check-manifests",
 ]
-BASH_FILES = [SCRIPTS_DIR / "lib.sh", *(SCRIPTS_DIR / name for name in COMMANDS)]
+LIB_DIR = SCRIPTS_DIR / "lib"
+# The entry scripts: every file directly in scripts/ (what they source is in scripts/lib/).
+ENTRY_SCRIPTS = sorted(p for p in SCRIPTS_DIR.iterdir() if p.is_file())
+BASH_FILES = [*sorted(LIB_DIR.glob("*.sh")), *(SCRIPTS_DIR / name for name in COMMANDS)]
 STRICT = "set -o errexit -o nounset -o pipefail"
 MISSING_TOOL = 3
+# The topic files of scripts/lib/ the Kubernetes-side scripts source, in an
+# order that gives each what it needs; LIB_SOURCE sources them all.
+KUBE_TOPICS = (
+    "common",
+    "messages",
+    "names",
+    "prereqs",
+    "wait",
+    "kube",
+    "kind",
+    "tags",
+    "kustomize",
+    "portforward",
+    "diagnostics",
+)
+LIB_SOURCE = "".join(f"source scripts/lib/{topic}.sh\n" for topic in KUBE_TOPICS)
 
 
 def lib_values(*names: str) -> dict[str, str]:
-    """Variables of scripts/lib.sh as a script sees them after sourcing it."""
-    script = "source scripts/lib.sh\n" + "".join(f'printf "%s\\n" "${{{n}}}"\n' for n in names)
+    """Variables of scripts/lib/ as a script sees them after sourcing its topic files."""
+    script = LIB_SOURCE + "".join(f'printf "%s\\n" "${{{n}}}"\n' for n in names)
     out = subprocess.run(
         ["bash", "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.splitlines()
@@ -94,7 +114,64 @@ def test_command_is_executable_strict_bash(name):
     assert text.startswith("#!/usr/bin/env bash\n")
     assert STRICT in text
     assert 'REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"' in text
-    assert 'source "${REPO_ROOT}/scripts/lib.sh"' in text
+    assert 'source "${REPO_ROOT}/scripts/lib/common.sh"' in text
+
+
+def _sourced_topics(path: Path) -> list[str]:
+    return re.findall(
+        r'^source "\$\{REPO_ROOT\}/scripts/lib/([\w-]+)\.sh"$', path.read_text(), re.M
+    )
+
+
+def _needs(topic_file: Path) -> list[str]:
+    """The topic files a scripts/lib/ file says (in its header) it needs sourced first."""
+    header = " ".join(
+        line.lstrip("# ")
+        for line in itertools.takewhile(
+            lambda line: line.startswith("#"), topic_file.read_text().splitlines()
+        )
+    )
+    match = re.search(r"Needs (.+?)\.(?:\s|$)", header)
+    return re.findall(r"([\w-]+)\.sh", match.group(1)) if match else []
+
+
+def test_every_topic_file_says_its_subject_and_needs():
+    for path in sorted(LIB_DIR.glob("*.sh")):
+        text = path.read_text()
+        assert text.startswith("# shellcheck shell=bash\n"), path.name
+        assert f"# scripts/lib/{path.name}: " in text.split("\n\n")[0], f"{path.name}: no subject"
+        if path.name != "common.sh":
+            assert "common" in _needs(path), f"{path.name}: names no needs (common.sh first)"
+
+
+@pytest.mark.parametrize("path", ENTRY_SCRIPTS, ids=lambda p: p.name)
+def test_each_script_sources_what_its_topic_files_need_first(path):
+    sourced = _sourced_topics(path)
+    assert sourced and sourced[0] == "common", "scripts/lib/common.sh is sourced first"
+    assert len(set(sourced)) == len(sourced), f"a topic file sourced twice: {sourced}"
+    for i, topic in enumerate(sourced):
+        missing = set(_needs(LIB_DIR / f"{topic}.sh")) - set(sourced[:i])
+        assert not missing, f"{topic}.sh needs {sorted(missing)} sourced before it"
+
+
+def test_every_function_is_defined_once():
+    """One source per fact: each function is defined once in scripts/. The
+    topic files share none, and no entry script defines one of theirs or
+    another script's, but for main, parse_args and cleanup: the shape that
+    scripts/e2e-kind and scripts/offline-images share (kind's hack/ci/e2e.sh)."""
+    defined: dict[str, list[str]] = {}
+    for path in [*sorted(LIB_DIR.glob("*.sh")), *ENTRY_SCRIPTS]:
+        for name in re.findall(
+            r"^\s*(?:function\s+)?([A-Za-z_]\w*)\s*\(\)", path.read_text(), re.M
+        ):
+            defined.setdefault(name, []).append(str(path.relative_to(SCRIPTS_DIR)))
+    twice = {
+        name: where
+        for name, where in defined.items()
+        if len(where) > 1
+        and (name not in ("main", "parse_args", "cleanup") or any("/" in w for w in where))
+    }
+    assert not twice, f"defined more than once: {twice}"
 
 
 @pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
@@ -187,7 +264,7 @@ def test_files_the_scripts_name_exist():
         "KIND_CONFIG", "CHART_DIR", "KIND_VALUES", "KIND_OVERLAY", "MONGO_SECRET_EXAMPLE"
     )
     missing = [f"{k}={v}" for k, v in files.items() if not (REPO_ROOT / v).exists()]
-    assert not missing, f"named by scripts/lib.sh but not in the repository: {missing}"
+    assert not missing, f"named by scripts/lib/ but not in the repository: {missing}"
 
 
 def test_chart_is_the_release_the_scripts_install_and_has_a_test_hook():
@@ -227,7 +304,7 @@ def test_kind_overlay_has_every_object_the_scripts_wait_for(tmp_path):
     shutil.copytree(REPO_ROOT / "k8s", copy)
     for example in copy.rglob("*.env.example"):
         subprocess.run(
-            ["bash", "-c", 'source scripts/lib.sh && make_secret_env "$1"', "_", str(example)],
+            ["bash", "-c", LIB_SOURCE + 'make_secret_env "$1"', "_", str(example)],
             cwd=REPO_ROOT,
             check=True,
             capture_output=True,
@@ -280,7 +357,7 @@ def test_make_secret_env_gives_each_placeholder_one_random_value_of_its_own_once
 
     def make() -> str:
         subprocess.run(
-            ["bash", "-c", 'source scripts/lib.sh && make_secret_env "$1"', "_", str(example)],
+            ["bash", "-c", LIB_SOURCE + 'make_secret_env "$1"', "_", str(example)],
             cwd=REPO_ROOT,
             check=True,
             capture_output=True,
@@ -483,9 +560,8 @@ def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
 
 
 def test_deploy_kustomize_fails_clearly_without_the_credentials_example(tmp_path):
-    (tmp_path / "scripts").mkdir()
-    for name in ("lib.sh", "deploy"):
-        shutil.copy(SCRIPTS_DIR / name, tmp_path / "scripts" / name)
+    shutil.copytree(LIB_DIR, tmp_path / "scripts" / "lib")
+    shutil.copy(SCRIPTS_DIR / "deploy", tmp_path / "scripts" / "deploy")
     for name in ("versions.env", "names.env"):
         shutil.copy(REPO_ROOT / name, tmp_path / name)
     overlay = tmp_path / "k8s" / "overlays" / "kind"

@@ -3,7 +3,8 @@
 #
 # scripts/lib/docker.sh: a docker daemon to talk to, and the one decision that
 # matters offline: for each image the kind path needs, is it here, can it be
-# pulled, or must it be built here? Needs scripts/lib/common.sh.
+# pulled, or must it be built here? Needs common.sh, messages.sh and
+# builds.sh.
 
 # The dockerd this run started (empty: one was already answering, or none).
 DOCKERD_PID=""

@@ -3,7 +3,8 @@
 #
 # scripts/lib/gobuild.sh: Go programs built from their modules into a cache
 # keyed by name and version, ${RAY101_CACHE}/<name>-<version>/bin/, so a second
-# run builds nothing. Needs scripts/lib/common.sh. Every build runs under `low`.
+# run builds nothing. Needs common.sh, messages.sh and builds.sh. Every build
+# runs under `low`.
 
 # go_cmd: the go binary (PATH, then /usr/local/go/bin).
 go_cmd() {

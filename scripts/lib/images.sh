@@ -3,7 +3,7 @@
 #
 # scripts/lib/images.sh: the images the kind path needs, and the builders that
 # make them here from Debian packages and Go modules when they cannot be
-# pulled. Needs common.sh, gobuild.sh and docker.sh.
+# pulled. Needs common.sh, messages.sh, builds.sh, gobuild.sh and docker.sh.
 
 # "IMAGE|BUILDER": every image the kind path pulls, with the function that
 # builds it offline ("" where scripts/offline-images cannot build it).

@@ -4,6 +4,7 @@
 # scripts/lib/mongodb-standin.sh: where the kind path's MongoDB stand-in is
 # named. scripts/offline-images builds it (lib/images.sh), scripts/e2e-kind
 # deploys with its values override; both read the image from that override.
+# Needs common.sh (REPO_ROOT).
 
 # The values override that runs MongoDB's StatefulSet on the nx-27017 stand-in.
 MONGO_STANDIN_VALUES="scripts/kind/values-mongodb-standin.yaml"

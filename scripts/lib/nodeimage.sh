@@ -9,7 +9,7 @@
 #       base layout from Debian packages and kind's files from its Go module
 #   KIND_NODE_IMAGE                           the base, the Kubernetes binaries,
 #       and the images kubeadm and kind need, imported into its containerd
-# Needs common.sh, gobuild.sh, docker.sh and runc.sh.
+# Needs common.sh, messages.sh, builds.sh, gobuild.sh, docker.sh and runc.sh.
 
 DEBIAN_SUITE="bookworm"
 DEBIAN_MIRROR="${RAY101_DEBIAN_MIRROR:-http://deb.debian.org/debian}"

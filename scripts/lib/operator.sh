@@ -3,7 +3,7 @@
 # scripts/lib/operator.sh: the KubeRay operator installed without its Helm
 # repository, from the install manifests of its own Go module (config/default:
 # the CRDs, the RBAC and the manager), with the image scripts/offline-images
-# built. Needs the step/info/warn/die of the sourcing script's library.
+# built. Needs common.sh, messages.sh and names.sh (OPERATOR_RELEASE).
 
 # operator_offline_version: the operator version whose image is on this machine:
 # KUBERAY_VERSION, else KUBERAY_OFFLINE_FALLBACK_VERSION (said loudly); fails

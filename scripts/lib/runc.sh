@@ -4,7 +4,7 @@
 # scripts/lib/runc.sh: scripts/runc-caps (the project's runc wrapper), built
 # into the cache and installed only where the capability bounding set lacks a
 # capability that docker gives a --privileged container. Needs common.sh,
-# gobuild.sh and docker.sh.
+# messages.sh, builds.sh, gobuild.sh and docker.sh.
 
 RUNC_CAPS_SRC="${REPO_ROOT}/scripts/runc-caps"
 RUNC_CAPS_BIN_HOST="/usr/local/bin/runc-caps"

@@ -1,4 +1,4 @@
-"""The kind path's guards (scripts/lib.sh, kind-up, build-images, deploy,
+"""The kind path's guards (scripts/lib/, kind-up, build-images, deploy,
 e2e-kind, the Makefile's e2e target): a cgroup v1 host warned and its kubelet told to start,
 memory reserved so requests decide scheduling, a tag per build deployed by
 both paths with the operator's namespace, old RayJobs deleted before a run,
@@ -20,7 +20,9 @@ from tools import chart
 from tools.chart import REPO_ROOT
 from tools.manifests import render
 
-LIB = REPO_ROOT / "scripts" / "lib.sh"
+LIB = REPO_ROOT / "scripts" / "lib"
+# The topic files _lib sources, each after those it needs.
+LIB_TOPICS = ("common", "messages", "names", "prereqs", "kind", "tags", "kustomize")
 KIND_CONFIG = REPO_ROOT / "scripts" / "kind" / "cluster.yaml"
 MIB = 2**20
 
@@ -40,7 +42,7 @@ def _fake_docker(bin_dir: Path, mem_total: int = 14 * 2**30, cgroup: str = "2") 
 
 def _lib(script: str, bin_dir: Path, env: dict[str, str] | None = None):
     return subprocess.run(
-        ["bash", "-c", f'source "{LIB}"; {script}'],
+        ["bash", "-c", "".join(f'source "{LIB}/{t}.sh"; ' for t in LIB_TOPICS) + script],
         capture_output=True,
         text=True,
         timeout=60,
@@ -138,7 +140,7 @@ def test_build_images_tags_and_loads_each_build_and_records_the_tag():
     assert 'tag="$(build_tag "${IMAGE_CPU}")"' in text
     assert 'echo "${tag}" >"${IMAGE_TAG_FILE}"' in text
     assert 'kind_load_image "${IMAGE_REPOSITORY}:${tag}"' in text
-    lib = LIB.read_text()
+    lib = (LIB / "tags.sh").read_text()
     assert 'echo "${RAY101_VERSION}-${sha}"' in lib
 
 

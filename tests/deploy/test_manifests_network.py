@@ -107,7 +107,7 @@ def test_the_operator_namespace_rule_admits_no_pod_of_this_namespace(rendered, c
 
 
 def test_the_operator_namespace_is_the_one_kind_up_installs_into():
-    text = (chart.REPO_ROOT / "scripts" / "lib.sh").read_text()
+    text = (chart.REPO_ROOT / "scripts" / "lib" / "names.sh").read_text()
     default = text.split('OPERATOR_NAMESPACE="${KUBERAY_NAMESPACE:-', 1)[1].split("}", 1)[0]
     values = chart.load_values("values.yaml")
     assert values["ray"]["networkPolicy"]["operatorNamespace"] == default

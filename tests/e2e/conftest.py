@@ -18,7 +18,7 @@ import pytest
 
 from tools.chart import REPO_ROOT, read_env
 
-# The fixed names of the deployment, from names.env (the same file scripts/lib.sh sources).
+# The fixed names of the deployment, from names.env (the same file scripts/lib/names.sh sources).
 _NAMES = read_env(REPO_ROOT / "names.env")
 NAMESPACE = _NAMES["NAMESPACE"]
 RAYCLUSTER = _NAMES["RAYCLUSTER"]

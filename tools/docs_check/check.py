@@ -142,8 +142,9 @@ def make_problems(words: list[str], root: Path) -> list[str]:
 
 
 def script_help(path: Path) -> str:
-    """What ``SCRIPT --help`` prints: a shell script's header comment (lib.sh's
-    usage()), a Python script's docstring and add_argument flags."""
+    """What ``SCRIPT --help`` prints: a shell script's header comment (the
+    usage() of scripts/lib/messages.sh), a Python script's docstring and
+    add_argument flags."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".py":
         tree = ast.parse(text)
