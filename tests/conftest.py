@@ -19,7 +19,7 @@ import ray
 from tests.servers.local_cluster import LocalCluster, cli_cluster, joined, local_cluster
 from tests.servers.prometheus import Prometheus, prometheus_server
 from tests.servers.redis import Redis, redis_server
-from tests.support import local_ray, run_cli
+from tests.support import FAST_NODE_DEATH_ENV, local_ray, run_cli
 
 # ---------------------------------------------------------------------------
 # The end of the run. Once every module has stopped its Ray and pytest has
@@ -138,5 +138,6 @@ def report_line(capsys):
 @pytest.fixture(scope="session")
 def ray101_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
     """One `ray101 cluster up` (head + 2 workers) for the session, stopped even on failure."""
-    with cli_cluster(tmp_path_factory.mktemp("ray101-state"), workers=2) as cluster:
+    state_dir = tmp_path_factory.mktemp("ray101-state")
+    with cli_cluster(state_dir, workers=2, env=FAST_NODE_DEATH_ENV) as cluster:
         yield cluster

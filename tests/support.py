@@ -24,6 +24,15 @@ VERSIONS = read_env(REPO_ROOT / "versions.env")
 TEST_NUM_CPUS = 4
 
 
+# The GCS declares a node dead after this many failed health checks, one a
+# second (Ray's defaults: 5, every 3 s). The node-loss tests kill a raylet and
+# wait for Ray to retry its tasks elsewhere; the retry itself is Ray's, only
+# the wait for the verdict is shorter. A live raylet answers each check within
+# Ray's 10 s timeout even on a loaded machine, so no live node is declared dead.
+FAST_NODE_DEATH = {"health_check_period_ms": 1000, "health_check_failure_threshold": 3}
+FAST_NODE_DEATH_ENV = {f"RAY_{key}": str(value) for key, value in FAST_NODE_DEATH.items()}
+
+
 @contextmanager
 def local_ray(num_cpus: int = TEST_NUM_CPUS, **kwargs) -> Iterator[None]:
     """A fresh embedded Ray (never one a developer left running with `ray start`)."""

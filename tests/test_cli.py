@@ -144,11 +144,12 @@ def test_module_entry_point_prints_one_json_object(cli):
 
 
 def test_run_core_workloads_together_prints_a_table(cli):
-    proc = cli("run", "all", "--only", "dependencies", "dag", "counter", timeout=180)
+    # The quick ones, in an order other than the registry's (run all --json runs them all).
+    proc = cli("run", "all", "--only", "counter", "dag", timeout=180)
     assert proc.returncode == 0, proc.stderr
     header, rule, *rows = proc.stdout.strip().splitlines()
     assert header.split()[:3] == ["workload", "ok", "result"]
-    assert [r.split()[0] for r in rows] == ["dependencies", "dag", "counter"]
+    assert [r.split()[0] for r in rows] == ["counter", "dag"]
     assert all(r.split()[1] == "yes" for r in rows)
 
 

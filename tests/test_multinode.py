@@ -10,6 +10,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from jobs import counter, retrieve
+from tests.support import FAST_NODE_DEATH
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,11 @@ def three_nodes():
         ray.shutdown()
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 0, "include_dashboard": False},
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": False,
+            "_system_config": FAST_NODE_DEATH,
+        },
     )
     workers = [cluster.add_node(num_cpus=2) for _ in range(2)]
     cluster.wait_for_nodes()

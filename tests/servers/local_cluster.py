@@ -172,11 +172,14 @@ def local_cluster(workers: int = 1, env: dict[str, str] | None = None) -> Iterat
 
 
 @contextmanager
-def cli_cluster(state_dir: Path, workers: int = 2) -> Iterator[LocalCluster]:
+def cli_cluster(
+    state_dir: Path, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[LocalCluster]:
     """The same through the command a user runs: ``ray101 cluster up --workers N``,
-    stopped with ``ray101 cluster down``."""
+    stopped with ``ray101 cluster down``. ``env`` reaches that ``ray101 cluster up``
+    and so every Ray process it starts."""
     cluster = LocalCluster(state_dir)
-    up = cluster.cli("cluster", "up", "--workers", str(workers), timeout=420)
+    up = cluster.cli("cluster", "up", "--workers", str(workers), timeout=420, env=env)
     assert up.returncode == 0, f"ray101 cluster up failed:\n{up.stderr[-3000:]}"
 
     def down() -> None:
