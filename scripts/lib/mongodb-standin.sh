@@ -8,6 +8,8 @@
 
 # The values override that runs MongoDB's StatefulSet on the nx-27017 stand-in.
 MONGO_STANDIN_VALUES="scripts/kind/values-mongodb-standin.yaml"
+# The same for kubectl apply -k: generated from that override by `make manifests`.
+MONGO_STANDIN_COMPONENT="k8s/components/mongodb-standin"
 
 # mongo_standin_image: "repository:tag" of the stand-in, as the override names it.
 mongo_standin_image() {

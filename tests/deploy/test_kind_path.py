@@ -286,6 +286,31 @@ def test_the_mongodb_standin_keeps_the_rest_of_the_mongodb_path():
     }
 
 
+def test_the_kustomize_path_runs_the_mongodb_standin_as_the_helm_path_does(tmp_path):
+    """k8s/components/mongodb-standin (generated from the same override) on the
+    kind overlay: the stand-in image, and a MONGODB_URI without credentials
+    merged into the generated Secret, as scripts/e2e-kind deploys it."""
+    render.prepared_k8s_copy(tmp_path)
+    shutil.copytree(
+        REPO_ROOT / "k8s" / "components", tmp_path / "k8s" / "components", dirs_exist_ok=True
+    )
+    env = {"RAY101_EXTRA_COMPONENTS": "k8s/components/mongodb-standin"}
+    result = _lib(
+        f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc kuberay-system", tmp_path, env
+    )
+    assert result.returncode == 0, result.stderr
+    objects = {
+        (o["kind"], o["metadata"]["name"]): o for o in _kustomize(Path(result.stdout.strip()))
+    }
+    image = yaml.safe_load(STANDIN_VALUES.read_text())["mongodb"]["image"]
+    sts = objects[("StatefulSet", "ray101-mongodb")]
+    (server,) = sts["spec"]["template"]["spec"]["containers"]
+    assert server["image"] == f"{image['repository']}:{image['tag']}"
+    uri = base64.b64decode(objects[("Secret", "ray101-mongodb")]["data"]["uri"]).decode()
+    assert uri == "mongodb://ray101-mongodb.ray101.svc:27017/"
+    assert ("Job", "ray101-data-load") in objects and ("RayJob", "ray101-mongo") in objects
+
+
 def test_the_mongodb_standin_image_is_tagged_with_the_pinned_nx_27017():
     pin = re.search(r"^nx-27017==(\S+)$", (REPO_ROOT / "constraints.txt").read_text(), re.M)
     image = yaml.safe_load(STANDIN_VALUES.read_text())["mongodb"]["image"]

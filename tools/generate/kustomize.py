@@ -6,6 +6,9 @@ components/without-mongodb and the READMEs):
   (secretGenerator from the git-ignored secret.env files);
 - overlays/<profile>/ for each values-<profile>.yaml (kind, gpu): the base
   plus what those values change, as JSON patches and an ``images:`` entry;
+- components/mongodb-standin/: what scripts/kind/values-mongodb-standin.yaml
+  changes on the kind overlay (the nx-27017 stand-in instead of mongod, and a
+  MONGODB_URI without credentials merged into the Secret), as a Component;
 - components/monitoring/: what ``monitoring.enabled`` adds (PodMonitors, the
   Grafana dashboard ConfigMaps, the heads' Grafana and Prometheus variables),
   as a kustomize Component on top of the base, and overlays/monitoring/: the
@@ -43,11 +46,18 @@ BASE_VALUES: dict[str, Any] = {"namespace": {"create": True}}
 SECRET_DIRS = {"ray101-mongodb": "mongodb", "ray101-seaweedfs": "seaweedfs"}
 # The base's values with monitoring on: components/monitoring is the difference.
 MONITORING_VALUES = "ci/values-monitoring.yaml"
+# The kind path's MongoDB stand-in (a values override of scripts/, not a
+# profile of the chart): a Component on top of overlays/kind. The one Secret
+# key it changes is `uri`, merged into the generated Secret; the keys the
+# stand-in has no use for (the users' passwords) stay there, unread.
+STANDIN_VALUES = "scripts/kind/values-mongodb-standin.yaml"
+STANDIN_SECRET_KEYS = {"ray101-mongodb": {"uri"}}
 # The folders of k8s/ this writes whole (a YAML file there it does not write is stale).
 GENERATED_DIRS = (
     "base",
     *(f"overlays/{profile}" for profile in PROFILES),
     "components/monitoring",
+    "components/mongodb-standin",
     "overlays/monitoring",
 )
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
@@ -102,9 +112,12 @@ def _ident(obj: Obj) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
 
 
-def _render(chart_dir: Path, values_file: str | None = None) -> list[Obj]:
-    """The objects the chart deploys with BASE_VALUES and ``values_file`` on top."""
-    values = chart.merged(BASE_VALUES, chart.load_values(values_file, chart_dir))
+def _render(chart_dir: Path, *values_files: str) -> list[Obj]:
+    """The objects the chart deploys with BASE_VALUES and ``values_files`` on
+    top (relative to the chart), in order."""
+    values = BASE_VALUES
+    for values_file in values_files:
+        values = chart.merged(values, chart.load_values(values_file, chart_dir))
     objects, _ = chart.render(values, chart_dir=chart_dir)
     return objects
 
@@ -155,22 +168,55 @@ def _target(obj: Obj) -> dict[str, str]:
     }
 
 
+def _secret_merges(
+    before: dict, after: dict, *, where: str, source: str, mergeable: dict[str, set[str]]
+) -> list[dict[str, Any]]:
+    """The secretGenerator merges that give the generated Secrets the values
+    ``after`` has; only the keys ``mergeable`` names may change (the others
+    come from secret.env, never from the chart)."""
+    import base64
+
+    merges = []
+    for key in sorted(k for k in before.keys() | after.keys() if k[0] == "Secret"):
+        old, new = (before.get(key) or {}).get("data"), (after.get(key) or {}).get("data")
+        if old == new:
+            continue
+        changed = sorted(k for k in (new or {}) if (old or {}).get(k) != new[k])
+        if old is None or new is None or not set(changed) <= mergeable.get(key[1], set()):
+            raise SystemExit(
+                f"error: k8s/{where}: {source} changes Secret {key[1]} ({changed or 'all of it'}), "
+                "which the base generates from secret.env"
+            )
+        literals = [f"{k}={base64.b64decode(new[k]).decode()}" for k in changed]
+        merges.append(
+            {
+                "name": key[1],
+                "behavior": "merge",
+                "literals": literals,
+                "options": {"disableNameSuffixHash": True},
+            }
+        )
+    return merges
+
+
 def layer_files(
-    base: list[Obj], other: list[Obj], *, where: str, source: str, component: bool
+    base: list[Obj],
+    other: list[Obj],
+    *,
+    where: str,
+    source: str,
+    component: bool,
+    secret_keys: dict[str, set[str]] | None = None,
 ) -> dict[str, str]:
     """Path under ``where`` (k8s/<overlay or component>) -> its text: a
     kustomization (a Component, or an overlay of ../../base) turning the base's
     objects into ``other``'s: the objects ``other`` adds, one per file,
     ``$patch: delete`` for those it leaves out, the image names it changes
-    as ``images:``, and JSON patches for the rest."""
+    as ``images:``, the Secret keys ``secret_keys`` allows as generator
+    merges, and JSON patches for the rest."""
     before = {_ident(o): for_kustomize(o) for o in base}
     after = {_ident(o): for_kustomize(o) for o in other}
-    for key in sorted(k for k in before.keys() | after.keys() if k[0] == "Secret"):
-        if before.get(key) != after.get(key):
-            raise SystemExit(
-                f"error: k8s/{where}: {source} changes Secret {key[1]}, "
-                "which the base generates from secret.env"
-            )
+    merges = _secret_merges(before, after, where=where, source=source, mergeable=secret_keys or {})
     files: dict[str, str] = {}
     header = HEADER.format(source=source)
     images: dict[str, str] = {}
@@ -178,6 +224,8 @@ def layer_files(
     entries: list[dict[str, Any]] = []
     for obj in other:
         key = _ident(obj)
+        if key[0] == "Secret":  # generated from secret.env; the merges above say what changes
+            continue
         if key not in before:
             # <kind>-<name>.yaml: every object added here is this layer's.
             path = base_file(obj).rpartition("/")[2]
@@ -212,6 +260,8 @@ def layer_files(
         kustomization["resources"] = resources
     if images:
         kustomization["images"] = [{"name": a, "newName": b} for a, b in sorted(images.items())]
+    if merges:
+        kustomization["secretGenerator"] = merges
     if entries:
         kustomization["patches"] = entries
     files["kustomization.yaml"] = header + dump(kustomization)
@@ -222,14 +272,26 @@ def tree(chart_dir: Path = chart.CHART_DIR) -> dict[str, str]:
     """Path under k8s/ -> its text, for every file of GENERATED_DIRS."""
     base = _render(chart_dir)
     files = {f"base/{path}": text for path, text in base_files(base).items()}
+    rendered = {}
     for profile in PROFILES:
         where = f"overlays/{profile}"
         source = f"helm/ray101/values-{profile}.yaml"
-        other = _render(chart_dir, f"values-{profile}.yaml")
+        other = rendered[profile] = _render(chart_dir, f"values-{profile}.yaml")
         for path, text in layer_files(
             base, other, where=where, source=source, component=False
         ).items():
             files[f"{where}/{path}"] = text
+    # An absolute path: the chart may be rendered from a copy.
+    standin = _render(chart_dir, "values-kind.yaml", str(chart.REPO_ROOT / STANDIN_VALUES))
+    for path, text in layer_files(
+        rendered["kind"],
+        standin,
+        where="components/mongodb-standin",
+        source=STANDIN_VALUES,
+        component=True,
+        secret_keys=STANDIN_SECRET_KEYS,
+    ).items():
+        files[f"components/mongodb-standin/{path}"] = text
     monitored = _render(chart_dir, MONITORING_VALUES)
     source = "helm/ray101 (monitoring.enabled)"
     for path, text in layer_files(
