@@ -30,7 +30,8 @@ def _tree_copy(tmp_path: Path) -> Path:
         shutil.copytree(
             REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("*.env", "__pycache__")
         )
-    for name in ("versions.env", "names.env"):
+    for name in ("versions.env", "names.env", kustomize.STANDIN_VALUES):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / name, root / name)
     return root
 
