@@ -1,7 +1,7 @@
 """What ray101 refuses or cleans up on a cluster: an unlabelled pod kept off
 MongoDB, a submission without the token refused, Tune's checkpoints in the S3
-store and the Ray pods' S3 keys limited to that bucket,
-the echo on every serve pod, a RayJob's driver stopped at its deadline.
+store and the Ray pods' S3 keys limited to that bucket, a routed dashboard
+reached from its route's namespace only, the echo on every serve pod, a RayJob's driver stopped at its deadline.
 
 Thin glue: each test gathers what the cluster returns and hands it to a judge
 in tests/e2e/checks.py (tested against broken inputs in tests/test_e2e_checks.py).
@@ -73,21 +73,23 @@ def _probe(kube, image: str, labels: dict[str, str]) -> str:
     return _probe_to(kube, image, labels, f"{MONGO_STS}.{NAMESPACE}.svc", 27017)
 
 
-def _probe_to(kube, image: str, labels: dict[str, str], host: str, port: int) -> str:
+def _probe_to(
+    kube, image: str, labels: dict[str, str], host: str, port: int, namespace: str = NAMESPACE
+) -> str:
     name = f"ray101-probe-{uuid.uuid4().hex[:8]}"
     kube.core.create_namespaced_pod(
-        NAMESPACE, checks.probe_pod(name, NAMESPACE, image, labels, host, port)
+        namespace, checks.probe_pod(name, namespace, image, labels, host, port)
     )
     try:
 
         def done():
-            phase = kube.core.read_namespaced_pod(name, NAMESPACE).status.phase
+            phase = kube.core.read_namespaced_pod(name, namespace).status.phase
             return phase in ("Succeeded", "Failed"), phase
 
         wait_for(f"probe pod {name} to finish", done, 180)
-        return checks.probe_outcome(kube.core.read_namespaced_pod_log(name, NAMESPACE))
+        return checks.probe_outcome(kube.core.read_namespaced_pod_log(name, namespace))
     finally:
-        kube.core.delete_namespaced_pod(name, NAMESPACE, grace_period_seconds=0)
+        kube.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
 
 
 def test_only_pods_with_the_client_label_reach_mongodb(kube, mongodb):
@@ -118,6 +120,65 @@ def test_only_their_own_cluster_reaches_the_ray_workers(kube):
     unlabelled = _probe_to(kube, head.spec.containers[0].image, {}, ip, WORKER_PORT)
     own = checks.probe_outcome(_python(kube, head, checks.PROBE_SCRIPT, ip, str(WORKER_PORT), "10"))
     assert checks.reachability_problems(f"worker {ip}:{WORKER_PORT}", unlabelled, own) == []
+
+
+# What scripts/e2e-kind's helm path adds: the dashboard routed through an Ingress.
+ROUTE_VALUES = chart.REPO_ROOT / "scripts" / "kind" / "values-e2e-dashboard-route.yaml"
+# A namespace that no route, operator or release pod lives in.
+ELSEWHERE = "ray101-e2e-elsewhere"
+DASHBOARD_PORT = 8265
+
+
+def _namespace(kube, name: str) -> None:
+    """Create ``name`` (Pod Security restricted) unless it exists. Left in place,
+    empty: deleting it would race the next run's create."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+    }
+    try:
+        kube.core.create_namespace(body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+
+    def active():
+        phase = kube.core.read_namespace(name).status.phase
+        return phase == "Active", phase
+
+    wait_for(f"namespace {name} to be Active", active, 120)
+
+
+def test_a_routed_dashboard_is_reached_from_the_routes_namespace_only(kube):
+    """Issue 22 item 6: with the dashboard routed through an Ingress, a pod in
+    the ingress controller's namespace reaches the head's 8265, and a pod of
+    another namespace times out (the head's NetworkPolicy)."""
+    from kubernetes import client
+
+    values = chart.merged(chart.load_values("values.yaml"), chart.load_values(str(ROUTE_VALUES)))
+    host = values["ingress"]["dashboard"]["host"]
+    ingresses = client.NetworkingV1Api(kube.api_client).list_namespaced_ingress(NAMESPACE).items
+    if host not in {rule.host for i in ingresses for rule in i.spec.rules or []}:
+        pytest.skip(
+            f"no Ingress routes {host} here: the dashboard is routed on the helm path only "
+            f"({ROUTE_VALUES.relative_to(chart.REPO_ROOT)})"
+        )
+    controller = values["ingress"]["controllerNamespace"]
+    for name in (controller, ELSEWHERE):
+        _namespace(kube, name)
+    image = _head_pod(kube).spec.containers[0].image
+    target = f"{HEAD_SVC}.{NAMESPACE}.svc"
+    elsewhere = _probe_to(kube, image, {}, target, DASHBOARD_PORT, ELSEWHERE)
+    routed = _probe_to(kube, image, {}, target, DASHBOARD_PORT, controller)
+    assert (
+        checks.reachability_problems(
+            f"the dashboard {target}:{DASHBOARD_PORT} (from namespace {ELSEWHERE}, then {controller})",
+            elsewhere,
+            routed,
+        )
+        == []
+    )
 
 
 # POSTs a job without any token to the job API; prints the status and the body.
