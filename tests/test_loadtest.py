@@ -247,3 +247,24 @@ def test_check_passes_goals_that_are_met(baseline):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "echo/baseline throughput" in done.stdout  # --check measured the baseline too
     assert "error" not in done.stderr
+
+
+def test_a_started_server_stops_even_when_sigint_was_ignored_by_its_parent():
+    """CI may run the suite as a background job, whose SIGINT is ignored and
+    stays ignored across exec: the stop must not rely on Ctrl-C."""
+    import signal
+    import sys
+    import time
+
+    port = servers.free_port()
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        context = servers.started_server("http", argv, f"http://127.0.0.1:{port}/")
+        server = context.__enter__()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    begin = time.monotonic()
+    context.__exit__(None, None, None)
+    assert server.process.poll() is not None
+    assert time.monotonic() - begin < 10

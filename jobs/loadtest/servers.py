@@ -68,7 +68,10 @@ def _lines(stream, sink: queue.Queue) -> None:
 
 def _stop(server: Server) -> None:
     if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)  # as Ctrl-C: Serve shuts down cleanly
+        # SIGTERM, not SIGINT: a child inherits an ignored SIGINT across exec (a
+        # shell's background job, nohup'd CI), and Python then never raises
+        # KeyboardInterrupt; `ray101 serve` stops Serve as cleanly on SIGTERM.
+        server.process.send_signal(signal.SIGTERM)
         try:
             server.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
