@@ -294,3 +294,16 @@ def test_standin_leaves_no_temp_dir(tmp_path, monkeypatch):
     with standin.standin(announce=False):
         assert any(p.name.startswith("ray101-nx27017-") for p in tmp_path.iterdir())
     assert not list(tmp_path.iterdir())
+
+
+def test_a_timeout_the_uri_names_wins_over_ray101s_default():
+    """The chart's in-cluster URI asks for 30 s; a typed URI gets ray101's 5 s."""
+    from jobs.mongo import client
+
+    patient = client.make_client("mongodb://db.example:27017/?serverSelectionTimeoutMS=30000")
+    typed = client.make_client("mongodb://db.example:27017/")
+    try:
+        assert patient.options.server_selection_timeout == 30
+        assert typed.options.server_selection_timeout == client.SERVER_SELECTION_TIMEOUT_MS / 1000
+    finally:
+        patient.close(), typed.close()

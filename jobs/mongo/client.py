@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
@@ -114,6 +114,12 @@ def make_client(uri: str, **options: Any) -> MongoClient:
         "connectTimeoutMS": CONNECT_TIMEOUT_MS,
         "appname": "ray101",
     }
+    # A timeout the URI names wins over these defaults: pymongo lets keyword
+    # arguments override the URI, and the chart's in-cluster URI asks for more
+    # patience than a typed one (a new flow through a NetworkPolicy-enforcing
+    # network can wait seconds for its first packet on a busy node).
+    named = {key.lower() for key in parse_qs(urlsplit(uri).query)}
+    settings = {k: v for k, v in settings.items() if k.lower() not in named}
     settings.update(options)
     try:
         return MongoClient(uri, **settings)

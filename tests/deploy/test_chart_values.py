@@ -131,7 +131,7 @@ def test_a_render_without_a_cluster_refuses_to_draw_passwords():
     assert given["password"] == "s3cretPassw0rd"
     assert (
         given["uri"]
-        == "mongodb://ray101-app:appPassw0rd@ray101-mongodb.ray101.svc:27017/?authSource=admin"
+        == "mongodb://ray101-app:appPassw0rd@ray101-mongodb.ray101.svc:27017/?authSource=admin&serverSelectionTimeoutMS=30000"
     )
 
 

@@ -273,7 +273,7 @@ def test_the_mongodb_standin_keeps_the_rest_of_the_mongodb_path():
     assert set(secret["data"]) == {"uri"}
     assert (
         base64.b64decode(secret["data"]["uri"]).decode()
-        == "mongodb://ray101-mongodb.ray101.svc:27017/"
+        == "mongodb://ray101-mongodb.ray101.svc:27017/?serverSelectionTimeoutMS=30000"
     )
     # The real server's pod is untouched by the chart change that allows this.
     (mongod,) = by_name(real, "StatefulSet", "ray101-mongodb")["spec"]["template"]["spec"][
@@ -307,7 +307,7 @@ def test_the_kustomize_path_runs_the_mongodb_standin_as_the_helm_path_does(tmp_p
     (server,) = sts["spec"]["template"]["spec"]["containers"]
     assert server["image"] == f"{image['repository']}:{image['tag']}"
     uri = base64.b64decode(objects[("Secret", "ray101-mongodb")]["data"]["uri"]).decode()
-    assert uri == "mongodb://ray101-mongodb.ray101.svc:27017/"
+    assert uri == "mongodb://ray101-mongodb.ray101.svc:27017/?serverSelectionTimeoutMS=30000"
     assert ("Job", "ray101-data-load") in objects and ("RayJob", "ray101-mongo") in objects
 
 

@@ -248,7 +248,7 @@ def test_example_credentials_match_the_manifests(rendered):
         == {"username", "password", "app-username", "app-password", "uri"}
     )
     assert example["uri"] == (
-        f"mongodb://{example['app-username']}:{example['app-password']}@ray101-mongodb:27017/?authSource=admin"
+        f"mongodb://{example['app-username']}:{example['app-password']}@ray101-mongodb:27017/?authSource=admin&serverSelectionTimeoutMS=30000"
     )
     # The placeholders scripts/deploy replaces with a random password each.
     assert re.fullmatch(r"change-me", example["password"])

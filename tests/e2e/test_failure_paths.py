@@ -108,10 +108,14 @@ def test_only_their_own_cluster_reaches_the_ray_workers(kube):
     """Issue 22 item 17: an unlabelled pod of the namespace times out on a
     worker's port; the head of the same cluster connects (the probe works)."""
     selector = f"ray.io/cluster={RAYCLUSTER},ray.io/node-type=worker"
+    # Ready, not just Running: a worker the autoscaler just started has no
+    # dashboard agent listening yet, and the head's probe would be refused.
     workers = [
         p
         for p in kube.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
-        if p.status.phase == "Running" and p.status.pod_ip
+        if p.status.phase == "Running"
+        and p.status.pod_ip
+        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
     ]
     if not workers:
         pytest.fail(f"no running worker of RayCluster {NAMESPACE}/{RAYCLUSTER}")
