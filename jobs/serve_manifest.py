@@ -55,7 +55,13 @@ def deploy(address: str, config: dict[str, Any]) -> None:
 
 
 def wait_running(address: str, names: list[str], timeout_s: float) -> dict[str, Any]:
-    """Serve's status once every application is RUNNING; RuntimeError when one fails."""
+    """Serve's status once every application is RUNNING and every proxy HEALTHY;
+    RuntimeError when an application fails.
+
+    The proxies count too: on one machine every node's proxy binds the same
+    port (SO_REUSEPORT), and one still starting answers 404 "Path '/' not
+    found" or 503 "Route table is not populated yet" to the connections the
+    kernel hands it (a CI run saw both right after RUNNING)."""
     deadline = time.monotonic() + timeout_s
     statuses: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -66,7 +72,16 @@ def wait_running(address: str, names: list[str], timeout_s: float) -> dict[str, 
         if failed:
             message = (apps.get(failed[0]) or {}).get("message", "")
             raise RuntimeError(f"application {failed[0]} is {statuses[failed[0]]}: {message}")
-        if all(s == "RUNNING" for s in statuses.values()):
+        proxies = {
+            node[:8]: (proxy or {}).get("status", "?")
+            for node, proxy in (answer.get("proxies") or {}).items()
+        }
+        statuses["proxies"] = proxies
+        if (
+            all(statuses[n] == "RUNNING" for n in names)
+            and proxies
+            and all(s == "HEALTHY" for s in proxies.values())
+        ):
             return answer
         time.sleep(1.0)
     raise RuntimeError(f"not RUNNING within {timeout_s:.0f} s: {statuses}")
