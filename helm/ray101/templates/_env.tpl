@@ -1,6 +1,7 @@
 {{/*
-Environment of the workloads: where MongoDB and the shared storage are. The S3
-credentials live beside SeaweedFS (seaweedfs/_seaweedfs.tpl).
+Environment of the workloads: where MongoDB and the shared storage are. The
+MongoDB URI and the S3 credentials live beside their components
+(mongodb/_mongodb.tpl, seaweedfs/_seaweedfs.tpl).
 */}}
 
 {{/* RAY101_STORAGE_PATH: jobs.storagePath, else the SeaweedFS bucket's s3:// path. Call with $. */}}
@@ -25,18 +26,4 @@ environment cannot read a Secret). An env list, or nothing; call with $.
 {{- if .Values.seaweedfs.enabled }}
 {{ include "ray101.seaweedfs.credentials" . }}
 {{- end }}
-{{- end }}
-
-{{/*
-MONGODB_URI, whole from the Secret's `uri` key: the chart writes it with the
-user and password percent-encoded (a password may hold @ : / % ?), the
-kustomize path from secret.env. No password or username in the pod's env.
-An env list item; call with $.
-*/}}
-{{- define "ray101.mongodbEnv" -}}
-- name: MONGODB_URI
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "ray101.mongodb.secretName" . }}
-      key: uri
 {{- end }}

@@ -1,7 +1,8 @@
 {{/*
 Labels: the standard ones, the selector and pod-template ones, and the marker
-labels NetworkPolicies select on. The markers of the Ray and S3 clients live
-beside their policies (ray/_networkpolicy.tpl, seaweedfs/_seaweedfs.tpl).
+labels NetworkPolicies select on. The markers of the Ray, MongoDB and S3
+clients live beside their policies (ray/_networkpolicy.tpl,
+mongodb/_mongodb.tpl, seaweedfs/_seaweedfs.tpl).
 */}}
 
 {{/*
@@ -29,11 +30,6 @@ Call with (dict "ctx" $ "component" NAME).
 {{- define "ray101.podLabels" -}}
 {{ include "ray101.selectorLabels" . }}
 app.kubernetes.io/part-of: ray101
-{{- end }}
-
-{{/* Marks a pod the MongoDB NetworkPolicy lets in: one label. Call with $. */}}
-{{- define "ray101.mongodbClientLabel" -}}
-ray101/mongodb-client: "true"
 {{- end }}
 
 {{/* Pods that serve nothing: the no-ingress NetworkPolicy selects them. Call with $. */}}

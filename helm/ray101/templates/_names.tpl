@@ -1,8 +1,8 @@
 {{/*
 Names. Kubernetes names are limited to 63 characters; KubeRay limits RayCluster,
 RayJob and RayService names to 47, which ray101.validateValues enforces.
-The names of Redis and SeaweedFS live beside their templates (redis/_redis.tpl,
-seaweedfs/_seaweedfs.tpl).
+The names of MongoDB, Redis and SeaweedFS live beside their templates
+(mongodb/_mongodb.tpl, redis/_redis.tpl, seaweedfs/_seaweedfs.tpl).
 */}}
 
 {{/* The chart's name: nameOverride, else the chart's, at most 63 characters. Call with $. */}}
@@ -32,19 +32,4 @@ seaweedfs/_seaweedfs.tpl).
 {{/* The ServiceAccount of the shared RayCluster's pods (ray.serviceAccount). Call with $. */}}
 {{- define "ray101.ray.serviceAccountName" -}}
 {{- default (printf "%s-ray" (include "ray101.fullname" .)) .Values.ray.serviceAccount.name }}
-{{- end }}
-
-{{/* The name of MongoDB's objects: <fullname>-mongodb. Call with $. */}}
-{{- define "ray101.mongodb.fullname" -}}
-{{- printf "%s-mongodb" (include "ray101.fullname" .) }}
-{{- end }}
-
-{{/* MongoDB's Secret: mongodb.auth.existingSecret, else the chart's own. Call with $. */}}
-{{- define "ray101.mongodb.secretName" -}}
-{{- default (include "ray101.mongodb.fullname" .) .Values.mongodb.auth.existingSecret }}
-{{- end }}
-
-{{/* host:port of MongoDB: the headless Service's name, qualified by namespace. Call with $. */}}
-{{- define "ray101.mongodb.address" -}}
-{{- printf "%s.%s.svc:27017" (include "ray101.mongodb.fullname" .) .Release.Namespace }}
 {{- end }}

@@ -1,6 +1,7 @@
 {{/*
 Secrets: the passwords of the Secrets the chart creates. Which Secret a
-component reads is a name (_names.tpl, redis/_redis.tpl, seaweedfs/_seaweedfs.tpl).
+component reads is a name (mongodb/_mongodb.tpl, redis/_redis.tpl,
+seaweedfs/_seaweedfs.tpl).
 */}}
 
 {{/*

@@ -60,6 +60,15 @@ A pair of keys from the store's Secret as two variables:
 {{- end }}
 {{- end }}
 
+{{/*
+The store's admin identity, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (rootUser,
+rootPassword): for SeaweedFS itself and the bucket Job alone. Env list items,
+with a leading newline; call with $.
+*/}}
+{{- define "ray101.seaweedfs.adminKeys" -}}
+{{- include "ray101.seaweedfs.keys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "rootUser" "rootPassword")) }}
+{{- end }}
+
 {{/* The S3 credentials of the Ray pods: the Tune identity, limited to its bucket. */}}
 {{- define "ray101.seaweedfs.credentials" -}}
 {{- include "ray101.seaweedfs.keys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "tuneUser" "tunePassword")) }}
@@ -80,7 +89,7 @@ and the Tune identity) and the Tune identity's keys for
 {{- define "ray101.bucketJobEnv" -}}
 - name: AWS_ENDPOINT_URL
   value: {{ include "ray101.seaweedfs.endpoint" . | quote }}
-{{ include "ray101.seaweedfs.keys" (dict "ctx" . "names" (list "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY") "keys" (list "rootUser" "rootPassword")) }}
+{{ include "ray101.seaweedfs.adminKeys" . }}
 {{ include "ray101.seaweedfs.keys" (dict "ctx" . "names" (list "BUCKET_USER_ACCESS_KEY" "BUCKET_USER_SECRET_KEY") "keys" (list "tuneUser" "tunePassword")) }}
 {{- end }}
 
