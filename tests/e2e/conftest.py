@@ -136,8 +136,8 @@ def kube() -> Kube:
 @pytest.fixture(scope="session")
 def mongodb(kube: Kube) -> None:
     """MongoDB is part of the deployment. Skipped, saying so, where a values
-    override left it out (scripts/kind/values-without-mongodb.yaml: no mongod
-    image can be had on a machine without a registry)."""
+    override left it out (scripts/kind/values-without-mongodb.yaml: neither a
+    mongod image nor the nx-27017 stand-in's could be had without a registry)."""
     from kubernetes.client.exceptions import ApiException
 
     try:

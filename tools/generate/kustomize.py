@@ -21,6 +21,7 @@ applied back to the first as kustomize would before it is written
 
 from __future__ import annotations
 
+import base64
 import copy
 from pathlib import Path
 from typing import Any
@@ -174,8 +175,6 @@ def _secret_merges(
     """The secretGenerator merges that give the generated Secrets the values
     ``after`` has; only the keys ``mergeable`` names may change (the others
     come from secret.env, never from the chart)."""
-    import base64
-
     merges = []
     for key in sorted(k for k in before.keys() | after.keys() if k[0] == "Secret"):
         old, new = (before.get(key) or {}).get("data"), (after.get(key) or {}).get("data")
