@@ -18,10 +18,6 @@ statefulset_ready() {
 # mongodb_deployed: the release runs MongoDB (a values override can leave it out).
 mongodb_deployed() { [[ -n "$(kget statefulset "${MONGO_STS}" -o name)" ]]; }
 
-pod_ready() {
-  [[ "$(kget pod "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
-}
-
 # raycluster_ready NAME: the conditions KubeRay sets (HeadPodReady and
 # RayClusterProvisioned), or the older status.state "ready".
 raycluster_ready() {
