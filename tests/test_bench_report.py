@@ -30,7 +30,12 @@ def core_result(first_s: float, cold: bool) -> dict:
 
 RESULTS = {
     "retrieve.json": core_result(1.12, cold=False),
-    "cold/retrieve.json": core_result(3.4, cold=True),
+    "cold/retrieve-cold.json": {
+        "runs": {"tutorial_s": [3.2, 3.3, 3.5], "ours_s": [3.4, 3.9, 3.3]},
+        "median": {"tutorial_s": 3.3, "ours_s": 3.4},
+        "ratio": 3.4 / 3.3,
+        "environment": ENV,
+    },
     "dependencies.json": core_result(1.05, cold=False),
     "overhead.json": {
         "result": {
@@ -43,6 +48,9 @@ RESULTS = {
             "sync_tasks_per_s": 450.0,
             "async_tasks_per_s": 1500.0,
             "own_tasks_per_s": 1250.0,
+            "own_overhead_ratio": 1.2,
+            "own_overhead_ratio_low": 1.05,
+            "own_overhead_ratio_high": 1.4,
         },
         "details": {
             "reference": [
@@ -132,9 +140,13 @@ def test_goals_are_judged_from_the_numbers(published):
     assert headline(page, "overhead: batched, CPU-bound 1 ms items").endswith(
         "| 1.70× | ≥ 1.6× | met |"
     )
-    # Ray's async rate over ray101's own: 1500 / 1250 = 1.2, above 1.1.
-    own = headline(page, "overhead: ray101's task overhead over Ray's (async rate ratio)")
-    assert own.endswith("| 1.20× | ≤ 1.1× | **missed** |")
+    # The median of the window pairs' ratios, 1.2, is above 1.1; the range beside it.
+    own = headline(
+        page,
+        "overhead: ray101's task overhead over a bare task's with the same arguments "
+        "(rate ratio, median of window pairs)",
+    )
+    assert own.endswith("| 1.20× (1.05× to 1.40×) | ≤ 1.1× | **missed** |")
     assert "| io | 1 ms | never (in the durations measured) | 1.20× | 1.90× |" in page
     assert "For reference, ray microbenchmark here: 475 sync, 1,578 async tasks/s." in page
 
@@ -144,11 +156,14 @@ def test_plots_and_json_are_kept_beside_the_page(published):
     assert (assets / "retrieve.png").read_bytes() == b"\x89PNG retrieve"
     assert "![retrieve: 6 retrievals" in page and "(benchmarks/retrieve.png)" in page
     assert "benchmarks/dependencies.png" not in page  # no plot was written for it
+    assert json.loads((assets / "retrieve-cold.json").read_text())["median"]["ours_s"] == 3.4
     assert (
-        json.loads((assets / "retrieve-cold.json").read_text())["timings"]["first_parallel_s"]
-        == 3.4
+        "| parallel, first round, cold (`--cold`; the tutorial's code run here; medians of 3) "
+        "| 3.30 s | 3.40 s |" in page
     )
-    assert "| parallel, first round, cold (`--cold`) | – | 3.40 s |" in page
+    # ray101's cold round over the tutorial's, 3.4 / 3.3: above the goal of 1.
+    cold = headline(page, "retrieve: first round, cold, ours / the tutorial's (medians)")
+    assert cold.endswith("| 3.30 s | 1.03× | ≤ 1× | **missed** |")
 
 
 def test_a_figure_not_measured_says_why(published):
@@ -164,3 +179,12 @@ def test_the_committed_page_is_generated_from_the_json_beside_it():
     assert report.render_from_assets(assets) == committed.read_text(), (
         "docs/benchmarks.md is stale: run scripts/bench/report.py (make bench regenerates it)"
     )
+
+
+def test_the_cold_round_is_judged_on_the_medians_of_the_same_session():
+    import retrieve_cold  # scripts/bench, which report.py put on the path
+
+    found = retrieve_cold.summarise([3.1, 9.0, 3.3], [3.2, 3.0, 3.25])
+    assert found["median"] == {"tutorial_s": 3.3, "ours_s": 3.2}
+    assert found["met"] is True  # one slow run of the tutorial's decides nothing
+    assert retrieve_cold.summarise([3.0] * 3, [3.1] * 3)["met"] is False

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 
 from jobs import command, overhead, runner
-from jobs.overhead import batching, sweep, work
+from jobs.overhead import batching, findings, microbenchmark, sweep, work
 from jobs.report import to_json
 from tests.support import local_ray
 
@@ -67,6 +68,14 @@ def test_result_has_break_even_and_the_1ms_figures(small_run):
     assert result.details["slots"] == {"cpu": NUM_CPUS, "io": NUM_CPUS * 4}
     assert set(result.details["goals"]) == {"batched_cpu_1ms", "own_overhead_within_1_1x"}
     assert t["own_tasks_per_s"] > 0
+    # The goal's figure is the median of the window pairs' ratios, inside their range.
+    ratios = result.details["microbenchmark"]["own_ratio_per_window"]
+    assert len(ratios) == 6
+    assert t["own_overhead_ratio"] == pytest.approx(statistics.median(ratios))
+    assert t["own_overhead_ratio_low"] <= t["own_overhead_ratio"] <= t["own_overhead_ratio_high"]
+    assert any(
+        line.startswith("  ray101's own tasks") and "median" in line for line in result.lines
+    )
     assert json.loads(to_json(result))["result"] == json.loads(json.dumps(result.result))
     assert any(line.startswith("Break-even task duration") for line in result.lines)
     assert len(result.details["load_average_1m"]) == 2
@@ -192,3 +201,18 @@ def test_cli_rejects_bad_durations(cli):
         "error: ray101 run overhead: argument --durations: "
         "'0,fast' is not a comma-separated list of milliseconds"
     ]
+
+
+def test_the_own_overhead_goal_is_the_median_of_window_pairs():
+    """One window pair hit by a passing load moves the mean past the goal but
+    not the median: the goal judges the typical pair."""
+    rate = microbenchmark.Rate
+    sync, ray_async = rate(500.0, 0.0), rate(1500.0, 0.0)  # no-argument tasks: not the yardstick
+    bare = rate(1000.0, 0.0, (1000.0, 1000.0, 1000.0, 1000.0, 1000.0))
+    own = rate(866.0, 0.0, (1000.0, 950.0, 400.0, 1000.0, 980.0))
+    found = findings.summarise([], microbenchmark.TaskOverhead(sync, ray_async, own, bare))
+    assert found.own_ratio.median == pytest.approx(1000 / 980)
+    assert (found.own_ratio.low, found.own_ratio.high, found.own_ratio.count) == (1.0, 2.5, 5)
+    assert found.goals == {findings.GOAL_OWN: True}
+    slow = microbenchmark.TaskOverhead(sync, ray_async, rate(0.0, 0.0, (800.0,) * 5), bare)
+    assert findings.summarise([], slow).goals == {findings.GOAL_OWN: False}

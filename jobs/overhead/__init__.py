@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     if cpus <= 0:
         raise RuntimeError("the Ray cluster has no CPUs to run tasks on")
     iterations_per_s = spin_rate()
-    # ray101's own task (a CPU-bound item with no work) beside Ray's.
+    # ray101's own task (a CPU-bound item with no work) beside a bare one of the same shape.
     own_batch = functools.partial(sweep.run_per_item, CPU, 0)
     overhead = microbenchmark.measure(args.bench_seconds, own_batch=own_batch)
     durations = [ms / 1e3 for ms in args.durations]
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
                 n: c.speedup("per_item") for n, c in found.headline.items()
             },
         },
-        timings=_timings(found.headline.get("cpu"), overhead, found.own_tasks_per_s),
+        timings=_timings(found.headline.get("cpu"), overhead, found),
         details={
             "cpus": cpus,
             "slots": slots,
@@ -152,6 +152,8 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
                 "sync_tasks_per_s": [overhead.sync.mean, overhead.sync.sd],
                 "async_tasks_per_s": [overhead.async_.mean, overhead.async_.sd],
                 "own_tasks_per_s": [overhead.own.mean, overhead.own.sd],
+                "same_shape_tasks_per_s": [overhead.bare.mean, overhead.bare.sd],
+                "own_ratio_per_window": overhead.own_ratios,
                 "window_s": args.bench_seconds,
             },
             "reference": microbenchmark.REFERENCE,
@@ -175,15 +177,19 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1e3
 
 
-def _timings(headline, overhead, own_tasks_per_s) -> dict[str, float]:
+def _timings(headline, overhead, found: findings.Findings) -> dict[str, float]:
     timings = {
         "sync_tasks_per_s": overhead.sync.mean,
         "async_tasks_per_s": overhead.async_.mean,
         "task_round_trip_ms": overhead.round_trip_s * 1e3,
         "task_overhead_ms": overhead.per_task_s * 1e3,
     }
-    if own_tasks_per_s:
-        timings["own_tasks_per_s"] = own_tasks_per_s
+    if found.own_tasks_per_s and found.own_ratio:
+        timings["own_tasks_per_s"] = found.own_tasks_per_s
+        # the goal's figure: the median over window pairs, with its range
+        timings["own_overhead_ratio"] = found.own_ratio.median
+        timings["own_overhead_ratio_low"] = found.own_ratio.low
+        timings["own_overhead_ratio_high"] = found.own_ratio.high
     if headline is not None:  # the summary table's columns: CPU-bound 1 ms items, batched
         timings["sequential_s"] = headline.seconds["sequential"]
         timings["parallel_s"] = headline.seconds["batched"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 from jobs.overhead.microbenchmark import TaskOverhead
@@ -17,6 +18,22 @@ GOAL_BATCHED, GOAL_OWN = "batched_cpu_1ms", "own_overhead_within_1_1x"
 
 
 @dataclass(frozen=True)
+class Spread:
+    """The median of repeated ratios, with the lowest and highest beside it."""
+
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @classmethod
+    def of(cls, ratios: list[float]) -> Spread | None:
+        if not ratios:
+            return None
+        return cls(statistics.median(ratios), min(ratios), max(ratios), len(ratios))
+
+
+@dataclass(frozen=True)
 class Findings:
     # kind -> strategy -> task duration (s) where Ray catches up with sequential
     break_even: dict[str, dict[str, float | None]]
@@ -24,6 +41,8 @@ class Findings:
     headline: dict[str, Cell]
     # ray101's CPU-bound item task with no work, timed as Ray's async figure is
     own_tasks_per_s: float | None
+    # Ray's async task rate over ray101's own, window pair by window pair
+    own_ratio: Spread | None
     goals: dict[str, bool]
 
 
@@ -40,12 +59,13 @@ def summarise(cells: list[Cell], overhead: TaskOverhead) -> Findings:
     }
     headline = {c.kind: c for c in cells if c.duration_s == HEADLINE_S}
     own = overhead.own.mean if overhead.own else None
+    own_ratio = Spread.of(overhead.own_ratios)
     goals = {}
     if "cpu" in headline:
         goals[GOAL_BATCHED] = headline["cpu"].speedup("batched") >= BATCHED_GOAL
-    if own:
-        goals[GOAL_OWN] = overhead.async_.mean / own <= OWN_OVERHEAD_GOAL
-    return Findings(crossings, headline, own, goals)
+    if own_ratio:
+        goals[GOAL_OWN] = own_ratio.median <= OWN_OVERHEAD_GOAL
+    return Findings(crossings, headline, own, own_ratio, goals)
 
 
 GOAL_TEXT = {

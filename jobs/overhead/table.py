@@ -36,11 +36,13 @@ def overhead_lines(overhead: TaskOverhead, found: Findings, cpus: float) -> list
         f"  single client tasks async: {async_.mean:,.0f} +- {async_.sd:,.0f} tasks/s "
         f"({overhead.per_task_s * 1e3:.2f} ms per task in flight)",
     ]
-    own = found.own_tasks_per_s
-    if own is not None:
+    own, spread = found.own_tasks_per_s, found.own_ratio
+    if own is not None and spread is not None:
         lines.append(
-            f"  ray101's own tasks, timed the same way: {own:,.0f} tasks/s; Ray's async "
-            f"figure is {async_.mean / own:.2f}x that (goal: within {OWN_OVERHEAD_GOAL}x)"
+            f"  ray101's own tasks, windows in turn with a bare task of the same arguments: "
+            f"{own:,.0f} tasks/s; the bare task's rate over ray101's: median "
+            f"{spread.median:.2f}x of {spread.count} window pairs ({spread.low:.2f}x to "
+            f"{spread.high:.2f}x; goal: within {OWN_OVERHEAD_GOAL}x)"
         )
     lines.append(
         "  for reference (tasks/s, sync / async; this run's figures as a multiple of them):"
