@@ -178,3 +178,17 @@ def test_inline_code_across_lines_and_synopsis_alternatives_are_checked(repo):
     found = _page(repo, text)
     assert len(found) == 1 and found[0].startswith("docs/page.md:3:"), found
     assert "no flag --bogus" in found[0]
+
+
+# A measured figure in the README: requests per second, a share or a ratio.
+README_FIGURE = re.compile(r"\d[\d,.]*\s*(?:req/s|%|×)")
+
+
+def test_the_readme_quotes_only_figures_the_benchmark_page_shows():
+    """Figures drift when they are copied: the README may quote a measured figure
+    (or a goal) only as the committed docs/benchmarks.md states it."""
+    page = re.sub(r"\s+", "", (REPO_ROOT / "docs" / "benchmarks.md").read_text())
+    readme = (REPO_ROOT / "README.md").read_text()
+    quoted = [m.group(0) for m in README_FIGURE.finditer(readme)]
+    assert quoted, "the README names no goal or figure: the pattern no longer reads it"
+    assert [q for q in quoted if re.sub(r"\s+", "", q) not in page] == []
