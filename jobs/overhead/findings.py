@@ -41,7 +41,7 @@ class Findings:
     headline: dict[str, Cell]
     # ray101's CPU-bound item task with no work, timed as Ray's async figure is
     own_tasks_per_s: float | None
-    # Ray's async task rate over ray101's own, window pair by window pair
+    # a bare task's rate (same arguments) over ray101's own, window pair by window pair
     own_ratio: Spread | None
     goals: dict[str, bool]
 

@@ -221,7 +221,8 @@ def overhead(page: Page) -> None:
         else ""
     )
     page.goal("overhead: ray101's task overhead over a bare task's with the same arguments "
-              "(rate ratio, median of window pairs)", "–", _x(own_ratio) + spread, f"≤ {GOALS['overhead_own_ratio']}×",
+              "(rate ratio, median of window pairs)", "–", _x(own_ratio) + spread,
+              f"≤ {GOALS['overhead_own_ratio']}×",
               at_most(own_ratio, GOALS["overhead_own_ratio"]))  # fmt: skip
 
 

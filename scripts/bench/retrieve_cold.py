@@ -24,12 +24,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
+
+from bench_process import timed_process  # noqa: E402
 
 from jobs import bench  # noqa: E402
 
@@ -39,14 +40,13 @@ GOAL_RATIO = 1.0
 
 
 def _run(cmd: list[str]) -> dict:
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    """The command's one JSON object."""
+    proc, _ = timed_process(cmd, timeout_s=300)
     return json.loads(proc.stdout)
 
 
 def run_tutorial(num_cpus: int, out: str) -> float:
+    """The tutorial's round; it writes nothing (``out`` is for ray101's run)."""
     script = str(REPO_ROOT / "scripts" / "bench" / "retrieve_tutorial.py")
     return _run([sys.executable, script, "--num-cpus", str(num_cpus)])["runtime_s"]
 

@@ -29,14 +29,14 @@ import functools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
+
+from bench_process import timed_process  # noqa: E402
 
 from jobs import bench  # noqa: E402
 from jobs.tune import data, model  # noqa: E402
@@ -46,21 +46,12 @@ from jobs.tune import data, model  # noqa: E402
 GOAL_RATIO, GOAL_EPOCH_SHARE = 0.6, 0.5
 
 
-def timed_process(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
-    return proc, elapsed
-
-
 def run_tutorial(num_cpus: int, scratch: Path) -> dict:
     out = scratch / "tutorial.json"
     _, process_s = timed_process(
         [sys.executable, "scripts/bench/tune_tutorial.py", "--num-cpus", str(num_cpus),
-         "--storage-path", str(scratch / "tutorial"), "--json-out", str(out)]
+         "--storage-path", str(scratch / "tutorial"), "--json-out", str(out)],
+        timeout_s=900,
     )  # fmt: skip
     summary = json.loads(out.read_text())
     return {
@@ -77,7 +68,8 @@ def run_ours(num_cpus: int, scratch: Path, out: str) -> dict:
     """Our workload; its own JSON and plot (every trial's curves) go to ``out`` too."""
     proc, process_s = timed_process(
         [sys.executable, "-m", "jobs.tune", "--json", "--num-cpus", str(num_cpus),
-         "--storage-path", str(scratch / "ours"), "--out", out]
+         "--storage-path", str(scratch / "ours"), "--out", out],
+        timeout_s=900,
     )  # fmt: skip
     out = json.loads(proc.stdout)
     d = out["details"]
