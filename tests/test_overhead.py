@@ -21,6 +21,7 @@ SMALL_RUN = (
     "--budget", "0.05",
     "--rounds", "2",
     "--bench-seconds", "0.2",
+    "--bench-windows", "2",
 )  # fmt: skip
 
 
@@ -70,7 +71,7 @@ def test_result_has_break_even_and_the_1ms_figures(small_run):
     assert t["own_tasks_per_s"] > 0
     # The goal's figure is the median of the window pairs' ratios, inside their range.
     ratios = result.details["microbenchmark"]["own_ratio_per_window"]
-    assert len(ratios) == 6
+    assert len(ratios) == int(SMALL_RUN[SMALL_RUN.index("--bench-windows") + 1])
     assert t["own_overhead_ratio"] == pytest.approx(statistics.median(ratios))
     assert t["own_overhead_ratio_low"] <= t["own_overhead_ratio"] <= t["own_overhead_ratio_high"]
     assert any(
@@ -186,6 +187,8 @@ def test_break_even_interpolates_on_log_scale(durations, speedups, expected):
         ["--durations", "-1,1"],
         ["--rounds", "11"],
         ["--budget", "nan"],
+        ["--bench-windows", "0"],
+        ["--bench-windows", "51"],
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, capsys):

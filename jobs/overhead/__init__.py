@@ -84,6 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="length of each timing window of the task microbenchmark (default 1.0)",
     )
+    parser.add_argument(
+        "--bench-windows",
+        type=flags.at_most(flags.positive_int, 50),
+        default=6,
+        help="timing windows per figure of the task microbenchmark; the overhead goal "
+        "is the median of as many window pairs (default 6)",
+    )
 
 
 def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
@@ -94,7 +101,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
     iterations_per_s = spin_rate()
     # ray101's own task (a CPU-bound item with no work) beside a bare one of the same shape.
     own_batch = functools.partial(sweep.run_per_item, CPU, 0)
-    overhead = microbenchmark.measure(args.bench_seconds, own_batch=own_batch)
+    overhead = microbenchmark.measure(args.bench_seconds, args.bench_windows, own_batch)
     durations = [ms / 1e3 for ms in args.durations]
     slots = {k.name: k.slots(cpus) for k in KINDS}
     cells = []
