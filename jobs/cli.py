@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobs import registry
-from jobs.command import EXIT_OK, EXIT_USAGE, run_command
-from jobs.errors import UsageError
-from jobs.flags import ArgumentParser
+from jobs.runtime.command import EXIT_OK, EXIT_USAGE, run_command
+from jobs.runtime.errors import UsageError
+from jobs.runtime.flags import ArgumentParser
 
 # What `ray101 --help` prints above the flags (plain text: it is read in a terminal).
 USAGE = """\
@@ -75,7 +75,7 @@ def _add_list(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from jobs import runner
+    from jobs.runtime import runner
 
     if args.workload is None:
         raise UsageError("ray101 run: name a workload (see 'ray101 list') or 'all'")
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _add_run(parser: argparse.ArgumentParser) -> None:
     parser.description = "Run one workload, or all of them, on an embedded Ray or a cluster."
-    # Each workload has flags of its own: its parser (jobs.runner) reads what follows NAME.
+    # Each workload has flags of its own: its parser (jobs.runtime.runner) reads what follows NAME.
     parser.add_argument(
         "workload", nargs="?", metavar="NAME", help="a workload (ray101 list), or all"
     )
@@ -103,13 +103,13 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_cluster(parser: argparse.ArgumentParser) -> None:
-    from jobs import cluster_command
+    from jobs.commands import cluster
 
-    cluster_command.add_arguments(parser)
+    cluster.add_arguments(parser)
 
 
 def _add_submit(parser: argparse.ArgumentParser) -> None:
-    from jobs import submit
+    from jobs.commands import submit
 
     submit.add_arguments(parser)
 
@@ -133,21 +133,21 @@ def _add_loadtest(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_wait_data(parser: argparse.ArgumentParser) -> None:
-    from jobs import wait
+    from jobs.commands import wait
 
     wait.add_wait_data_arguments(parser)
 
 
 def _add_wait_bucket(parser: argparse.ArgumentParser) -> None:
-    from jobs import wait
+    from jobs.commands import wait
 
     wait.add_wait_bucket_arguments(parser)
 
 
 def _add_create_bucket(parser: argparse.ArgumentParser) -> None:
-    from jobs import wait
+    from jobs.commands import bucket
 
-    wait.add_create_bucket_arguments(parser)
+    bucket.add_create_bucket_arguments(parser)
 
 
 Commands = dict[str, "AddArguments | Commands"]

@@ -1,7 +1,7 @@
 """``ray101 serve``: the echo service in the foreground until Ctrl-C or SIGTERM.
 
 Both signals stop it the same way (SIGTERM arrives as
-:class:`jobs.command.Terminated`, a KeyboardInterrupt): Serve is shut down,
+:class:`jobs.runtime.command.Terminated`, a KeyboardInterrupt): Serve is shut down,
 or only the application deleted when Serve was already running; then the
 command ends as every command does, with one line and exit 130 (Ctrl-C) or
 143 (SIGTERM). A second signal while stopping ends it at once.
@@ -13,17 +13,18 @@ import argparse
 import signal
 from typing import NoReturn
 
-from jobs import flags, serve_manifest
-from jobs.cluster import connect
-from jobs.command import setup_logging
+from jobs.commands import serve_manifest
 from jobs.echo.config import APP_NAME, DEFAULT_HOST, DEFAULT_PORT
 from jobs.echo.lifecycle import Running, check_port_free, serve_running, start, stop_within
-from jobs.errors import UsageError
+from jobs.runtime import flags
+from jobs.runtime.command import setup_logging
+from jobs.runtime.connect import connect
+from jobs.runtime.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``ray101 serve``'s flags, the foreground server's and ``--from-manifest``'s
-    (:func:`jobs.serve_manifest.add_arguments`), and :func:`run`."""
+    (:func:`jobs.commands.serve_manifest.add_arguments`), and :func:`run`."""
     parser.description = (
         "Run the echo service in the foreground; Ctrl-C or SIGTERM stops it. "
         "With --from-manifest, deploy a RayService's Serve config instead."

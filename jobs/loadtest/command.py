@@ -14,10 +14,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 
-from jobs import flags
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
 from jobs.echo.parsing import reply_text
-from jobs.errors import UsageError
 from jobs.loadtest.goals import GOALS, Goals
 from jobs.loadtest.measurement import Measurement
 from jobs.loadtest.python_client import run_python
@@ -25,6 +22,9 @@ from jobs.loadtest.report import report
 from jobs.loadtest.servers import baseline_server, echo_server
 from jobs.loadtest.urls import loopback_url, with_data
 from jobs.loadtest.wrk import run_wrk
+from jobs.runtime import flags
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.runtime.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,8 @@ def run_load(args: argparse.Namespace, client: str, echo_url: str) -> dict[str, 
 
 
 def _write(args: argparse.Namespace, payload: dict) -> str:
-    from jobs.bench import save_figure
     from jobs.loadtest.plot import plot
+    from jobs.runtime.result import save_figure
 
     json_path, png_path = save_figure(args.out, NAME, payload, plot(payload))
     return f"Wrote {json_path} and {png_path}"

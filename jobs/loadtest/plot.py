@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.bench import subplots
+from jobs.runtime.result import subplots
 
 LABELS = {"echo": "echo (Ray Serve)", "baseline": "bare ASGI (Starlette on uvicorn)"}
 COLORS = {"echo": "#2a6fbb", "baseline": "#7f7f7f"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from jobs.echo.parsing import reply_text
 from jobs.loadtest.urls import with_data
-from jobs.ports import free_port
+from jobs.runtime.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Seconds to wait for a server to answer, and to stop.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import quote, urlsplit
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 
 def loopback_url(url: str) -> str:

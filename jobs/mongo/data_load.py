@@ -19,13 +19,13 @@ from pathlib import Path
 
 from pymongo.errors import PyMongoError
 
-from jobs import flags
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
-from jobs.errors import UsageError
 from jobs.mongo import client
 from jobs.mongo.data import INDEXES, DataSpec, add_dataset_arguments
 from jobs.mongo.load import DEFAULT_BATCH, ensure_indexes, load
 from jobs.mongo.server import preflight, server
+from jobs.runtime import flags
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.runtime.errors import UsageError
 
 
 def restore_archive(uri: str, db_name: str, archive: Path, replace: bool) -> None:

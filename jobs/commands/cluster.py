@@ -1,4 +1,4 @@
-"""``ray101 cluster up | down | status``: the command over :mod:`jobs.localcluster`."""
+"""``ray101 cluster up | down | status``: the command over :mod:`jobs.client.localcluster`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 import time
 from typing import Any
 
-from jobs import dashboard
-from jobs.cluster_shape import DEFAULT_VALUES
-from jobs.command import EXIT_FAILED, EXIT_OK, setup_logging
-from jobs.flags import ArgumentParser, non_negative_int
-from jobs.localcluster import GROUP_LABEL, STOP_TIMEOUT_S, State, down, running, up
+from jobs.client import dashboard
+from jobs.client.cluster_shape import DEFAULT_VALUES
+from jobs.client.localcluster import GROUP_LABEL, STOP_TIMEOUT_S, State, down, running, up
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK, setup_logging
+from jobs.runtime.flags import ArgumentParser, non_negative_int
 
 
 def status_of(state: State) -> dict[str, Any]:

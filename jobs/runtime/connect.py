@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import ray
 
-from jobs import _compat
-from jobs.command import stop_on_sigterm
-from jobs.errors import UsageError, first_line
+from jobs.runtime import ray_internals
+from jobs.runtime.command import stop_on_sigterm
+from jobs.runtime.errors import UsageError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def enable_token_auth_for(address: str) -> None:
     if address != "local" and "RAY_AUTH_MODE" not in os.environ and _token_available():
         # Ray's own switch: sets RAY_AUTH_MODE and refreshes its cached config,
         # which reads the variable once at import.
-        _compat.enable_token_auth()
+        ray_internals.enable_token_auth()
 
 
 def resolve_address(address: str | None) -> str | None:
@@ -124,7 +124,7 @@ class Connection:
 def _reused() -> Connection:
     """The Ray a caller already initialised (a test fixture, ``ray101 run all``)."""
     client = ray.util.client.ray.is_connected()
-    node = None if client else _compat.global_node()
+    node = None if client else ray_internals.global_node()
     # A driver that started its own Ray holds that node's processes.
     embedded = node is not None and getattr(node, "head", False)
     return Connection(address=None, embedded=embedded, client=client)

@@ -29,12 +29,11 @@ from types import ModuleType
 from typing import Any
 
 from jobs import registry
-from jobs.bench import write_result
-from jobs.cluster import Connection, connect
-from jobs.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
-from jobs.errors import UsageError
-from jobs.flags import ArgumentParser, add_common_arguments
-from jobs.report import JobResult, summary_table, to_json
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
+from jobs.runtime.connect import Connection, connect
+from jobs.runtime.errors import UsageError
+from jobs.runtime.flags import ArgumentParser, add_common_arguments
+from jobs.runtime.result import JobResult, summary_table, to_json, write_result
 
 
 @dataclass(frozen=True)

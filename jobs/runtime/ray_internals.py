@@ -1,7 +1,7 @@
 """Every use of Ray's private modules, in one place.
 
 Each function names the public API it stands in for and why that is not
-enough. ``tests/test_compat.py`` calls each one against the installed Ray,
+enough. ``tests/test_ray_internals.py`` calls each one against the installed Ray,
 so an upgrade that moves or removes one fails there with the name of what
 changed, instead of deep inside a workload.
 """
@@ -24,7 +24,7 @@ def _attr(module: str, name: str) -> Any:
         import ray
 
         raise RayInternalsChanged(
-            f"Ray {ray.__version__} has no {module}.{name} (jobs/_compat.py relies on it): {exc}"
+            f"Ray {ray.__version__} has no {module}.{name} (jobs/runtime/ray_internals.py relies on it): {exc}"
         ) from exc
 
 

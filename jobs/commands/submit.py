@@ -24,28 +24,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import shlex
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import yaml
 from ray.exceptions import AuthenticationError
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-from jobs import dashboard, localcluster, manifest, registry
-from jobs.cluster import check_reachable
-from jobs.command import EXIT_FAILED, EXIT_OK, setup_logging
-from jobs.errors import UsageError, first_line
+from jobs import registry
+from jobs.client import dashboard, kuberay, localcluster
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK, setup_logging
+from jobs.runtime.connect import check_reachable
+from jobs.runtime.errors import UsageError, first_line
 
-CHECKOUT = Path(__file__).resolve().parent.parent
 # Log lines repeated on stderr when a job fails, so the reason is on screen.
 FAILURE_TAIL_LINES = 15
 POLL_S = 0.5
@@ -54,32 +48,7 @@ STOP_WAIT_S = 15.0
 TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}
 
 
-@dataclass
-class Submission:
-    """What ``JobSubmissionClient.submit_job`` is given."""
-
-    entrypoint: str
-    submission_id: str
-    runtime_env: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, str] = field(default_factory=dict)
-    entrypoint_num_cpus: float | None = None
-    entrypoint_num_gpus: float | None = None
-    entrypoint_resources: dict[str, float] | None = None
-
-    def with_overrides(self, env: dict[str, str], extra_args: Sequence[str]) -> Submission:
-        if extra_args:
-            self.entrypoint = f"{self.entrypoint} {shlex.join(extra_args)}"
-        if env:
-            self.runtime_env["env_vars"] = {**self.runtime_env.get("env_vars", {}), **env}
-        self.runtime_env.setdefault("working_dir", str(CHECKOUT))
-        return self
-
-
-def _submission_id(name: str) -> str:
-    return f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-
-
-def for_workload(name: str, args: Sequence[str]) -> Submission:
+def for_workload(name: str, args: Sequence[str]) -> kuberay.Submission:
     """``python -m <module> ARGS`` for a batch workload of the registry."""
     workload = registry.get(name)
     if not workload.rayjob:
@@ -87,31 +56,10 @@ def for_workload(name: str, args: Sequence[str]) -> Submission:
             f"{name} is a Ray Serve application, not a batch job: "
             "deploy it with 'ray101 serve --from-manifest' (the RayService)"
         )
-    return Submission(
+    return kuberay.Submission(
         entrypoint=shlex.join(["python", "-m", workload.module, *args]),
-        submission_id=_submission_id(f"ray101-{name}"),
+        submission_id=kuberay.new_submission_id(f"ray101-{name}"),
         metadata={"ray101.workload": name},
-    )
-
-
-def from_rayjob(obj: dict[str, Any], source: str) -> Submission:
-    """A RayJob's spec as KubeRay's submitter passes it to ``ray job submit``."""
-    spec = obj.get("spec") or {}
-    entrypoint = manifest.spec_of(obj, "entrypoint", source)
-    try:
-        runtime_env = yaml.safe_load(spec.get("runtimeEnvYAML") or "") or {}
-        resources = spec.get("entrypointResources")
-        resources = json.loads(resources) if isinstance(resources, str) else resources
-    except (yaml.YAMLError, ValueError) as exc:
-        raise UsageError(f"{source}: bad runtimeEnvYAML or entrypointResources: {exc}") from None
-    return Submission(
-        entrypoint=entrypoint,
-        submission_id=spec.get("jobId") or _submission_id(manifest.name_of(obj)),
-        runtime_env=runtime_env,
-        metadata={str(k): str(v) for k, v in (spec.get("metadata") or {}).items()},
-        entrypoint_num_cpus=spec.get("entrypointNumCpus"),
-        entrypoint_num_gpus=spec.get("entrypointNumGpus"),
-        entrypoint_resources=resources,
     )
 
 
@@ -126,7 +74,7 @@ def make_client(address: str) -> JobSubmissionClient:
         raise UsageError(f"cannot use the job API at {address}: {first_line(exc)}") from None
 
 
-def submit(client: JobSubmissionClient, sub: Submission) -> str:
+def submit(client: JobSubmissionClient, sub: kuberay.Submission) -> str:
     try:
         return client.submit_job(
             entrypoint=sub.entrypoint,
@@ -165,7 +113,7 @@ def wait(client: JobSubmissionClient, job_id: str, stream: bool = True) -> JobSt
     try:
         while (status := client.get_job_status(job_id)) not in TERMINAL:
             time.sleep(POLL_S)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (jobs.command.Terminated)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (jobs.runtime.command.Terminated)
         stop.set()
         client.stop_job(job_id)
         deadline = time.monotonic() + STOP_WAIT_S
@@ -241,14 +189,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def plan(args: argparse.Namespace) -> Submission:
+def plan(args: argparse.Namespace) -> kuberay.Submission:
     rest = list(args.workload)
     if args.from_manifest:
         if rest[:1] == ["--"]:
             rest = rest[1:]
-        docs = manifest.load(args.from_manifest)
-        obj = manifest.select(docs, "RayJob", args.name, args.from_manifest)
-        return from_rayjob(obj, args.from_manifest).with_overrides(dict(args.env), rest)
+        docs = kuberay.load(args.from_manifest)
+        obj = kuberay.select(docs, "RayJob", args.name, args.from_manifest)
+        return kuberay.from_rayjob(obj, args.from_manifest).with_overrides(dict(args.env), rest)
     if not rest or rest[0].startswith("-"):
         raise UsageError("ray101 submit: name a workload (see 'ray101 list') or --from-manifest")
     return for_workload(rest[0], rest[1:]).with_overrides(dict(args.env), ())

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "ray101"
 DEFAULT_VALUES = "values-kind.yaml"
 

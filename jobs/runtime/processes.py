@@ -1,6 +1,6 @@
 """Processes this project starts and stops: by pid, never by name.
 
-Shared by the local cluster (``jobs.localcluster``), the MongoDB stand-in and
+Shared by the local cluster (``jobs.client.localcluster``), the MongoDB stand-in and
 the tests' servers: start one in its own session with its output in a log,
 wait until it answers, stop it (SIGTERM, then SIGKILL after a grace), and
 find processes by what their command line names.

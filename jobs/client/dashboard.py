@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 # Seconds an HTTP request to the dashboard may take before it counts as unreachable.
 REQUEST_TIMEOUT_S = 10.0

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
@@ -74,7 +74,7 @@ def stop_on_sigterm() -> None:
 
     ``ray.init`` installs its own SIGTERM handler in the driver, which exits
     without running ``finally`` blocks (and, in Tune, prints a C++ stack dump);
-    :func:`jobs.cluster.connect` calls this again after it.
+    :func:`jobs.runtime.connect.connect` calls this again after it.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)

@@ -1,4 +1,10 @@
-"""Reading a RayJob or RayService out of Kubernetes manifests.
+"""Reading a RayJob or RayService out of Kubernetes manifests, as KubeRay does.
+
+A RayJob becomes a :class:`Submission` (:func:`from_rayjob`: its
+``entrypoint``, ``runtimeEnvYAML``, ``metadata``, ``jobId`` and entrypoint
+resources, as KubeRay's submitter passes them to ``ray job submit``); a
+RayService becomes the Serve config KubeRay sends to the dashboard
+(:func:`serve_config`).
 
 The source is a YAML file (one document or many, as ``helm template`` or
 ``kubectl kustomize`` print them), ``-`` for stdin, or the chart's directory,
@@ -13,18 +19,26 @@ the chart is rendered as if every Secret it would create already existed
 
 from __future__ import annotations
 
+import json
+import shlex
 import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from jobs.cluster_shape import merge_values
-from jobs.errors import UsageError, first_line
+from jobs.client.cluster_shape import merge_values
+from jobs.runtime.errors import UsageError, first_line
 
 RELEASE = "ray101"
 NAMESPACE = "ray101"
 CHART_VALUES = "values-kind.yaml"
+# The checkout: a submitted job's working dir when its runtime env names none.
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -127,3 +141,64 @@ def spec_of(obj: dict[str, Any], field: str, source: str) -> Any:
 
 def name_of(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name") or obj.get("kind", "object").lower())
+
+
+@dataclass
+class Submission:
+    """What ``JobSubmissionClient.submit_job`` is given."""
+
+    entrypoint: str
+    submission_id: str
+    runtime_env: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    entrypoint_num_cpus: float | None = None
+    entrypoint_num_gpus: float | None = None
+    entrypoint_resources: dict[str, float] | None = None
+
+    def with_overrides(self, env: dict[str, str], extra_args: Sequence[str]) -> Submission:
+        if extra_args:
+            self.entrypoint = f"{self.entrypoint} {shlex.join(extra_args)}"
+        if env:
+            self.runtime_env["env_vars"] = {**self.runtime_env.get("env_vars", {}), **env}
+        self.runtime_env.setdefault("working_dir", str(CHECKOUT))
+        return self
+
+
+def new_submission_id(name: str) -> str:
+    return f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def from_rayjob(obj: dict[str, Any], source: str) -> Submission:
+    """A RayJob's spec as KubeRay's submitter passes it to ``ray job submit``."""
+    spec = obj.get("spec") or {}
+    entrypoint = spec_of(obj, "entrypoint", source)
+    try:
+        runtime_env = yaml.safe_load(spec.get("runtimeEnvYAML") or "") or {}
+        resources = spec.get("entrypointResources")
+        resources = json.loads(resources) if isinstance(resources, str) else resources
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UsageError(f"{source}: bad runtimeEnvYAML or entrypointResources: {exc}") from None
+    return Submission(
+        entrypoint=entrypoint,
+        submission_id=spec.get("jobId") or new_submission_id(name_of(obj)),
+        runtime_env=runtime_env,
+        metadata={str(k): str(v) for k, v in (spec.get("metadata") or {}).items()},
+        entrypoint_num_cpus=spec.get("entrypointNumCpus"),
+        entrypoint_num_gpus=spec.get("entrypointNumGpus"),
+        entrypoint_resources=resources,
+    )
+
+
+def serve_config(obj: dict[str, Any], source: str, http_port: int) -> dict[str, Any]:
+    """A RayService's ``serveConfigV2`` as KubeRay sends it to the dashboard, but
+    served on 127.0.0.1:``http_port`` (the pod's host and port mean nothing here)."""
+    text = spec_of(obj, "serveConfigV2", source)
+    try:
+        config = yaml.safe_load(text) if isinstance(text, str) else dict(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{source}: serveConfigV2 is not YAML: {exc}") from None
+    if not isinstance(config, dict) or not config.get("applications"):
+        raise UsageError(f"{source}: serveConfigV2 names no applications")
+    config["http_options"] = {**(config.get("http_options") or {}), "host": "127.0.0.1"}
+    config["http_options"]["port"] = http_port
+    return config

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):

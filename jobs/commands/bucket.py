@@ -1,8 +1,9 @@
-"""The S3 identity the Ray pods write Tune's results as: read and write on one
-bucket, nothing else (no other bucket, no bucket creation, no IAM).
+"""``ray101 bucket create BUCKET [--bucket-user]``: Tune's bucket, and the S3
+identity the Ray pods write Tune's results as: read and write on one bucket,
+nothing else (no other bucket, no bucket creation, no IAM).
 
-``ray101 bucket create BUCKET --bucket-user`` (the chart's bucket Job) runs
-this with the store's admin keys, which only that Job and the store's pod hold.
+The chart's bucket Job runs it with the store's admin keys, which only that
+Job and the store's pod hold.
 The store is SeaweedFS: its S3 gateway serves an IAM API on the same port
 (``-s3.iam.readOnly=false``), which the calls here use, signed with AWS
 Signature V4. SeaweedFS turns the inline policy into the identity's actions
@@ -19,11 +20,14 @@ with the given secret (SeaweedFS's CreateAccessKey takes a caller's key pair).
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import hashlib
 import hmac
 import json
 import os
+import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from jobs.errors import UsageError
+from jobs.runtime import flags
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK
+from jobs.runtime.errors import UsageError, first_line
 
 # The S3 endpoint of pyarrow's client (what Tune and `ray101 wait bucket` use)
 # and of the store's IAM API alike.
@@ -46,6 +52,9 @@ SECRET_KEY_LENGTH = (8, 128)
 DEFAULT_REGION = "us-east-1"
 IAM_VERSION = "2010-05-08"
 TIMEOUT_S = 30.0
+# `bucket create`: how long the store may take to answer, and how often to ask.
+DEFAULT_STORE_WAIT_S = 120.0
+STORE_POLL_S = 2.0
 
 # What Tune's storage (pyarrow's S3 client) does in the bucket: HeadBucket and
 # ListObjects, object reads and writes, multipart uploads of large
@@ -284,3 +293,95 @@ def grant(admin: Store, bucket: str, access_key: str, secret_key: str) -> None:
     for key in have:
         admin.iam("DeleteAccessKey", UserName=user, AccessKeyId=key)
     admin.iam("CreateAccessKey", UserName=user, AccessKeyId=access_key, SecretAccessKey=secret_key)
+
+
+def s3(create: bool = False) -> Any:
+    """pyarrow's S3 client (the one Tune writes with), at AWS_ENDPOINT_URL if set."""
+    import pyarrow.fs as pafs
+
+    endpoint = os.environ.get(ENDPOINT_ENV) or None
+    return pafs.S3FileSystem(endpoint_override=endpoint, allow_bucket_creation=create)
+
+
+def bucket_state(fs: Any, bucket: str) -> str:
+    import pyarrow.fs as pafs
+
+    try:
+        if fs.get_file_info(bucket).type == pafs.FileType.Directory:
+            return ""
+        return "not created yet"
+    except OSError as exc:
+        return str(exc).splitlines()[0]
+
+
+def wait_for_store(fs: Any, bucket: str, timeout_s: float) -> str:
+    """Until the store answers (the bucket there or not), at most ``timeout_s``;
+    "" when it answered, else why it did not. On an install the store's pod
+    starts beside the bucket Job: without this its first pod fails and counts
+    against the Job's retries."""
+    endpoint = os.environ.get(ENDPOINT_ENV) or "AWS"
+    deadline = time.monotonic() + timeout_s
+    while (state := bucket_state(fs, bucket)) not in ("", "not created yet"):
+        if time.monotonic() >= deadline:
+            return f"the S3 store at {endpoint} did not answer within {timeout_s:g} s: {state}"
+        print(f"waiting for the S3 store at {endpoint}: {state}", flush=True)
+        time.sleep(STORE_POLL_S)
+    return ""
+
+
+def add_create_bucket_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 bucket create``'s flags, and :func:`create_bucket`."""
+    parser.description = "Create an S3 bucket."
+    parser.set_defaults(func=create_bucket)
+    parser.add_argument("bucket", help="the bucket's name (one that exists is kept)")
+    parser.add_argument(
+        "--bucket-user",
+        action="store_true",
+        help=(
+            "also make the store's identity whose keys are in "
+            f"{ACCESS_KEY_ENV}/{SECRET_KEY_ENV}, with read and "
+            "write on this bucket only, through the store's IAM API (needs its admin keys "
+            f"as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and {ENDPOINT_ENV})"
+        ),
+    )
+    parser.add_argument(
+        "--wait",
+        type=flags.non_negative_float,
+        default=DEFAULT_STORE_WAIT_S,
+        metavar="SECONDS",
+        help=(
+            "how long to wait for the store to answer (it starts beside this Job "
+            f"on an install; default {DEFAULT_STORE_WAIT_S:g})"
+        ),
+    )
+
+
+def create_bucket(args: argparse.Namespace) -> int:
+    """``ray101 bucket create BUCKET [--bucket-user]``: create it (a bucket that
+    exists is kept) and, with --bucket-user, the S3 identity limited to it."""
+    if args.bucket_user:  # every usage error before anything is created
+        access_key, secret_key = user_keys()
+        admin = admin_from_env()
+    fs = s3(create=True)
+    if problem := wait_for_store(fs, args.bucket, args.wait):
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        fs.create_dir(args.bucket)
+    except OSError as exc:
+        print(f"error: cannot create the bucket {args.bucket}: {first_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"the bucket {args.bucket} is there", flush=True)
+    if args.bucket_user:
+        user = identity_name(args.bucket)
+        try:
+            grant(admin, args.bucket, access_key, secret_key)
+        except admin_errors() as exc:
+            print(f"error: cannot make the identity {user}: {first_line(exc)}", file=sys.stderr)
+            return EXIT_FAILED
+        print(
+            f"the identity {user} (access key {access_key}) may read and write "
+            f"{args.bucket} only (policy {policy_name(args.bucket)})",
+            flush=True,
+        )
+    return EXIT_OK

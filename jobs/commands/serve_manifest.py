@@ -18,31 +18,17 @@ import sys
 import time
 from typing import Any
 
-import yaml
-
-from jobs import dashboard, echo, localcluster, manifest
-from jobs.command import EXIT_FAILED, EXIT_OK
+from jobs import echo
+from jobs.client import dashboard, kuberay, localcluster
 from jobs.echo.lifecycle import url_for, wait_until_serving
 from jobs.echo.workload import CHECKS, call
-from jobs.errors import UsageError
-from jobs.flags import port_number, positive_float
-from jobs.ports import free_port
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK
+from jobs.runtime.errors import UsageError
+from jobs.runtime.flags import port_number, positive_float
+from jobs.runtime.ports import free_port
 
 APPLICATIONS = "/api/serve/applications/"
 READY_TIMEOUT_S = 180.0
-
-
-def serve_config(obj: dict[str, Any], source: str, http_port: int) -> dict[str, Any]:
-    text = manifest.spec_of(obj, "serveConfigV2", source)
-    try:
-        config = yaml.safe_load(text) if isinstance(text, str) else dict(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{source}: serveConfigV2 is not YAML: {exc}") from None
-    if not isinstance(config, dict) or not config.get("applications"):
-        raise UsageError(f"{source}: serveConfigV2 names no applications")
-    config["http_options"] = {**(config.get("http_options") or {}), "host": "127.0.0.1"}
-    config["http_options"]["port"] = http_port
-    return config
 
 
 def deploy(address: str, config: dict[str, Any]) -> None:
@@ -153,13 +139,13 @@ def refuse_manifest_flags(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Deploy ``args.from_manifest``'s RayService config, wait for it, call it."""
     source = args.from_manifest
-    obj = manifest.select(manifest.load(source), "RayService", args.name, source)
+    obj = kuberay.select(kuberay.load(source), "RayService", args.name, source)
     port = args.http_port or free_port()
-    config = serve_config(obj, source, port)
+    config = kuberay.serve_config(obj, source, port)
     address = localcluster.job_api_address(args.address)
     deploy(address, config)
     names = [a["name"] for a in config["applications"]]
-    print(f"deployed {', '.join(names)} of {manifest.name_of(obj)} to {address}", file=sys.stderr)
+    print(f"deployed {', '.join(names)} of {kuberay.name_of(obj)} to {address}", file=sys.stderr)
     try:
         status = wait_running(address, names, args.timeout)
         # A Serve that was already running keeps the HTTP port it started with.

@@ -36,16 +36,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs import dashboard, processes
-from jobs.cluster_shape import (
+from jobs.client import dashboard
+from jobs.client.cluster_shape import (
     DEFAULT_VALUES,
     Group,
     chart_values,
     groups_from_values,
     head_resources,
 )
-from jobs.errors import UsageError
-from jobs.ports import free_port
+from jobs.runtime import processes
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
 
 # Each raylet's object store; three or more share this machine's /dev/shm.
 OBJECT_STORE_BYTES = 200_000_000

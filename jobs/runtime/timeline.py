@@ -21,7 +21,7 @@ from typing import Any
 
 import ray
 
-from jobs import _compat
+from jobs.runtime import ray_internals
 
 # How long to wait for workers to report their task events (they send them
 # every second by default) before drawing what has arrived.
@@ -168,7 +168,7 @@ def _task_runs(tasks: dict[str, int], rounds: list[Round]) -> list[dict]:
     parallel = [r for r in rounds if not r.spans]
     deadline = time.monotonic() + EVENTS_WAIT_S
     while True:
-        runs = [t for t in _compat.task_runs(set(tasks)) if t.get("ran")]
+        runs = [t for t in ray_internals.task_runs(set(tasks)) if t.get("ran")]
         if all(_complete(_in(r, runs), tasks) for r in parallel) or time.monotonic() > deadline:
             return [t for t in runs if any(_in(r, [t]) for r in rounds)]
         time.sleep(0.5)
@@ -181,7 +181,7 @@ def _complete(runs: list[dict], tasks: dict[str, int]) -> bool:
 def plot(timeline: dict, title: str) -> Any:
     """One panel per round, one row per task or item: a thin line while it waits
     (for a worker process, for its inputs), a bar while its function runs."""
-    from jobs.bench import subplots
+    from jobs.runtime.result import subplots
 
     rounds = timeline["rounds"]
     rows = max(len(r["spans"]) for r in rounds)
