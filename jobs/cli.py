@@ -74,29 +74,10 @@ def _add_list(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=_list)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from jobs.runtime import runner
-
-    if args.workload is None:
-        raise UsageError("ray101 run: name a workload (see 'ray101 list') or 'all'")
-    if args.workload == "all":
-        return runner.run_all(args.workload_args)
-    return runner.main_for(registry.get(args.workload).load(), args.workload_args)
-
-
 def _add_run(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Run one workload, or all of them, on an embedded Ray or a cluster."
-    # Each workload has flags of its own: its parser (jobs.runtime.runner) reads what follows NAME.
-    parser.add_argument(
-        "workload", nargs="?", metavar="NAME", help="a workload (ray101 list), or all"
-    )
-    parser.add_argument(
-        "workload_args",
-        nargs=argparse.REMAINDER,
-        metavar="FLAGS",
-        help="the workload's flags (ray101 run NAME --help)",
-    )
-    parser.set_defaults(func=_run)
+    from jobs.commands import run
+
+    run.add_arguments(parser)
 
 
 # The other commands' flags, each from the module that runs the command.
@@ -115,15 +96,15 @@ def _add_submit(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_data_load(parser: argparse.ArgumentParser) -> None:
-    from jobs.mongo import data_load
+    from jobs.commands import data
 
-    data_load.add_arguments(parser)
+    data.add_arguments(parser)
 
 
 def _add_serve(parser: argparse.ArgumentParser) -> None:
-    from jobs.echo import foreground
+    from jobs.commands import serve
 
-    foreground.add_arguments(parser)
+    serve.add_arguments(parser)
 
 
 def _add_loadtest(parser: argparse.ArgumentParser) -> None:

@@ -21,8 +21,8 @@ the object store, so 60,000 documents never need to cross it.
 This module is the workload (``ray101 run mongo``, ``python -m jobs.mongo``);
 its parts: ``pipelines`` (what runs, the write-stage refusal), ``pool`` (the
 Aggregator actor), ``partition``, ``checksum``, ``benchmark``, ``report``;
-``client``, ``data``, ``load``, ``server``, ``standin`` and ``data_load``
-(``ray101 data load``) are shared with the loader.
+``client``, ``data``, ``load``, ``server`` and ``standin`` are shared with
+the loader, ``ray101 data load`` (``jobs.commands.data``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from jobs import registry
 from jobs.runtime.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
 from jobs.runtime.connect import Connection, connect
 from jobs.runtime.errors import UsageError
@@ -109,51 +108,5 @@ def main_for(module: ModuleType, argv: Sequence[str] | None = None, prog: str | 
         if not result.ok and not args.json:
             print(f"error: {result.name}: {result.error}", file=sys.stderr)
         return EXIT_OK if result.ok else EXIT_FAILED
-
-    return run_command(body)
-
-
-def all_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="ray101 run all", description=run_all.__doc__)
-    add_common_arguments(parser)
-    parser.add_argument(
-        "--only", nargs="+", metavar="NAME", help="run just these workloads, in the order given"
-    )
-    return parser
-
-
-def parser_for(name: str) -> ArgumentParser:
-    """The parser of ``ray101 run NAME``'s flags, ``all`` included (UsageError for a NAME
-    that is no workload)."""
-    return all_parser() if name == "all" else build_parser(registry.get(name).load())
-
-
-def run_all(argv: Sequence[str] | None = None) -> int:
-    """``ray101 run all``: every registered workload on one Ray, one summary table."""
-
-    def body() -> int:
-        args = all_parser().parse_args(argv)
-        names = args.only or list(registry.WORKLOADS)
-        workloads = [registry.get(n) for n in names]
-        setup_logging()
-        # Parse every workload's demo flags before starting anything, so a bad
-        # entry fails fast instead of after minutes of other work.
-        planned = []
-        for w in workloads:
-            module = w.load()
-            wargs = build_parser(module).parse_args(list(w.demo_args))
-            wargs.out = args.out
-            planned.append((module, wargs))
-        results = []
-        with connect(args.address, args.num_cpus) as connection:
-            for i, (module, wargs) in enumerate(planned, 1):
-                print(f"[{i}/{len(planned)}] {module.NAME} …", file=sys.stderr, flush=True)
-                try:
-                    checked = preflight(module, wargs)
-                    results.append(run_module(module, wargs, connection, checked))
-                except UsageError as exc:  # e.g. MongoDB unreachable: report it, run the rest
-                    results.append(JobResult(name=module.NAME, ok=False, error=str(exc)))
-        emit(results, args.json, summary_table(results))
-        return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
     return run_command(body)

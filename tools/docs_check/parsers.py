@@ -55,9 +55,9 @@ def ray101(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
     ``ray101 run NAME …`` (the workload's parser, the words after NAME). An unknown
     workload raises UsageError."""
     if argv[:1] == ["run"] and len(argv) > 1 and not argv[1].startswith("-"):
-        from jobs.runtime import runner
+        from jobs.commands.run import parser_for
 
-        return runner.parser_for(argv[1]), argv[2:]
+        return parser_for(argv[1]), argv[2:]
     return cli.build_parser(every_command=True), argv
 
 

@@ -68,9 +68,9 @@ def check_command(argv: list[str]) -> dict[str, Any]:
     try:
         cli.build_parser().parse_args(argv)  # imports the command's module
         if argv[:1] == ["run"] and len(argv) > 1:
-            from jobs.runtime import runner
+            from jobs.commands.run import parser_for
 
-            runner.parser_for(argv[1]).parse_args(argv[2:])
+            parser_for(argv[1]).parse_args(argv[2:])
     except UsageError as exc:
         return _problem(f"`ray101 {' '.join(argv)}` is refused: {exc}")
     except SystemExit as exc:

@@ -1,9 +1,16 @@
-"""``ray101 serve --from-manifest FILE``: a RayService's Serve config on a running cluster.
+"""``ray101 serve``: the echo service in the foreground until Ctrl-C or SIGTERM,
+or with ``--from-manifest FILE`` a RayService's Serve config on a running cluster.
 
-KubeRay deploys a RayService by sending its ``serveConfigV2`` to the head's
-dashboard (``PUT /api/serve/applications/``); this sends the same document to
-the local cluster (or ``--address``), waits until every application is
-RUNNING, and calls it over HTTP. Two settings are changed, because they
+Both signals stop it the same way (SIGTERM arrives as
+:class:`jobs.runtime.command.Terminated`, a KeyboardInterrupt): Serve is shut down,
+or only the application deleted when Serve was already running; then the
+command ends as every command does, with one line and exit 130 (Ctrl-C) or
+143 (SIGTERM). A second signal while stopping ends it at once.
+
+With ``--from-manifest``: KubeRay deploys a RayService by sending its
+``serveConfigV2`` to the head's dashboard (``PUT /api/serve/applications/``);
+this sends the same document to the local cluster (or ``--address``), waits
+until every application is RUNNING, and calls it over HTTP. Two settings are changed, because they
 describe the pod, not the application: ``http_options.host`` becomes
 127.0.0.1 and ``http_options.port`` a free port (or ``--http-port``), so the
 proxies neither listen on every interface of this machine nor collide with
@@ -14,17 +21,28 @@ Python (the image's, on Kubernetes; this checkout's, locally).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from jobs import echo
 from jobs.client import dashboard, kuberay, localcluster
-from jobs.echo.lifecycle import url_for, wait_until_serving
+from jobs.echo.config import APP_NAME, DEFAULT_HOST, DEFAULT_PORT
+from jobs.echo.lifecycle import (
+    Running,
+    check_port_free,
+    serve_running,
+    start,
+    stop_within,
+    url_for,
+    wait_until_serving,
+)
 from jobs.echo.workload import CHECKS, call
-from jobs.runtime.command import EXIT_FAILED, EXIT_OK
+from jobs.runtime import flags
+from jobs.runtime.command import EXIT_FAILED, EXIT_OK, setup_logging
+from jobs.runtime.connect import connect
 from jobs.runtime.errors import UsageError
-from jobs.runtime.flags import port_number, positive_float
 from jobs.runtime.ports import free_port
 
 APPLICATIONS = "/api/serve/applications/"
@@ -100,7 +118,7 @@ def check_http(config: dict[str, Any], port: int) -> list[str]:
 MANIFEST_ONLY = {"name": None, "http_port": None, "timeout": READY_TIMEOUT_S}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
     """``ray101 serve``'s RayService mode: ``--from-manifest`` and the flags it takes."""
     group = parser.add_argument_group(
         "a RayService instead",
@@ -116,13 +134,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--name", default=None, help="which RayService of the manifest")
     group.add_argument(
         "--http-port",
-        type=port_number,
+        type=flags.port_number,
         default=None,
         help="Serve's HTTP port (default: a free one)",
     )
     group.add_argument(
         "--timeout",
-        type=positive_float,
+        type=flags.positive_float,
         default=READY_TIMEOUT_S,
         help=f"seconds to wait for RUNNING (default {READY_TIMEOUT_S:.0f})",
     )
@@ -136,7 +154,7 @@ def refuse_manifest_flags(args: argparse.Namespace) -> None:
         raise UsageError(f"ray101 serve: {flag} goes with --from-manifest")
 
 
-def run(args: argparse.Namespace) -> int:
+def deploy_manifest(args: argparse.Namespace) -> int:
     """Deploy ``args.from_manifest``'s RayService config, wait for it, call it."""
     source = args.from_manifest
     obj = kuberay.select(kuberay.load(source), "RayService", args.name, source)
@@ -159,3 +177,79 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"serving at {url_for('127.0.0.1', port)}")
     return EXIT_OK
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``ray101 serve``'s flags, the foreground server's and ``--from-manifest``'s
+    (:func:`add_manifest_arguments`), and :func:`run`."""
+    parser.description = (
+        "Run the echo service in the foreground; Ctrl-C or SIGTERM stops it. "
+        "With --from-manifest, deploy a RayService's Serve config instead."
+    )
+    parser.set_defaults(func=run)
+    # Defaults are filled in after parsing, so that --from-manifest can refuse
+    # the flags of the foreground server when they are given.
+    parser.add_argument(
+        "--host",
+        default=None,
+        help=f"interface to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port",
+        type=flags.port_number,
+        default=None,
+        help=f"HTTP port (default {DEFAULT_PORT})",
+    )
+    flags.add_address_arguments(parser)
+    add_manifest_arguments(parser)
+
+
+FOREGROUND_ONLY = ("host", "port", "num_cpus")
+
+
+def serve_from_manifest(args: argparse.Namespace) -> int:
+    given = [name for name in FOREGROUND_ONLY if getattr(args, name) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        hint = "; Serve's port there is --http-port" if given[0] == "port" else ""
+        raise UsageError(
+            f"ray101 serve: {flag} is the foreground server's, not --from-manifest's{hint}"
+        )
+    return deploy_manifest(args)
+
+
+def serve_foreground(args: argparse.Namespace) -> NoReturn:
+    """Until a signal: it always ends with KeyboardInterrupt (or an error)."""
+    with connect(args.address, args.num_cpus) as connection:
+        if connection.embedded:
+            # On a joined cluster the port is the nodes' business (and may be
+            # Serve's own, already listening); here it is this machine's.
+            check_port_free(args.host, args.port)
+        owns_serve = not serve_running()
+        running: Running | None = None
+        try:
+            running = start(args.host, args.port, connection)
+            print(
+                f"Echo service ready at {running.url} (Serve application '{APP_NAME}'); "
+                "Ctrl-C stops it",
+                flush=True,
+            )
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as Terminated
+            print("Stopping the echo service …", flush=True)
+            raise  # run_command's one line and exit code, once Serve and Ray are down
+        finally:
+            stop_within(running, owns_serve)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``ray101 serve [--host] [--port] [--address] [--num-cpus]``, or
+    ``ray101 serve --from-manifest FILE [--name] [--http-port] [--timeout] [--address]``."""
+    setup_logging()
+    if args.from_manifest is not None:
+        return serve_from_manifest(args)
+    refuse_manifest_flags(args)
+    args.host = args.host or DEFAULT_HOST
+    args.port = args.port or DEFAULT_PORT
+    return serve_foreground(args)
