@@ -108,7 +108,7 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_loadtest(parser: argparse.ArgumentParser) -> None:
-    from jobs.loadtest import command
+    from jobs.commands.loadtest import command
 
     command.add_arguments(parser)
 

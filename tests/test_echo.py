@@ -21,10 +21,10 @@ from ray.serve import Application
 from ray.serve.schema import ServeDeploySchema
 
 from jobs import echo
+from jobs.commands.loadtest.python_client import run_python
+from jobs.commands.loadtest.servers import echo_server
+from jobs.commands.loadtest.urls import with_data
 from jobs.echo import config, lifecycle, parsing, workload
-from jobs.loadtest.python_client import run_python
-from jobs.loadtest.servers import echo_server
-from jobs.loadtest.urls import with_data
 from jobs.runtime import ray_internals, runner
 from jobs.runtime.command import EXIT_TERMINATED
 from jobs.runtime.connect import Connection, resolve_address

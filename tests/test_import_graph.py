@@ -117,16 +117,14 @@ def test_a_circle_is_found():
 
 
 # What each floor of jobs/ may import from jobs/ besides itself. A workload is a
-# top-level module or package that is none of the others (retrieve, echo, mongo, ...);
-# jobs.loadtest is the `ray101 loadtest` command's package.
+# top-level module or package that is none of the others (retrieve, echo, mongo, ...).
 MAY_IMPORT = {
     "runtime": {"package"},
     "client": {"package", "runtime"},
     "registry": {"package", "runtime"},
     "workload": {"package", "runtime", "workload"},
-    "loadtest": {"package", "runtime", "workload"},
     "commands": {"package", "runtime", "client", "registry", "workload"},
-    "cli": {"package", "runtime", "registry", "commands", "loadtest"},
+    "cli": {"package", "runtime", "registry", "commands"},
 }
 
 
@@ -136,7 +134,7 @@ def floor(module: str) -> str:
     parts = module.split(".")
     if len(parts) == 1:
         return "package"
-    if parts[1] in ("runtime", "client", "commands", "registry", "loadtest", "cli"):
+    if parts[1] in ("runtime", "client", "commands", "registry", "cli"):
         return parts[1]
     return "workload"
 

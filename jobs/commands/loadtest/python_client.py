@@ -7,7 +7,7 @@ import asyncio
 import statistics
 import time
 
-from jobs.loadtest.measurement import Measurement, cdf, percentile
+from jobs.commands.loadtest.measurement import Measurement, cdf, percentile
 
 
 async def _python_load(

@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.loadtest.goals import Goals
-from jobs.loadtest.measurement import Measurement
+from jobs.commands.loadtest.goals import Goals
+from jobs.commands.loadtest.measurement import Measurement
 
 
 def summarize(rounds: list[Measurement]) -> dict[str, Any]:

@@ -14,14 +14,14 @@ import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 
+from jobs.commands.loadtest.goals import GOALS, Goals
+from jobs.commands.loadtest.measurement import Measurement
+from jobs.commands.loadtest.python_client import run_python
+from jobs.commands.loadtest.report import report
+from jobs.commands.loadtest.servers import baseline_server, echo_server
+from jobs.commands.loadtest.urls import loopback_url, with_data
+from jobs.commands.loadtest.wrk import run_wrk
 from jobs.echo.parsing import reply_text
-from jobs.loadtest.goals import GOALS, Goals
-from jobs.loadtest.measurement import Measurement
-from jobs.loadtest.python_client import run_python
-from jobs.loadtest.report import report
-from jobs.loadtest.servers import baseline_server, echo_server
-from jobs.loadtest.urls import loopback_url, with_data
-from jobs.loadtest.wrk import run_wrk
 from jobs.runtime import flags
 from jobs.runtime.command import EXIT_FAILED, EXIT_OK, run_command, setup_logging
 from jobs.runtime.errors import UsageError
@@ -163,7 +163,7 @@ def run_load(args: argparse.Namespace, client: str, echo_url: str) -> dict[str, 
 
 
 def _write(args: argparse.Namespace, payload: dict) -> str:
-    from jobs.loadtest.plot import plot
+    from jobs.commands.loadtest.plot import plot
     from jobs.runtime.result import save_figure
 
     json_path, png_path = save_figure(args.out, NAME, payload, plot(payload))

@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 
-from jobs.loadtest.measurement import CDF_PERCENTILES, Measurement
+from jobs.commands.loadtest.measurement import CDF_PERCENTILES, Measurement
 
 # wrk prints its summary for humans; this hook prints the figures as one JSON
 # line (wrk's own text has no p95, nor the distribution), tagged so the parser finds it.

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.commands.loadtest.urls import with_data
 from jobs.echo.parsing import reply_text
-from jobs.loadtest.urls import with_data
 from jobs.runtime.ports import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 # Seconds to wait for a server to answer, and to stop.
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
@@ -144,6 +144,6 @@ def baseline_server() -> contextlib.AbstractContextManager[Server]:
     argv = [
         sys.executable,
         "-c",
-        f"from jobs.loadtest.servers import serve_baseline; serve_baseline({port})",
+        f"from jobs.commands.loadtest.servers import serve_baseline; serve_baseline({port})",
     ]
     return started_server("baseline", argv, f"http://127.0.0.1:{port}/")
