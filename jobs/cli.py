@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobs import registry
-from jobs.command import EXIT_OK, EXIT_USAGE, run_command
-from jobs.errors import UsageError
-from jobs.flags import ArgumentParser
+from jobs.runtime.command import EXIT_OK, EXIT_USAGE, run_command
+from jobs.runtime.errors import UsageError
+from jobs.runtime.flags import ArgumentParser
 
 # What `ray101 --help` prints above the flags (plain text: it is read in a terminal).
 USAGE = """\
@@ -74,80 +74,61 @@ def _add_list(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=_list)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from jobs import runner
-
-    if args.workload is None:
-        raise UsageError("ray101 run: name a workload (see 'ray101 list') or 'all'")
-    if args.workload == "all":
-        return runner.run_all(args.workload_args)
-    return runner.main_for(registry.get(args.workload).load(), args.workload_args)
-
-
 def _add_run(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Run one workload, or all of them, on an embedded Ray or a cluster."
-    # Each workload has flags of its own: its parser (jobs.runner) reads what follows NAME.
-    parser.add_argument(
-        "workload", nargs="?", metavar="NAME", help="a workload (ray101 list), or all"
-    )
-    parser.add_argument(
-        "workload_args",
-        nargs=argparse.REMAINDER,
-        metavar="FLAGS",
-        help="the workload's flags (ray101 run NAME --help)",
-    )
-    parser.set_defaults(func=_run)
+    from jobs.commands import run
+
+    run.add_arguments(parser)
 
 
 # The other commands' flags, each from the module that runs the command.
 
 
 def _add_cluster(parser: argparse.ArgumentParser) -> None:
-    from jobs import cluster_command
+    from jobs.commands import cluster
 
-    cluster_command.add_arguments(parser)
+    cluster.add_arguments(parser)
 
 
 def _add_submit(parser: argparse.ArgumentParser) -> None:
-    from jobs import submit
+    from jobs.commands import submit
 
     submit.add_arguments(parser)
 
 
 def _add_data_load(parser: argparse.ArgumentParser) -> None:
-    from jobs.mongo import data_load
+    from jobs.commands import data
 
-    data_load.add_arguments(parser)
+    data.add_arguments(parser)
 
 
 def _add_serve(parser: argparse.ArgumentParser) -> None:
-    from jobs.echo import foreground
+    from jobs.commands import serve
 
-    foreground.add_arguments(parser)
+    serve.add_arguments(parser)
 
 
 def _add_loadtest(parser: argparse.ArgumentParser) -> None:
-    from jobs.loadtest import command
+    from jobs.commands.loadtest import command
 
     command.add_arguments(parser)
 
 
 def _add_wait_data(parser: argparse.ArgumentParser) -> None:
-    from jobs import wait
+    from jobs.commands import wait
 
     wait.add_wait_data_arguments(parser)
 
 
 def _add_wait_bucket(parser: argparse.ArgumentParser) -> None:
-    from jobs import wait
+    from jobs.commands import wait
 
     wait.add_wait_bucket_arguments(parser)
 
 
 def _add_create_bucket(parser: argparse.ArgumentParser) -> None:
-    from jobs import wait
+    from jobs.commands import bucket
 
-    wait.add_create_bucket_arguments(parser)
+    bucket.add_create_bucket_arguments(parser)
 
 
 Commands = dict[str, "AddArguments | Commands"]

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 
 import ray
 
-from jobs import flags, runner
 from jobs.mongo import client as mongo_client
-from jobs.report import JobResult, timed
+from jobs.runtime import flags, runner
+from jobs.runtime.result import JobResult, timed
 
 NAME = "counter"
 

@@ -19,8 +19,8 @@ import warnings
 
 import ray
 
-from jobs import flags, runner
-from jobs.report import JobResult, timed
+from jobs.runtime import flags, runner
+from jobs.runtime.result import JobResult, timed
 
 NAME = "dag"
 log = logging.getLogger(__name__)

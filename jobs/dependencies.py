@@ -17,9 +17,9 @@ import time
 
 import ray
 
-from jobs import flags, runner, timeline, warmup
-from jobs.cluster import IO_TASK_CPUS
-from jobs.report import JobResult, speedup
+from jobs.runtime import flags, runner, timeline, warmup
+from jobs.runtime.connect import IO_TASK_CPUS
+from jobs.runtime.result import JobResult, speedup
 
 NAME = "dependencies"
 

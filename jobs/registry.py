@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 NEEDS = ("none", "mongodb", "storage")
 # Tune's small budget: `make demo` and the kind cluster (a laptop) both use it.

@@ -13,9 +13,9 @@ import time
 
 import ray
 
-from jobs import flags, runner, timeline, warmup
-from jobs.cluster import IO_TASK_CPUS, alive_nodes, nodes_lost
-from jobs.report import JobResult, speedup
+from jobs.runtime import flags, runner, timeline, warmup
+from jobs.runtime.connect import IO_TASK_CPUS, alive_nodes, nodes_lost
+from jobs.runtime.result import JobResult, speedup
 
 NAME = "retrieve"
 

@@ -95,7 +95,8 @@ def test_help_and_list_import_no_command_module():
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = json.loads(done.stdout)
     assert not [m for m in loaded if not m.startswith("jobs")], loaded
-    assert set(loaded) <= {"jobs", "jobs.cli", "jobs.command", "jobs.errors", "jobs.flags",
+    assert set(loaded) <= {"jobs", "jobs.cli", "jobs.runtime", "jobs.runtime.command", "jobs.runtime.errors",
+                           "jobs.runtime.flags",
                            "jobs.registry"}, loaded  # fmt: skip
 
 

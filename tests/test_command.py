@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from jobs import flags
-from jobs.command import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, run_command
-from jobs.errors import UsageError
+from jobs.runtime import flags
+from jobs.runtime.command import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, run_command
+from jobs.runtime.errors import UsageError
 from tests.support import REPO_ROOT
 
 
@@ -85,13 +85,13 @@ def test_sigterm_inside_ray_get_is_still_143():
     # Terminated type is lost on the way: the SIGTERM flag must still say 143.
     program = (
         "import time, ray\n"
-        "from jobs.command import run_command, stop_on_sigterm\n"
+        "from jobs.runtime.command import run_command, stop_on_sigterm\n"
         "@ray.remote\n"
         "def nap():\n"
         "    time.sleep(60)\n"
         "def body():\n"
         "    ray.init(num_cpus=1, include_dashboard=False, logging_level='ERROR')\n"
-        "    stop_on_sigterm()  # ray.init installs its own handler, as jobs.cluster knows\n"
+        "    stop_on_sigterm()  # ray.init installs its own handler, as jobs.runtime.connect knows\n"
         "    try:\n"
         "        ref = nap.remote()\n"
         "        print('ready', flush=True)\n"
@@ -118,7 +118,7 @@ def test_ctrl_c_after_an_earlier_commands_sigterm_is_130():
     # second one's Ctrl-C read as SIGTERM.
     program = (
         "import os, signal, time\n"
-        "from jobs.command import run_command\n"
+        "from jobs.runtime.command import run_command\n"
         "def terminated():\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(10)\n"
@@ -137,7 +137,7 @@ def test_sigterm_runs_clean_up_and_exits_143():
     # A real process: SIGTERM must unwind through the body's finally block.
     program = (
         "import time\n"
-        "from jobs.command import run_command\n"
+        "from jobs.runtime.command import run_command\n"
         "def body():\n"
         "    try:\n"
         "        print('ready', flush=True)\n"
@@ -162,7 +162,7 @@ def test_sigterm_that_lands_in_a_finalizer_still_ends_the_command():
     # The signal must still end the command, not let it run to the end with exit 0.
     program = (
         "import time, weakref\n"
-        "from jobs.command import run_command\n"
+        "from jobs.runtime.command import run_command\n"
         "class Thing:\n"
         "    pass\n"
         "def slow_callback(_ref):\n"

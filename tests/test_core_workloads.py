@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import ray
 
-from jobs import counter, dag, dependencies, registry, retrieve, runner
+from jobs import counter, dag, dependencies, registry, retrieve
+from jobs.runtime import runner
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 

@@ -11,8 +11,9 @@ import time
 import pytest
 import ray
 
-from jobs import counter, durable_counter, runner
+from jobs import counter, durable_counter
 from jobs.mongo import standin as mongo_standin
+from jobs.runtime import runner
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,14 @@ import requests
 from ray.serve import Application
 from ray.serve.schema import ServeDeploySchema
 
-from jobs import _compat, echo, runner
-from jobs.cluster import Connection, resolve_address
-from jobs.command import EXIT_TERMINATED
+from jobs import echo
+from jobs.commands.loadtest.python_client import run_python
+from jobs.commands.loadtest.servers import echo_server
+from jobs.commands.loadtest.urls import with_data
 from jobs.echo import config, lifecycle, parsing, workload
-from jobs.loadtest.python_client import run_python
-from jobs.loadtest.servers import echo_server
-from jobs.loadtest.urls import with_data
+from jobs.runtime import ray_internals, runner
+from jobs.runtime.command import EXIT_TERMINATED
+from jobs.runtime.connect import Connection, resolve_address
 from tests.support import REPO_ROOT, run_cli
 
 LIMIT = config.DEFAULT_MAX_DATA_BYTES
@@ -43,7 +44,7 @@ UNICODE = "héllo wörld & a=b+c %20 / 你好 🚀 שלום e\u0301 \u0007 end"
 
 
 def test_app_loads_from_its_import_path():
-    application = _compat.application_from_import_path(echo.IMPORT_PATH)
+    application = ray_internals.application_from_import_path(echo.IMPORT_PATH)
     assert isinstance(application, Application)
     assert echo.IMPORT_PATH == "jobs.echo:app"
     assert echo.Echo.name == echo.DEPLOYMENT_NAME == "Echo"

@@ -23,13 +23,13 @@ from ray import serve
 from ray.exceptions import RayError
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-from jobs import _compat
-from jobs.cluster import Connection
 from jobs.counter import Counter
 from jobs.echo import lifecycle
 from jobs.echo.config import DEFAULT_HOST
 from jobs.echo.parsing import reply_text
-from jobs.ports import free_port
+from jobs.runtime import ray_internals
+from jobs.runtime.connect import Connection
+from jobs.runtime.ports import free_port
 from tests.servers.redis import redis_server
 
 pytestmark = pytest.mark.slow
@@ -116,7 +116,7 @@ class Outage:
 def gcs_answers(timeout_s: float = 0.5) -> bool:
     """Whether the GCS answers a key-value read (what every Ray client needs first)."""
     try:
-        _compat.gcs_kv_get(b"ray101-probe", b"ray101", timeout_s)
+        ray_internals.gcs_kv_get(b"ray101-probe", b"ray101", timeout_s)
         return True
     except (RayError, TimeoutError, ConnectionError):
         return False

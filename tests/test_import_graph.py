@@ -1,4 +1,10 @@
-"""No import circle in jobs/: no module imports, through others, the module importing it.
+"""No import circle in jobs/, and the floors of jobs/ import only downwards.
+
+No module imports, through others, the module importing it; and the packages
+by role keep their order (:data:`MAY_IMPORT`): ``jobs.runtime`` at the bottom,
+imports nothing else of jobs/; ``jobs.client`` only the runtime; the
+workloads only the runtime (and one another); ``jobs.commands`` and
+``jobs.cli`` sit on top.
 
 The graph is read from the source with ``ast``: an edge for every import
 statement of a module, those inside a function included (``submit`` once
@@ -6,7 +12,7 @@ imported ``serve_manifest`` in a function while ``serve_manifest`` imported
 ``submit`` at the top), but not those under ``if TYPE_CHECKING``. ``from jobs
 import x`` is an edge to ``jobs.x`` when that is a module, else to ``jobs``.
 
-    python -m tests.test_import_graph    # prints the graph's size and every cycle
+    python -m tests.test_import_graph    # the graph's size, every cycle and upward import
 """
 
 from __future__ import annotations
@@ -97,9 +103,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_the_imports():
     graph = import_graph()
-    assert "jobs.localcluster" in graph["jobs.submit"]
-    assert "jobs.echo.lifecycle" in graph["jobs.serve_manifest"]
-    assert "jobs.submit" in graph["jobs.cli"]  # imported in a function
+    assert "jobs.client.localcluster" in graph["jobs.commands.submit"]
+    assert "jobs.echo.lifecycle" in graph["jobs.commands.serve"]
+    assert "jobs.commands.submit" in graph["jobs.cli"]  # imported in a function
 
 
 def test_no_import_circle_in_jobs():
@@ -108,6 +114,57 @@ def test_no_import_circle_in_jobs():
 
 def test_a_circle_is_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# What each floor of jobs/ may import from jobs/ besides itself. A workload is a
+# top-level module or package that is none of the others (retrieve, echo, mongo, ...).
+MAY_IMPORT = {
+    "runtime": {"package"},
+    "client": {"package", "runtime"},
+    "registry": {"package", "runtime"},
+    "workload": {"package", "runtime", "workload"},
+    "commands": {"package", "runtime", "client", "registry", "workload"},
+    "cli": {"package", "runtime", "registry", "commands"},
+}
+
+
+def floor(module: str) -> str:
+    """Which floor of jobs/ ``module`` is on (a key of :data:`MAY_IMPORT`, or "package"
+    for ``jobs`` itself)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "package"
+    if parts[1] in ("runtime", "client", "commands", "registry", "cli"):
+        return parts[1]
+    return "workload"
+
+
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """The imports of ``graph`` that :data:`MAY_IMPORT` does not allow, as "a -> b"."""
+    return sorted(
+        f"{module} -> {imported}"
+        for module, imports in graph.items()
+        for imported in imports
+        if floor(module) != "package"
+        and floor(imported) != floor(module)
+        and floor(imported) not in MAY_IMPORT[floor(module)]
+    )
+
+
+def test_every_import_runs_down_a_floor_or_stays_on_it():
+    assert upward(import_graph()) == []
+
+
+def test_an_upward_import_is_found():
+    graph = {
+        "jobs.runtime.runner": {"jobs.registry", "jobs.runtime.errors"},
+        "jobs.echo.foreground": {"jobs.commands.serve", "jobs.runtime.flags"},
+        "jobs.commands.serve": {"jobs.echo", "jobs.client.kuberay"},
+    }
+    assert upward(graph) == [
+        "jobs.echo.foreground -> jobs.commands.serve",
+        "jobs.runtime.runner -> jobs.registry",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     for component in found:
         print("cycle:", " <-> ".join(component))
     print(f"{len(found)} cycle(s)")
-    return 1 if found else 0
+    up = upward(graph)
+    for edge in up:
+        print("upward:", edge)
+    print(f"{len(up)} upward import(s)")
+    return 1 if found or up else 0
 
 
 if __name__ == "__main__":

@@ -12,8 +12,17 @@ import shutil
 
 import pytest
 
-from jobs.loadtest import command, goals, measurement, plot, python_client, servers, urls, wrk
-from jobs.loadtest.report import report
+from jobs.commands.loadtest import (
+    command,
+    goals,
+    measurement,
+    plot,
+    python_client,
+    servers,
+    urls,
+    wrk,
+)
+from jobs.commands.loadtest.report import report
 from tests.support import REPO_ROOT, run_cli
 
 

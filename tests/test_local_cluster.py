@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs import cluster_shape, dashboard, localcluster
-from jobs.cluster_shape import Group
+from jobs.client import cluster_shape, dashboard, localcluster
+from jobs.client.cluster_shape import Group
 
 
 def test_the_kind_values_give_one_two_cpu_worker_and_no_gpus():

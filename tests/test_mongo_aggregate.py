@@ -23,8 +23,6 @@ import ray
 from pymongo import MongoClient
 
 import jobs.mongo as workload
-from jobs import runner
-from jobs.errors import UsageError
 from jobs.mongo import partition
 from jobs.mongo.benchmark import Benchmark, benchmark
 from jobs.mongo.checksum import Checksum, Outcome, merge
@@ -40,7 +38,9 @@ from jobs.mongo.partition import (
 from jobs.mongo.pipelines import PIPELINES, Pipeline, select_pipelines, task_for
 from jobs.mongo.pool import AggregatorPool, Settings
 from jobs.mongo.report import report
-from jobs.ports import free_port
+from jobs.runtime import runner
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
 from tests.support import run_cli
 
 pytestmark = pytest.mark.mongodb

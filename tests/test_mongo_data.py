@@ -18,12 +18,13 @@ from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from jobs.errors import UsageError
+from jobs.commands import data as data_load
 from jobs.mongo import client as mongo_client
-from jobs.mongo import data_load, standin
+from jobs.mongo import standin
 from jobs.mongo.data import generate
 from jobs.mongo.load import load
-from jobs.ports import free_port
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
 from tests.support import run_cli
 
 pytestmark = pytest.mark.mongodb

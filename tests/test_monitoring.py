@@ -17,11 +17,11 @@ import pytest
 import ray
 import requests
 
-from jobs.cluster import Connection
 from jobs.echo import lifecycle
 from jobs.echo.config import DEFAULT_HOST
 from jobs.echo.parsing import reply_text
-from jobs.ports import free_port
+from jobs.runtime.connect import Connection
+from jobs.runtime.ports import free_port
 from tests.servers.prometheus import discovery_file, prometheus_server, ray_config, wait_for
 from tests.support import REPO_ROOT
 

@@ -8,9 +8,10 @@ import statistics
 
 import pytest
 
-from jobs import command, overhead, runner
+from jobs import overhead
 from jobs.overhead import batching, findings, microbenchmark, sweep, work
-from jobs.report import to_json
+from jobs.runtime import command, runner
+from jobs.runtime.result import to_json
 from tests.support import local_ray
 
 # Two CPUs, as on the development machine: 2 busy-loop tasks or 8 sleeps at once.

@@ -649,9 +649,9 @@ def test_help_prints_the_header(name):
 def _uploaded_tops(directory: Path, package: Path) -> set[str]:
     """The top-level names of what `ray job submit --working-dir DIRECTORY` uploads
     (.rayignore and .gitignore apply)."""
-    from jobs import _compat
+    from jobs.runtime import ray_internals
 
-    _compat.create_working_dir_package(directory, package)
+    ray_internals.create_working_dir_package(directory, package)
     return {name.split("/")[0] for name in zipfile.ZipFile(package).namelist()}
 
 

@@ -17,8 +17,9 @@ import urllib.request
 
 import pytest
 
-from jobs import dashboard, registry
-from jobs.ports import free_port
+from jobs import registry
+from jobs.client import dashboard
+from jobs.runtime.ports import free_port
 
 pytestmark = pytest.mark.slow
 

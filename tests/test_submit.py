@@ -35,7 +35,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobs import dag, dashboard, dependencies, localcluster, manifest, retrieve
+from jobs import dag, dependencies, retrieve
+from jobs.client import dashboard, kuberay, localcluster
 from jobs.echo.workload import CHECKS as ECHO_CHECKS
 from jobs.mongo import standin as mongo_standin
 from tools.chart import REPO_ROOT, load_values
@@ -269,18 +270,18 @@ def test_a_chart_that_cannot_render_is_one_line_and_exit_2(cli, tmp_path, templa
 
 
 def test_the_chart_renders_without_a_cluster_and_draws_no_password():
-    docs = manifest.load(str(REPO_ROOT / "helm" / "ray101"))
+    docs = kuberay.load(str(REPO_ROOT / "helm" / "ray101"))
     assert any(d["kind"] == "RayJob" for d in docs) and any(d["kind"] == "RayService" for d in docs)
     assert not [d for d in docs if d["kind"] == "Secret"], "a Secret was drawn"
     text = yaml.safe_dump_all(docs)
-    assert manifest.STAND_IN_SECRET in text
+    assert kuberay.STAND_IN_SECRET in text
 
 
 def test_stand_in_secrets_fill_only_the_empty_ones():
     defaults = {"a": {"auth": {"existingSecret": ""}}, "b": {"existingSecret": ""}, "c": 1}
     given = {"a": {"auth": {"existingSecret": "mine"}}}
-    assert manifest.stand_in_secrets(defaults, given) == {
-        "b": {"existingSecret": manifest.STAND_IN_SECRET}
+    assert kuberay.stand_in_secrets(defaults, given) == {
+        "b": {"existingSecret": kuberay.STAND_IN_SECRET}
     }
 
 

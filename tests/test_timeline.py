@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs import dependencies, retrieve, runner
+from jobs import dependencies, retrieve
+from jobs.runtime import runner
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 

@@ -20,8 +20,8 @@ from ray import tune
 from ray.cluster_utils import Cluster
 
 import jobs.tune as tune_job
-from jobs import _compat, command, runner
-from jobs.errors import UsageError
+from jobs.runtime import command, ray_internals, runner
+from jobs.runtime.errors import UsageError
 from jobs.tune import curves, data, model, results, search
 from tests.support import REPO_ROOT
 
@@ -134,7 +134,7 @@ def trial_traces(job_id: str | None = None) -> tuple[dict[str, str], dict[str, s
     """The states of the trial workers (of one job, or of all) and of the trial
     reservations the GCS still lists, by id."""
     actors = {
-        actor_id: a["State"] for actor_id, a in _compat.actors().items()
+        actor_id: a["State"] for actor_id, a in ray_internals.actors().items()
         if a["ActorClassName"] == "ImplicitFunc" and job_id in (None, a["JobID"])
     }  # fmt: skip
     groups = {
@@ -399,6 +399,6 @@ def test_sigterm_mid_search_stops_the_trials_and_exits_143(ray_session, tmp_path
     # Its trial workers, the only ones of a job other than this module's own.
     # (Its job ended seconds ago; the GCS keeps a finished job's actors for minutes.)
     own = ray.get_runtime_context().get_job_id()
-    actors = _compat.actors().values()
+    actors = ray_internals.actors().values()
     (job_id,) = {a["JobID"] for a in actors if a["ActorClassName"] == "ImplicitFunc"} - {own}
     wait_until_released(job_id=job_id)

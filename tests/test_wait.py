@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from jobs.command import EXIT_TERMINATED
+from jobs.runtime.command import EXIT_TERMINATED
 from tests.servers.seaweedfs import seaweedfs_server
 from tests.support import REPO_ROOT
 
@@ -110,7 +110,7 @@ def refused(action) -> bool:
 def test_bucket_create_waits_for_the_store_then_says_it_did_not_answer():
     # Nothing listens there: the Job waits (the store starts beside it on an
     # install), then fails in one line instead of at the first refusal.
-    from jobs.ports import free_port
+    from jobs.runtime.ports import free_port
 
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
@@ -144,8 +144,8 @@ def test_the_bucket_user_gets_its_bucket_only_and_a_rerun_converges(store):
     password changed leaves the new secret as the identity's only key."""
     import pyarrow.fs as pafs
 
-    from jobs import bucket_user
-    from jobs.bucket_user import Store
+    from jobs.commands import bucket
+    from jobs.commands.bucket import Store
 
     first = ray101("bucket", "create", BUCKET, "--bucket-user", env={**store.env, **USER})
     assert first.returncode == 0, first.stderr
@@ -192,7 +192,7 @@ def test_the_bucket_user_gets_its_bucket_only_and_a_rerun_converges(store):
 
     # The Job again with the same keys: the key signs for the bucket, so it is kept.
     admin = Store(store.endpoint, (store.access_key, store.secret_key))
-    assert bucket_user._key_works(admin, BUCKET, keys)
+    assert bucket._key_works(admin, BUCKET, keys)
     same = ray101("bucket", "create", BUCKET, "--bucket-user", env={**store.env, **USER})
     assert same.returncode == 0, same.stderr
 
@@ -210,7 +210,7 @@ def test_the_bucket_user_gets_its_bucket_only_and_a_rerun_converges(store):
 
 
 def test_the_bucket_policy_names_its_bucket_and_nothing_else():
-    from jobs.bucket_user import bucket_policy
+    from jobs.commands.bucket import bucket_policy
 
     policy = bucket_policy(BUCKET)
     resources = {r for s in policy["Statement"] for r in s["Resource"]}

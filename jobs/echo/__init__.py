@@ -11,8 +11,9 @@ serveConfigV2 and ``SERVE_ENV`` its pods' environment. The package:
 - ``config``: names, limits and settings, plain data;
 - ``parsing`` and ``service``: the requests and the deployment (all a replica imports);
 - ``lifecycle``: starting and stopping Serve with the application;
-- ``workload``: ``ray101 run echo`` (start, call, check, stop);
-- ``foreground``: ``ray101 serve`` (until Ctrl-C or SIGTERM).
+- ``workload``: ``ray101 run echo`` (start, call, check, stop).
+
+``ray101 serve`` (until Ctrl-C or SIGTERM) is ``jobs.commands.serve``.
 
 Importing the package costs nothing: ``app`` (and with it Ray Serve) loads on
 first use, so the chart and the load test read ``SERVE_CONFIG`` and friends

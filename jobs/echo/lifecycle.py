@@ -2,7 +2,7 @@
 
 The speed knobs go into the Serve controller's environment; the settings for
 one machine when every node of the cluster runs here (an embedded Ray, as
-:class:`jobs.cluster.Connection` says, or ``ray101 cluster up``'s raylets, as
+:class:`jobs.runtime.connect.Connection` says, or ``ray101 cluster up``'s raylets, as
 the nodes' host names say), so no caller decides it from the flags. Stopping
 never leaves a stray line on stdout, and never waits on a Ray that is
 already gone.
@@ -23,8 +23,6 @@ from dataclasses import dataclass
 import ray
 from ray import serve
 
-from jobs import _compat, processes
-from jobs.cluster import Connection
 from jobs.echo.config import (
     APP_NAME,
     EMBEDDED_ENV,
@@ -35,8 +33,10 @@ from jobs.echo.config import (
     SERVE_ENV,
 )
 from jobs.echo.parsing import reply_text
-from jobs.errors import UsageError
-from jobs.ports import free_port
+from jobs.runtime import processes, ray_internals
+from jobs.runtime.connect import Connection
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
 
 def serve_running() -> bool:
     """Whether this Ray cluster already runs a Serve controller."""
-    return _compat.serve_controller() is not None
+    return ray_internals.serve_controller() is not None
 
 
 def shutdown_serve(timeout_s: float = STOP_TIMEOUT_S) -> None:
@@ -123,7 +123,7 @@ def shutdown_serve(timeout_s: float = STOP_TIMEOUT_S) -> None:
     ``--json`` output. Asking for the shutdown without waiting on the call,
     then waiting for the controller to be gone, stops the same things quietly.
     """
-    controller = _compat.serve_controller()
+    controller = ray_internals.serve_controller()
     if controller is not None:
         ray.get(controller.graceful_shutdown.remote(wait=False))
         deadline = time.monotonic() + timeout_s
@@ -137,7 +137,7 @@ def shutdown_serve(timeout_s: float = STOP_TIMEOUT_S) -> None:
     # serve.shutdown keeps its cached controller handle when that controller
     # is already gone, and a later driver with the same job id (the first
     # driver of another cluster is 01000000 too) would reuse the dead handle.
-    _compat.forget_serve_client()
+    ray_internals.forget_serve_client()
 
 
 def url_for(host: str, port: int) -> str:
@@ -203,7 +203,7 @@ def start(host: str, port: int, connection: Connection) -> Running:
         controller_options={"runtime_env": {"env_vars": env}},
     )
     # Loaded by its import path, as a RayService does.
-    application = _compat.application_from_import_path(IMPORT_PATH)
+    application = ray_internals.application_from_import_path(IMPORT_PATH)
     serve.run(application, name=APP_NAME, route_prefix=ROUTE_PREFIX)
     running = Running(url=url_for(host, port), owns_serve=owns_serve, env=env)
     if not owns_serve:
@@ -227,7 +227,7 @@ def local_ray_intact() -> bool:
     systemd) also stops Ray's own processes, which share this process's group;
     then there is no Serve left to stop and Ray calls would wait forever.
     """
-    node = _compat.global_node()
+    node = ray_internals.global_node()
     try:
         return node is None or not node.dead_processes()
     except Exception:  # a node half torn down; assume nothing is left
@@ -241,7 +241,7 @@ def stop_orphaned_haproxy() -> None:
     process's group does not reach it; once Ray is gone nothing else stops it
     and it keeps the service port. Its command line names this node's id.
     """
-    node = _compat.global_node()
+    node = ray_internals.global_node()
     node_id = getattr(node, "node_id", None)
     if not node_id or not os.path.isdir("/proc"):
         return

@@ -8,13 +8,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from jobs import flags, runner
 from jobs.echo.config import APP_NAME, DEFAULT_HOST, HEALTH_ROUTE, SERVE_ENV
 from jobs.echo.lifecycle import serve_running, shutdown_serve, start, stop
 from jobs.echo.parsing import reply_text
-from jobs.errors import UsageError
-from jobs.ports import free_port
-from jobs.report import JobResult
+from jobs.runtime import flags, runner
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
+from jobs.runtime.result import JobResult
 
 NAME = "echo"
 

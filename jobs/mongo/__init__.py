@@ -21,8 +21,8 @@ the object store, so 60,000 documents never need to cross it.
 This module is the workload (``ray101 run mongo``, ``python -m jobs.mongo``);
 its parts: ``pipelines`` (what runs, the write-stage refusal), ``pool`` (the
 Aggregator actor), ``partition``, ``checksum``, ``benchmark``, ``report``;
-``client``, ``data``, ``load``, ``server``, ``standin`` and ``data_load``
-(``ray101 data load``) are shared with the loader.
+``client``, ``data``, ``load``, ``server`` and ``standin`` are shared with
+the loader, ``ray101 data load`` (``jobs.commands.data``).
 """
 
 from __future__ import annotations
@@ -31,10 +31,6 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from jobs import flags, runner
-from jobs.cluster import IO_TASK_CPUS
-from jobs.errors import UsageError
-
 # Modules, not their same-named functions: a function bound here would hide
 # the submodule (``jobs.mongo.report``) from everyone who imports it.
 from jobs.mongo import benchmark, client, report, server, standin
@@ -42,7 +38,10 @@ from jobs.mongo.data import DataSpec, add_dataset_arguments
 from jobs.mongo.pipelines import Pipeline, select_pipelines
 from jobs.mongo.pool import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TIME_MS, DEFAULT_POOL_SIZE, Settings
 from jobs.mongo.report import NAME, plot  # noqa: F401  (the workload's interface)
-from jobs.report import JobResult
+from jobs.runtime import flags, runner
+from jobs.runtime.connect import IO_TASK_CPUS
+from jobs.runtime.errors import UsageError
+from jobs.runtime.result import JobResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

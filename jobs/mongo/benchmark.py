@@ -29,7 +29,7 @@ from jobs.mongo.pool import (
     run_actors,
     run_sequential,
 )
-from jobs.report import speedup
+from jobs.runtime.result import speedup
 
 # The modes compared with the sequential one.
 COMPARED_MODES = ("actors", "pool", "partitioned")

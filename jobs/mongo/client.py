@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 
-from jobs.errors import UsageError, first_line
+from jobs.runtime.errors import UsageError, first_line
 
 log = logging.getLogger(__name__)
 

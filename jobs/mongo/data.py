@@ -20,8 +20,8 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING
 
-from jobs import flags
 from jobs.mongo import client
+from jobs.runtime import flags
 
 # The sizes of the real sample_mflix data set.
 DEFAULT_MOVIES = 21_349

@@ -10,8 +10,8 @@ from typing import Any
 from pymongo.database import Database
 from tqdm import tqdm
 
-from jobs.errors import UsageError
 from jobs.mongo.data import INDEXES, Dataset
+from jobs.runtime.errors import UsageError
 
 DEFAULT_BATCH = 1_000
 

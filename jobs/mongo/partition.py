@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from jobs.errors import UsageError
 from jobs.mongo.pipelines import NOT_PER_DOCUMENT, Pipeline, stage_names
+from jobs.runtime.errors import UsageError
 
 # The partitioned mode splits this pipeline on this field.
 PARTITIONED_PIPELINE = "movies"

@@ -14,7 +14,7 @@ from typing import Any
 
 from bson import json_util
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 # Stages that write to the database; refused unless --allow-writes.
 WRITE_STAGES = frozenset({"$out", "$merge"})

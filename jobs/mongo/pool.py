@@ -23,10 +23,10 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.errors import ConnectionFailure
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
-from jobs.cluster import IO_TASK_CPUS
 from jobs.mongo.checksum import Checksum, Outcome
 from jobs.mongo.client import make_client
 from jobs.mongo.pipelines import Task
+from jobs.runtime.connect import IO_TASK_CPUS
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from jobs.mongo.benchmark import Benchmark, Measured
 from jobs.mongo.checksum import Outcome
 from jobs.mongo.partition import PARTITION_FIELD, PARTITIONED_PIPELINE
 from jobs.mongo.pipelines import Pipeline
-from jobs.report import JobResult
+from jobs.runtime.result import JobResult
 
 NAME = "mongo"
 
@@ -169,7 +169,7 @@ def plot(result: JobResult):
     each against its own reference: every pipeline (sequential, the tutorial's
     actors, the warm pool and its one-off start-up), and the movies scan alone,
     unsplit against partitioned."""
-    from jobs import bench
+    from jobs.runtime.result import subplots
 
     t, d = result.timings, result.details
     whole = {
@@ -180,7 +180,7 @@ def plot(result: JobResult):
     }
     scan = {f"{PARTITIONED_PIPELINE} scan,\nunsplit": t["partitioned_baseline_s"],
             f"{PARTITIONED_PIPELINE} scan,\npartitioned": t["partitioned_s"]}  # fmt: skip
-    fig, (left, right) = bench.subplots(
+    fig, (left, right) = subplots(
         1, 2, figsize=(9.5, 4.0), gridspec_kw={"width_ratios": [len(whole), len(scan)]}
     )
     colors = ["#2a6fbb", "#c0392b", "#bbbbbb", "#2a6fbb"]

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from jobs.errors import UsageError
 from jobs.mongo import client, standin
 from jobs.mongo.data import DataSpec
 from jobs.mongo.load import load
+from jobs.runtime.errors import UsageError
 
 log = logging.getLogger(__name__)
 

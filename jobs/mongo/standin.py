@@ -21,9 +21,9 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from jobs import processes
-from jobs.errors import UsageError
-from jobs.ports import free_port
+from jobs.runtime import processes
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ import time
 
 import ray
 
-from jobs import flags, runner
 from jobs.overhead import findings, microbenchmark, sweep, table
 from jobs.overhead import plot as overhead_plot
 from jobs.overhead.work import CPU, KINDS, spin_rate
-from jobs.report import JobResult
+from jobs.runtime import flags, runner
+from jobs.runtime.result import JobResult
 
 NAME = "overhead"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobs.overhead.table import STRATEGY_NAMES, duration
 from jobs.overhead.work import Kind
-from jobs.report import JobResult
+from jobs.runtime.result import JobResult
 
 STYLE = {
     "per_item": {"color": "#c0392b", "marker": "o"},
@@ -78,11 +78,11 @@ class _Point:
 def plot(result: JobResult, kinds: list[Kind]):
     """Speedup over sequential against work per item, one panel per kind, drawn
     from the result alone (so a report can redraw it from the JSON)."""
-    from jobs import bench
+    from jobs.runtime.result import subplots
 
     d, r = result.details, result.result
     cells = [_Point(c) for c in d["cells"]]
-    fig, axes = bench.subplots(
+    fig, axes = subplots(
         1, len(kinds), sharey=True, squeeze=False, figsize=(11.0, 5.0), layout="constrained"
     )
     axes = axes[0]

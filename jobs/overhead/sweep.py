@@ -12,7 +12,7 @@ import ray
 
 from jobs.overhead.batching import chunk_count, plan_chunks
 from jobs.overhead.work import Kind, hold_worker
-from jobs.report import speedup, timed
+from jobs.runtime.result import speedup, timed
 
 RAY_STRATEGIES = ("per_item", "batched")
 STRATEGIES = ("sequential", *RAY_STRATEGIES)

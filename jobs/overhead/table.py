@@ -7,7 +7,7 @@ from jobs.overhead.findings import OWN_OVERHEAD_GOAL, Findings
 from jobs.overhead.microbenchmark import TaskOverhead
 from jobs.overhead.sweep import RAY_STRATEGIES, Cell
 from jobs.overhead.work import Kind
-from jobs.report import text_table
+from jobs.runtime.result import text_table
 
 STRATEGY_NAMES = {"per_item": "one task per item", "batched": "batched"}
 

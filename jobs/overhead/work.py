@@ -16,7 +16,7 @@ from typing import Any
 
 import ray
 
-from jobs.cluster import IO_TASK_CPUS
+from jobs.runtime.connect import IO_TASK_CPUS
 
 # Seconds one calibration pass should take: long enough for the clock, short enough to repeat.
 CALIBRATION_PASS_S = 0.02

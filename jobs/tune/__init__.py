@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from jobs import runner
+from jobs.runtime import runner
 from jobs.tune.workload import NAME, add_arguments, plot, preflight, run
 
 __all__ = ["NAME", "add_arguments", "main", "plot", "preflight", "run"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.bench import subplots
+from jobs.runtime.result import subplots
 
 METRICS = (("val_loss", "validation loss"), ("val_acc", "validation accuracy"))
 

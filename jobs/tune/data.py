@@ -18,7 +18,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 
 VALIDATION_FRACTION = 0.2
 

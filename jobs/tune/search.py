@@ -12,8 +12,8 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from jobs.cluster import Connection
-from jobs.errors import UsageError
+from jobs.runtime.connect import Connection
+from jobs.runtime.errors import UsageError
 from jobs.tune.data import Split
 from jobs.tune.model import train_trial
 

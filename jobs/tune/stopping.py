@@ -11,7 +11,7 @@ as its result.
 So while ``fit`` runs, either signal only asks Tune to stop, through a
 ``Stopper`` (Tune's public way to end an experiment): Tune stops every trial,
 saves the experiment state and returns, and then the job raises
-:class:`jobs.command.Terminated` (SIGTERM, exit 143) or KeyboardInterrupt
+:class:`jobs.runtime.command.Terminated` (SIGTERM, exit 143) or KeyboardInterrupt
 (Ctrl-C, 130). A second signal stops waiting for the trials.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from ray import tune
 
-from jobs.command import Terminated
+from jobs.runtime.command import Terminated
 
 # Tune installs its own Ctrl-C handler inside fit unless this is set.
 _TUNE_SIGINT_SWITCH = "TUNE_DISABLE_SIGINT_HANDLER"

@@ -11,9 +11,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from jobs import flags, runner
-from jobs.errors import UsageError
-from jobs.report import JobResult
+from jobs.runtime import flags, runner
+from jobs.runtime.errors import UsageError
+from jobs.runtime.result import JobResult
 from jobs.tune import results
 from jobs.tune.curves import plot  # noqa: F401  (the workload's interface)
 from jobs.tune.data import DataSpec, make_data

@@ -25,7 +25,7 @@ sys.path[:0] = [str(REPO_ROOT), str(Path(__file__).resolve().parent)]
 from bench_steps import FIGURES, STEP_OF  # noqa: E402
 from retrieve_cold import GOAL_RATIO as RETRIEVE_COLD_GOAL  # noqa: E402
 
-from jobs.loadtest.goals import GOALS as ECHO_GOALS  # noqa: E402
+from jobs.commands.loadtest.goals import GOALS as ECHO_GOALS  # noqa: E402
 from jobs.overhead.findings import BATCHED_GOAL, OWN_OVERHEAD_GOAL  # noqa: E402
 
 STEPS_FILE = "steps.json"
@@ -45,7 +45,7 @@ GOALS = {
     "retrieve_cold_ratio": RETRIEVE_COLD_GOAL,  # at most, ours cold over the tutorial's cold
     "overhead_batched_speedup_1ms": BATCHED_GOAL,  # at least, CPU-bound 1 ms items, batched
     "overhead_own_ratio": OWN_OVERHEAD_GOAL,  # at most, Ray's async task rate over ray101's
-    # The echo's: jobs/loadtest/goals.py, what `ray101 loadtest --check` enforces.
+    # The echo's: jobs/commands/loadtest/goals.py, what `ray101 loadtest --check` enforces.
     "echo_ratio": ECHO_GOALS.ratio,  # at least, echo req/s over the bare ASGI baseline's
     "echo_p99_ms": ECHO_GOALS.p99_ms,  # at most
     "tune_ratio_wall": 0.2,  # at most, our tuning wall over the tutorial's

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench_process import timed_process  # noqa: E402
 
-from jobs import bench  # noqa: E402
+from jobs.runtime.result import save_figure, subplots  # noqa: E402
 
 NAME = "retrieve-cold"
 # ray101's cold first round over the tutorial's, medians of the same session: at most.
@@ -72,7 +72,7 @@ def summarise(tutorial_s: list[float], ours_s: list[float]) -> dict:
 
 def figure(payload: dict, num_cpus: int):
     """Every run as a dot, the median as a bar, for the tutorial and for ray101."""
-    fig, ax = bench.subplots(figsize=(6.0, 4.0))
+    fig, ax = subplots(figsize=(6.0, 4.0))
     groups = (("tutorial's code\n(ray.init(), then the round)", "tutorial_s", "#999999"),
               ("ray101 run retrieve --cold\n(first parallel round)", "ours_s", "#2a6fbb"))  # fmt: skip
     for i, (_, key, color) in enumerate(groups):
@@ -117,7 +117,7 @@ def main() -> int:
         f"{median['tutorial_s']:.2f} s, ray101 {median['ours_s']:.2f} s, ratio "
         f"{payload['ratio']:.2f} (goal <= {GOAL_RATIO:g}: {'met' if payload['met'] else 'MISSED'})"
     )
-    json_path, png_path = bench.save_figure(args.out, NAME, payload, figure(payload, args.num_cpus))
+    json_path, png_path = save_figure(args.out, NAME, payload, figure(payload, args.num_cpus))
     print(f"wrote {json_path} and {png_path}", file=sys.stderr)
     return 0 if payload["met"] else 1
 

@@ -24,7 +24,7 @@ sys.path[:0] = [str(REPO_ROOT), str(Path(__file__).resolve().parent)]
 
 from bench_steps import STEPS, Step  # noqa: E402
 
-from jobs import bench  # noqa: E402
+from jobs.runtime.result import environment  # noqa: E402
 
 # All steps together stay under 15 minutes on a 2-core machine.
 DEFAULT_BUDGET_S = 14 * 60
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     steps_path = out / "steps.json"
     record = json.loads(steps_path.read_text()) if args.only and steps_path.exists() else {}
     record.setdefault("steps", {})
-    record["environment_at_start"] = bench.environment()
+    record["environment_at_start"] = environment()
     deadline = time.monotonic() + args.budget
     failed = []
     for i, step in enumerate(steps, 1):
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(step.name)
             tail = (out / result["log"]).read_text().splitlines()[-5:]
             print("\n".join(f"      | {line}" for line in tail), file=sys.stderr)
-    record["environment_at_end"] = bench.environment()
+    record["environment_at_end"] = environment()
     steps_path.write_text(json.dumps(record, indent=2))
     if failed:
         print(f"no figures from: {', '.join(failed)} (logs in {log_dir})", file=sys.stderr)

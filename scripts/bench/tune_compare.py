@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench_process import timed_process  # noqa: E402
 
-from jobs import bench  # noqa: E402
+from jobs.runtime.result import save_figure, subplots  # noqa: E402
 from jobs.tune import data, model  # noqa: E402
 
 # Ours against the tutorial on the same budget: tuning wall time, and epochs
@@ -180,7 +180,7 @@ def main() -> int:
         "our_epochs_per_run": epochs_seen,
         "runs": {"tutorial": tutorial_runs, "ours": our_runs},
     }
-    json_path, png_path = bench.save_figure(args.out, "tune-compare", payload, figure(payload))
+    json_path, png_path = save_figure(args.out, "tune-compare", payload, figure(payload))
     print(f"wrote {json_path} and {png_path}", file=sys.stderr)
     return 0 if all(met.values()) else 1
 
@@ -189,7 +189,7 @@ def figure(payload: dict):
     """Tutorial against ours, on the same budget: the tuning itself and the whole
     process (start-up and imports included), each ours-over-tutorial ratio on top."""
     tutorial, ours = payload["tutorial"], payload["ours"]
-    fig, ax = bench.subplots(figsize=(6.5, 4.0))
+    fig, ax = subplots(figsize=(6.5, 4.0))
     groups = [("tuning wall", "wall_s", payload["ratio_wall"]),
               ("whole process", "process_s", payload["ratio_process"])]  # fmt: skip
     for i, (_, key, ratio) in enumerate(groups):

@@ -247,7 +247,7 @@ def test_the_ray_pods_write_as_the_tune_identity_the_bucket_job_makes(rendered, 
     The admin keys reach no other pod."""
     import pyarrow.fs as pafs
 
-    from jobs.bucket_user import Store, identity_name
+    from jobs.commands.bucket import Store, identity_name
     from tests.servers.seaweedfs import seaweedfs_server
 
     for source in ("helm:kind", "kustomize:kind"):

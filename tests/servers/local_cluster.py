@@ -1,4 +1,4 @@
-"""The tests' multi-node local Ray: ``jobs.localcluster`` (what ``ray101 cluster
+"""The tests' multi-node local Ray: ``jobs.client.localcluster`` (what ``ray101 cluster
 up`` starts), each cluster with a state dir of its own so a session's and a
 module's run side by side, and its GCS killed and brought back the way Ray's own
 GCS fault-tolerance tests do (the same gcs_server command line, started again).
@@ -24,8 +24,9 @@ from pathlib import Path
 
 import ray
 
-from jobs import localcluster, processes
-from jobs.cluster import enable_token_auth_for
+from jobs.client import localcluster
+from jobs.runtime import processes
+from jobs.runtime.connect import enable_token_auth_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GCS_EXIT_TIMEOUT_S = 10.0

@@ -1,4 +1,4 @@
-"""The tests' servers are started and stopped with :mod:`jobs.processes`; a
+"""The tests' servers are started and stopped with :mod:`jobs.runtime.processes`; a
 binary the test needs and the machine lacks fails the test."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from jobs.processes import start, stop, tail, wait_ready
+from jobs.runtime.processes import start, stop, tail, wait_ready
 
 __all__ = ["require", "start", "stop", "tail", "wait_ready"]
 

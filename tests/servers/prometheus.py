@@ -15,8 +15,8 @@ from pathlib import Path
 import requests
 import yaml
 
-from jobs import _compat
-from jobs.ports import free_port
+from jobs.runtime import ray_internals
+from jobs.runtime.ports import free_port
 from tests.servers import process
 
 START_TIMEOUT_S = 30.0
@@ -57,7 +57,7 @@ def ray_config(session_dir: Path) -> dict:
 
 
 def discovery_file(session_dir: Path) -> Path:
-    return session_dir / _compat.prometheus_discovery_file_name()
+    return session_dir / ray_internals.prometheus_discovery_file_name()
 
 
 def _ready(url: str) -> bool:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.ports import free_port
+from jobs.runtime.ports import free_port
 from tests.servers import process
 
 START_TIMEOUT_S = 15.0

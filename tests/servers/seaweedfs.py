@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.ports import free_port
+from jobs.runtime.ports import free_port
 from tests.servers import process
 from tools.chart import REPO_ROOT, versions
 

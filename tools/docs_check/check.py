@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.errors import UsageError
+from jobs.runtime.errors import UsageError
 from tools.docs_check import parsers
 from tools.docs_check.extract import Command
 

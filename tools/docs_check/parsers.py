@@ -18,8 +18,9 @@ import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from jobs import cli, flags
-from jobs.errors import UsageError
+from jobs import cli
+from jobs.runtime import flags
+from jobs.runtime.errors import UsageError
 
 
 class _Reached(BaseException):  # BaseException: no `except Exception` of a command catches it
@@ -54,9 +55,9 @@ def ray101(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
     ``ray101 run NAME …`` (the workload's parser, the words after NAME). An unknown
     workload raises UsageError."""
     if argv[:1] == ["run"] and len(argv) > 1 and not argv[1].startswith("-"):
-        from jobs import runner
+        from jobs.commands.run import parser_for
 
-        return runner.parser_for(argv[1]), argv[2:]
+        return parser_for(argv[1]), argv[2:]
     return cli.build_parser(every_command=True), argv
 
 

@@ -1,16 +1,62 @@
 """The blocks of helm/ray101/values*.yaml between ``# BEGIN generated`` and
-``# END generated``, from jobs/registry.py and jobs/echo/config.py (jobs.deploy_values)."""
+``# END generated``, from jobs/registry.py and jobs/echo/config.py.
+
+``make manifests`` writes them: one RayJob per batch workload of the registry,
+and the echo service's Serve config and environment, into
+``helm/ray101/values.yaml`` (and the kind and GPU arguments into
+``values-kind.yaml`` and ``values-gpu.yaml``); the chart renders the kustomize
+base from those, so the registry and ``jobs.echo`` stay the only source.
+Build-time only: nothing under ``jobs/`` imports this.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from jobs import registry
 from tools.generate.output import dump
 
 # The values files with workload arguments of their own (values-<profile>.yaml),
 # each the source of a kustomize overlay, k8s/overlays/<profile>.
 PROFILES = ("kind", "gpu")
+# The profiles a workload has arguments for: the cluster's, and the PROFILES'.
+WORKLOAD_PROFILES = ("cluster", *PROFILES)
+
+
+def workloads(profile: str = "cluster") -> dict[str, dict[str, Any]]:
+    """``jobs.workloads``: name -> what its RayJob runs, needs and may take."""
+    if profile not in WORKLOAD_PROFILES:
+        raise ValueError(f"profile must be one of {WORKLOAD_PROFILES}, not {profile!r}")
+    return {
+        w.name: {
+            "enabled": True,
+            "module": w.module,
+            "args": list(w.args_for(profile)),
+            "activeDeadlineSeconds": w.deadline_s,
+            "needs": w.needs,
+        }
+        for w in registry.WORKLOADS.values()
+        if w.rayjob
+    }
+
+
+def overrides(profile: str) -> dict[str, dict[str, Any]]:
+    """What values-<profile>.yaml changes in ``jobs.workloads``: the arguments
+    of the workloads that have their own for that profile."""
+    cluster, other = workloads("cluster"), workloads(profile)
+    return {
+        name: {"args": other[name]["args"]}
+        for name in other
+        if other[name]["args"] != cluster[name]["args"]
+    }
+
+
+def echo_values() -> dict[str, Any]:
+    """``echo.serveConfig`` (serveConfigV2) and ``echo.env`` (Serve's environment)."""
+    from jobs import echo
+
+    return {"serveConfig": echo.rayservice_serve_config(), "env": dict(echo.SERVE_ENV)}
 
 
 def _block(values: dict[str, Any], docs: dict[str, str], indent: int) -> str:
@@ -26,14 +72,12 @@ def _block(values: dict[str, Any], docs: dict[str, str], indent: int) -> str:
 
 def values_blocks() -> dict[str, list[tuple[str, str]]]:
     """values file -> [(source named in its BEGIN marker, the generated text)]."""
-    from jobs import deploy_values
-
     return {
         "values.yaml": [
             (
                 "jobs/registry.py",
                 _block(
-                    {"workloads": deploy_values.workloads("cluster")},
+                    {"workloads": workloads("cluster")},
                     {"workloads": "The batch workloads (generated)."},
                     2,
                 ),
@@ -41,7 +85,7 @@ def values_blocks() -> dict[str, list[tuple[str, str]]]:
             (
                 "jobs/echo/config.py",
                 _block(
-                    deploy_values.echo_values(),
+                    echo_values(),
                     {
                         "serveConfig": "serveConfigV2 of the RayService (generated).",
                         "env": "Environment of every serving container (generated).",
@@ -55,7 +99,7 @@ def values_blocks() -> dict[str, list[tuple[str, str]]]:
                 (
                     "jobs/registry.py",
                     _block(
-                        {"workloads": deploy_values.overrides(profile)},
+                        {"workloads": overrides(profile)},
                         {
                             "workloads": f"The {profile} arguments of the workloads that have them (generated)."
                         },

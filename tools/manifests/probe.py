@@ -39,11 +39,11 @@ def check_module(module: str, args: list[str]) -> dict[str, Any]:
         return _problem(f"cannot import {module}: {_short(exc)}")
     if not hasattr(mod, "main"):
         return _problem(f"{module} has no main(); `python -m {module}` would do nothing")
-    # Workload modules share jobs.runner's parser: check the flags the manifest passes.
+    # Workload modules share jobs.runtime.runner's parser: check the flags the manifest passes.
     if hasattr(mod, "run") and hasattr(mod, "NAME"):
         try:
-            from jobs import runner
-            from jobs.errors import UsageError
+            from jobs.runtime import runner
+            from jobs.runtime.errors import UsageError
 
             runner.build_parser(mod).parse_args(args)
         except UsageError as exc:
@@ -60,7 +60,7 @@ def check_command(argv: list[str]) -> dict[str, Any]:
     flags parse (for `run NAME`, the workload's flags)."""
     try:
         from jobs import cli
-        from jobs.errors import UsageError
+        from jobs.runtime.errors import UsageError
     except BaseException as exc:  # noqa: BLE001
         return _problem(f"cannot import jobs.cli: {_short(exc)}")
     if argv[:1] and argv[0] not in cli.COMMANDS:
@@ -68,9 +68,9 @@ def check_command(argv: list[str]) -> dict[str, Any]:
     try:
         cli.build_parser().parse_args(argv)  # imports the command's module
         if argv[:1] == ["run"] and len(argv) > 1:
-            from jobs import runner
+            from jobs.commands.run import parser_for
 
-            runner.parser_for(argv[1]).parse_args(argv[2:])
+            parser_for(argv[1]).parse_args(argv[2:])
     except UsageError as exc:
         return _problem(f"`ray101 {' '.join(argv)}` is refused: {exc}")
     except SystemExit as exc:

@@ -225,7 +225,7 @@ def check_store_admin_keys(r: Rendered, ctx: Context, expect: Expect) -> Iterato
         for tpl in pod_templates(obj):
             for path, c in containers(tpl):
                 # The bucket Job is the one other holder: it makes the bucket
-                # and the Tune identity (jobs/bucket_user.py).
+                # and the Tune identity (jobs/commands/bucket.py).
                 if id(c) in holders or bucket_created(c) is not None:
                     continue
                 for i, e in enumerate(c.get("env") or []):

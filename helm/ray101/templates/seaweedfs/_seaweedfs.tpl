@@ -3,7 +3,7 @@ SeaweedFS, Tune's S3 store (seaweedfs.enabled): one `weed server` (master,
 volume, filer and S3 gateway in one process). Its admin identity comes from
 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its own environment (the Secret's
 rootUser/rootPassword); the bucket Job makes the Tune identity through the
-IAM API on the S3 port (jobs/bucket_user.py).
+IAM API on the S3 port (jobs/commands/bucket.py).
 */}}
 {{- define "ray101.seaweedfs.fullname" -}}
 {{- printf "%s-seaweedfs" (include "ray101.fullname" .) }}
