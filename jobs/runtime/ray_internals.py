@@ -1,7 +1,7 @@
 """Every use of Ray's private modules, in one place.
 
 Each function names the public API it stands in for and why that is not
-enough. ``tests/test_ray_internals.py`` calls each one against the installed Ray,
+enough. ``tests/runtime/test_ray_internals.py`` calls each one against the installed Ray,
 so an upgrade that moves or removes one fails there with the name of what
 changed, instead of deep inside a workload.
 """

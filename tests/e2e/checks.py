@@ -3,7 +3,7 @@
 Pure functions, no cluster: each takes what kubectl, an exec or the job API
 returned (or the rendered objects) and gives the problems found, empty when
 all is well. tests/e2e/test_failure_paths.py feeds them from a live cluster;
-tests/test_e2e_checks.py feeds them deliberately broken inputs, so each check
+tests/repo/test_e2e_checks.py feeds them deliberately broken inputs, so each check
 is known to fail for the right reason.
 """
 

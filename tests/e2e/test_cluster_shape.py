@@ -3,7 +3,7 @@ runs this build's image tag, the heads' NetworkPolicy lets in the namespace
 the KubeRay operator really runs in, and the kind workers reserve memory so
 their allocatable memory adds up to no more than the docker VM.
 
-Thin glue: the judges are in tests/e2e/checks.py (tested in tests/test_e2e_checks.py).
+Thin glue: the judges are in tests/e2e/checks.py (tested in tests/repo/test_e2e_checks.py).
 """
 
 from __future__ import annotations

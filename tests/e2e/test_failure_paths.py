@@ -4,7 +4,7 @@ store and the Ray pods' S3 keys limited to that bucket, a routed dashboard
 reached from its route's namespace only, the echo on every serve pod, a RayJob's driver stopped at its deadline.
 
 Thin glue: each test gathers what the cluster returns and hands it to a judge
-in tests/e2e/checks.py (tested against broken inputs in tests/test_e2e_checks.py).
+in tests/e2e/checks.py (tested against broken inputs in tests/repo/test_e2e_checks.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ imported ``serve_manifest`` in a function while ``serve_manifest`` imported
 ``submit`` at the top), but not those under ``if TYPE_CHECKING``. ``from jobs
 import x`` is an edge to ``jobs.x`` when that is a module, else to ``jobs``.
 
-    python -m tests.test_import_graph    # the graph's size, every cycle and upward import
+    python -m tests.repo.test_import_graph    # the graph's size, every cycle and upward import
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-JOBS = Path(__file__).resolve().parent.parent / "jobs"
+from tests.support import REPO_ROOT
+
+JOBS = REPO_ROOT / "jobs"
 
 
 def _module_name(path: Path) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from jobs.runtime import ray_internals
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 PRIVATE_IMPORT = re.compile(r"^\s*(from|import)\s+ray(\.[A-Za-z0-9_]+)*\._[A-Za-z]", re.MULTILINE)
 
 

@@ -17,17 +17,13 @@ import pytest
 import ray
 import torch
 from ray import tune
-from ray.cluster_utils import Cluster
 
 import jobs.tune as tune_job
 from jobs.runtime import command, ray_internals, runner
 from jobs.runtime.errors import UsageError
 from jobs.tune import curves, data, model, results, search
 from tests.support import REPO_ROOT
-
-SEED = 7
-TINY = ["--num-samples", "4", "--max-epochs", "3", "--samples", "400", "--seed", str(SEED)]
-TINY += ["--grace-period", "1", "--reduction-factor", "2"]
+from tests.workloads.tune_probe import SEED, TINY
 
 
 @pytest.fixture(scope="module")
@@ -294,38 +290,11 @@ def test_storage_path_from_flag_env_or_default(monkeypatch, tmp_path):
     assert search.resolve_storage(str(tmp_path)) == str(tmp_path)
 
 
-def multi_node_probe() -> None:
-    """Run in a fresh process (the test session may hold its own Ray): a two-node
-    local cluster, two trial reservations made as Tune makes them, then the
-    job's --json run on that cluster."""
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False}
-    )
-    try:
-        cluster.add_node(num_cpus=2)
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, log_to_driver=False, logging_level="WARNING")
-        groups = [search.trial_resources(1, 0).to_placement_group() for _ in range(2)]
-        ray.get([g.ready() for g in groups], timeout=60)
-        nodes = {ray.util.placement_group_table(g)["bundles_to_node_id"][0] for g in groups}
-        for g in groups:
-            ray.util.remove_placement_group(g)
-        print(json.dumps({"reservation_nodes": len(nodes)}), flush=True)
-        # The job reuses this connection, as `ray101 run all` does.
-        argv = ["--json", *TINY, "--max-concurrent-trials", "1", "--storage-path", sys.argv[1]]
-        code = tune_job.main(argv)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-    raise SystemExit(code)
-
-
 @pytest.mark.slow
 def test_trials_spread_over_nodes_of_a_cluster(tmp_path):
     """Two nodes with room for two trials each: two trial reservations land on both."""
     proc = subprocess.run(
-        [sys.executable, "-c", "from tests.test_tune import multi_node_probe; multi_node_probe()",
-         str(tmp_path)],
+        [sys.executable, "-m", "tests.workloads.tune_probe", str(tmp_path)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

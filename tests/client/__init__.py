@@ -1,0 +1,1 @@
+"""jobs/client/: the local multi-node cluster and joining it."""

@@ -1,0 +1,1 @@
+"""jobs/runtime/: the command envelope, SIGTERM, timelines and Ray's private names."""

@@ -1,0 +1,51 @@
+"""A two-node Tune run in a process of its own, and the tiny Tune settings the
+tests share. ``python -m tests.workloads.tune_probe STORAGE`` prints two JSON
+lines: the nodes two trial reservations landed on, then the job's result.
+
+It runs apart from the test session, which may hold a Ray of its own."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import ray
+from ray.cluster_utils import Cluster
+
+import jobs.tune as tune_job
+from jobs.tune import search
+
+SEED = 7
+# Four trials of at most three epochs on 400 rows, ASHA halving after each epoch.
+TINY = ["--num-samples", "4", "--max-epochs", "3", "--samples", "400", "--seed", str(SEED)]
+TINY += ["--grace-period", "1", "--reduction-factor", "2"]
+
+
+def multi_node_probe() -> None:
+    """Run in a fresh process (the test session may hold its own Ray): a two-node
+    local cluster, two trial reservations made as Tune makes them, then the
+    job's --json run on that cluster."""
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False}
+    )
+    try:
+        cluster.add_node(num_cpus=2)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, log_to_driver=False, logging_level="WARNING")
+        groups = [search.trial_resources(1, 0).to_placement_group() for _ in range(2)]
+        ray.get([g.ready() for g in groups], timeout=60)
+        nodes = {ray.util.placement_group_table(g)["bundles_to_node_id"][0] for g in groups}
+        for g in groups:
+            ray.util.remove_placement_group(g)
+        print(json.dumps({"reservation_nodes": len(nodes)}), flush=True)
+        # The job reuses this connection, as `ray101 run all` does.
+        argv = ["--json", *TINY, "--max-concurrent-trials", "1", "--storage-path", sys.argv[1]]
+        code = tune_job.main(argv)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    multi_node_probe()
