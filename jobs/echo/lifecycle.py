@@ -89,7 +89,8 @@ def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
     A cluster joined by ``--address`` or ``$RAY_ADDRESS`` alike may span
     machines, and may have a Prometheus, so only an embedded Ray drops
     HAProxy's metrics. Any ``RAY_SERVE_*`` variable set in this process wins,
-    so each knob can be turned off (``RAY_SERVE_ENABLE_HA_PROXY=0 ray101 serve``).
+    so each knob can be turned off (``RAY_SERVE_ENABLE_HA_PROXY=0 ray101 serve``),
+    and so does a one-machine setting set there (``RAY_worker_niceness=15``).
     """
     env = dict(SERVE_ENV)
     if not haproxy_available():
@@ -105,7 +106,9 @@ def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
         env["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(free_port())
     if connection.embedded:
         env.update(EMBEDDED_ENV)
-    env.update({k: v for k, v in os.environ.items() if k.startswith("RAY_SERVE_")})
+    env.update(
+        {k: v for k, v in os.environ.items() if k.startswith("RAY_SERVE_") or k in ONE_MACHINE_ENV}
+    )
     return env
 
 

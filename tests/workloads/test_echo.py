@@ -105,6 +105,8 @@ def test_one_machine_settings_follow_the_connection(monkeypatch):
     assert not here.keys() & config.EMBEDDED_ENV.keys()
     assert (config.ONE_MACHINE_ENV | config.EMBEDDED_ENV).items() <= embedded.items()
     assert embedded["RAY_SERVE_HAPROXY_STATS_PORT"] != embedded["RAY_SERVE_HAPROXY_METRICS_PORT"]
+    monkeypatch.setenv("RAY_worker_niceness", "15")  # the user's own setting wins
+    assert lifecycle.controller_env(joined, one_machine=True)["RAY_worker_niceness"] == "15"
 
 
 @pytest.mark.parametrize(
@@ -203,6 +205,32 @@ def server():
 @pytest.fixture(scope="module")
 def url(server):
     return server.url
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """(niceness, command line) of every process below ``pid``, from ps."""
+    rows = subprocess.run(
+        ["ps", "-eo", "pid=,ppid=,ni=,args="], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    table = [row.split(None, 3) for row in rows]
+    found, below = [], {pid}
+    for _ in range(len(table)):  # enough passes for any depth
+        for child, parent, nice, args in table:
+            if int(parent) in below and int(child) not in below:
+                below.add(int(child))
+                found.append((int(nice), args))
+    return found
+
+
+def test_the_service_runs_at_the_clients_priority(server):
+    """On one machine the replicas and the proxy actor (which starts HAProxy, so
+    HAProxy inherits its niceness) run at niceness 0, as a client on the same
+    cores does, not at the 15 Ray gives its workers."""
+    processes = descendants(server.process.pid)
+    replicas = [nice for nice, args in processes if "ServeReplica" in args]
+    proxies = [nice for nice, args in processes if "ProxyActor" in args]
+    assert len(replicas) == 2 and len(proxies) == 1, processes
+    assert set(replicas + proxies) == {0}
 
 
 def _error(reply: requests.Response, status: int) -> str:
