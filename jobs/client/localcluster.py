@@ -7,20 +7,14 @@ replicas and CPU limit, and the GPU group's, whose GPUs are logical here
 (Ray counts them; no device backs them). Token auth stays on, with this
 machine's token (``~/.ray/auth_token``, made on first use).
 
-What ``up`` started (process ids, addresses, the cluster's own Ray temp dir)
-is kept in ``$RAY101_STATE_DIR/cluster.json`` (default
-``~/.cache/ray101``); ``down`` ends only those processes, by pid, and the
-worker processes the raylets started later, which name that temp dir on
-their command line, and the HAProxy Serve started for one of its nodes (its
-config is under ``/tmp/haproxy-serve/<node id>/``). Never ``ray stop``: it
-would end every Ray here. Each state dir is one cluster, so several can run
-side by side (a test session's and a test module's, say).
-
-GCS fault tolerance as KubeRay sets it up: with ``RAY_REDIS_ADDRESS``
-(host:port) in the environment the GCS keeps its state in that Redis,
-authenticated with ``REDIS_PASSWORD`` when set (KubeRay passes it as
-``--redis-password``), under ``RAY_external_storage_namespace`` when set;
-raylets then survive a GCS restart (docs/ha.md).
+What ``up`` started (pids, addresses, the cluster's own Ray temp dir) is kept
+in ``$RAY101_STATE_DIR/cluster.json`` (default ``~/.cache/ray101``); ``down``
+ends only those processes, the workers whose command line names that temp dir,
+and the HAProxy Serve started for one of its nodes. Never ``ray stop``: it
+would end every Ray here. One state dir is one cluster, so several can run.
+With ``RAY_REDIS_ADDRESS`` (and ``REDIS_PASSWORD``,
+``RAY_external_storage_namespace``) set, the GCS keeps its state in that Redis
+as KubeRay sets it up, and raylets survive a GCS restart (docs/ha.md).
 """
 
 from __future__ import annotations
