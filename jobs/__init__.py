@@ -2,7 +2,8 @@
 
 The workloads sit at the top, where users call them: each is a module or a
 package (``retrieve``, ``echo``, ``tune``, ...), listed in ``jobs.registry``,
-and runs as ``python -m jobs.<name>`` or ``ray101 run <name>``. ``jobs.cli`` is
+and runs as ``python -m jobs.<name>`` or ``ray101 run <name>``. What a workload
+module provides is ``jobs.runtime.runner.WorkloadModule``. ``jobs.cli`` is
 the ``ray101`` command. The rest is in three packages by role:
 ``jobs.runtime`` (running one workload), ``jobs.client`` (talking to a cluster
 from outside) and ``jobs.commands`` (the ``ray101`` verbs).

@@ -21,6 +21,7 @@ from jobs.runtime import flags, runner
 from jobs.runtime.result import JobResult, timed
 
 NAME = "counter"
+plot = None  # no figure: the result is the answer
 
 
 # The actor only holds a number; it needs no CPU of its own while idle.

@@ -23,6 +23,8 @@ from jobs.runtime import flags, runner
 from jobs.runtime.result import JobResult, timed
 
 NAME = "dag"
+preflight = None  # nothing to check before Ray starts
+plot = None  # no figure: the result is the answer
 log = logging.getLogger(__name__)
 
 

@@ -22,6 +22,7 @@ from jobs.runtime.connect import IO_TASK_CPUS
 from jobs.runtime.result import JobResult, speedup
 
 NAME = "dependencies"
+preflight = None  # nothing to check before Ray starts
 
 
 def process_item(item: int, delay: float) -> int:

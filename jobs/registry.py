@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from jobs.runtime.errors import UsageError
+
+if TYPE_CHECKING:  # the runner loads Ray's connection code; `ray101 list` needs none
+    from jobs.runtime.runner import WorkloadModule
 
 NEEDS = ("none", "mongodb", "storage")
 # Tune's small budget: `make demo` and the kind cluster (a laptop) both use it.
@@ -50,8 +53,14 @@ class Workload:
         given = {"kind": self.kind_args, "gpu": self.gpu_args}.get(profile)
         return self.cluster_args if given is None else given
 
-    def load(self) -> ModuleType:
-        return importlib.import_module(self.module)
+    def load(self) -> WorkloadModule:
+        """The workload's module, refused unless it provides every name the runner uses."""
+        from jobs.runtime.runner import WorkloadModule
+
+        module = importlib.import_module(self.module)
+        if not isinstance(module, WorkloadModule):
+            raise TypeError(f"{self.module} is not a workload module (jobs.runtime.runner)")
+        return module
 
 
 WORKLOADS: dict[str, Workload] = {

@@ -18,6 +18,7 @@ from jobs.runtime.connect import IO_TASK_CPUS, alive_nodes, nodes_lost
 from jobs.runtime.result import JobResult, speedup
 
 NAME = "retrieve"
+preflight = None  # nothing to check before Ray starts
 
 
 def make_database(items: int) -> list[str]:

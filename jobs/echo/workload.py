@@ -17,6 +17,8 @@ from jobs.runtime.ports import free_port
 from jobs.runtime.result import JobResult
 
 NAME = "echo"
+preflight = None  # nothing to check before Ray starts
+plot = None  # no figure: the result is the answer
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from jobs.runtime import flags, runner
 from jobs.runtime.result import JobResult
 
 NAME = "overhead"
+preflight = None  # nothing to check before Ray starts
 
 DEFAULT_DURATIONS_MS = "0,0.1,1,10,100"
 
