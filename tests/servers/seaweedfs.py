@@ -127,13 +127,17 @@ def seaweedfs_server(admin: tuple[str, str] | None = None) -> Iterator[SeaweedFS
     proc = process.start(command, log_path, cwd=workdir, env=env)
     try:
         endpoint = f"http://127.0.0.1:{ports['s3.port']}"
-        process.wait_ready(
-            proc,
-            lambda: _answers(endpoint),
-            f"weed server (built by {BUILD_SCRIPT})",
-            log_path,
-            START_TIMEOUT_S,
-        )
+        try:
+            process.wait_ready(
+                proc,
+                lambda: _answers(endpoint),
+                f"weed server (built by {BUILD_SCRIPT})",
+                log_path,
+                START_TIMEOUT_S,
+            )
+        except RuntimeError as exc:  # the log's tail is a Go stack; name the fatal line too
+            fatal = [line for line in log_path.read_text().splitlines() if line[:1] == "F"]
+            raise RuntimeError(f"{fatal[-1] if fatal else 'no fatal line'}; {exc}") from None
         yield SeaweedFS(endpoint, access_key, secret_key, proc.pid)
     finally:
         # weed takes 10 s and more to stop on SIGTERM; its data is thrown away.
