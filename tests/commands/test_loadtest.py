@@ -1,6 +1,6 @@
 """``ray101 loadtest``: its guards, its figures and both clients, against the bare baseline.
 
-The run against the real echo service is in test_echo.py, which already has
+The run against the real echo service is in test_echo_http.py, which already has
 one running.
 """
 

@@ -1,5 +1,5 @@
 """`ray101 wait data|bucket` and `ray101 bucket create`: what the RayJob submitter
-pods and the bucket Job run (tests/deploy/test_manifests.py runs them as rendered,
+pods and the bucket Job run (tests/deploy/test_manifests_waits.py runs them as rendered,
 against the MongoDB stand-in and a stub S3 endpoint), and the S3 identity of
 `bucket create --bucket-user`, against a real SeaweedFS (tests/servers/seaweedfs.py)."""
 

@@ -10,10 +10,10 @@ import re
 import pytest
 import yaml
 
-from tests.deploy.helpers import _obj, _render, _report
+from tests.deploy.helpers import _full_scale, _obj, _quantity, _render, _report
 from tools.chart import CHART_DIR, REPO_ROOT
 from tools.manifests import checks, render, schemas
-from tools.manifests.model import Rendered, pod_templates
+from tools.manifests.model import pod_templates
 
 
 @pytest.mark.parametrize("values_file", list(render.CHART_VALUES.values()))
@@ -227,45 +227,6 @@ def test_notes_tell_how_to_connect():
         {"ray": {"auth": {"mode": "disabled"}, "head": {"serviceType": "LoadBalancer"}}}
     )
     assert insecure.count("WARNING") == 2
-
-
-def _quantity(value) -> float:
-    """A Kubernetes quantity in bytes or cores."""
-    text = str(value)
-    for suffix, factor in (("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30), ("m", 1e-3)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
-
-
-def _amount(containers: list[dict], section: str, resource: str) -> float:
-    return sum(
-        _quantity((c.get("resources", {}).get(section) or {}).get(resource, 0)) for c in containers
-    )
-
-
-def _full_scale(r: Rendered, section: str) -> dict[str, float]:
-    """CPU and memory of every pod at once, each Ray worker group at maxReplicas,
-    the autoscaler sidecars included; a pod counts the larger of its init
-    containers and the sum of its containers, as the scheduler does."""
-    total = {"cpu": 0.0, "memory": 0.0}
-    for obj in r.all_objects():
-        spec = obj.get("spec", {}).get("rayClusterConfig") or obj.get("spec", {})
-        groups = {g["groupName"]: g["maxReplicas"] for g in spec.get("workerGroupSpecs") or []}
-        for tpl in pod_templates(obj):
-            count = groups.get(tpl.group, 1)
-            for resource in total:
-                pods = [
-                    tpl.spec.get("containers") or [],
-                    *([c] for c in tpl.spec.get("initContainers") or []),
-                ]
-                total[resource] += count * max(_amount(cs, section, resource) for cs in pods)
-        if obj["kind"] in ("RayCluster", "RayService"):
-            for resource in total:
-                total[resource] += _quantity(
-                    spec["autoscalerOptions"]["resources"][section][resource]
-                )
-    return total
 
 
 def test_the_kind_rendering_fits_the_docker_budget_docs_kind_states(rendered):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deploy.helpers import _full_scale
 from tools import chart
 from tools.chart import REPO_ROOT
 from tools.manifests import render
@@ -362,8 +363,6 @@ def test_make_e2e_runs_every_e2e_check_once():
 def test_the_kind_requests_fit_what_the_reserved_workers_offer(rendered):
     """At full scale the kind rendering's requests fit the two workers'
     allocatable memory at the documented Docker size, which kind now enforces."""
-    from tests.deploy.test_chart_values import _full_scale
-
     text = (REPO_ROOT / "docs" / "kind.md").read_text()
     gib = int(re.search(r"Docker needs \*\*(\d+) GiB of memory", text)[1])
     system, kube = _reserved(yaml.safe_load(KIND_CONFIG.read_text()))

@@ -89,7 +89,7 @@ def test_ci_lints_tests_and_runs_the_mongodb_tests_against_mongo():
     job = workflow["jobs"][with_mongo[0]]
     assert job["env"]["MONGODB_URI"].startswith("mongodb://127.0.0.1:27017")
     assert "-m mongodb" in runs[with_mongo[0]]
-    # The test job installs shellcheck, so tests/repo/test_scripts.py's check runs.
+    # The test job installs shellcheck, so tests/repo/test_scripts_bash.py's check runs.
     assert "apt-get install -y shellcheck" in runs["test"]
 
 

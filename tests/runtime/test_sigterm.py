@@ -113,7 +113,7 @@ def test_sigterm_ends_a_running_workload_with_one_line(ray101_cluster, name):
 
 def test_sigterm_ends_the_echo_service_with_one_line(ray101_cluster):
     port = free_port()
-    # Joined to the session's cluster: the embedded path is test_echo's.
+    # Joined to the session's cluster: the embedded path is test_echo_http.py's.
     address = ray101_cluster.state.gcs_address
     proc = ray101_cluster.popen("serve", "--address", address, "--port", str(port))
     try:

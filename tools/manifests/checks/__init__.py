@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from tools.manifests.checks.apiserver import check_unique_names_and_references
 from tools.manifests.checks.chart import check_chart_versions
 from tools.manifests.checks.context import EXPECT, Context, Expect, load_context
+from tools.manifests.checks.gpu import check_gpu_group, check_tune_uses_the_gpus
 from tools.manifests.checks.ha import check_gcs_fault_tolerance
 from tools.manifests.checks.identity import check_service_accounts
 from tools.manifests.checks.imports import check_imports, probe_python
@@ -30,16 +31,8 @@ from tools.manifests.checks.pods import (
     check_resources,
     check_security,
 )
-from tools.manifests.checks.ray import (
-    check_gpu_group,
-    check_ray_clusters,
-    check_ray_qos,
-    check_rayjob_deadlines,
-    check_rayjobs,
-    check_serve_config,
-    check_tune_storage,
-    check_tune_uses_the_gpus,
-)
+from tools.manifests.checks.ray_clusters import check_ray_clusters, check_ray_qos
+from tools.manifests.checks.rayjobs import check_rayjob_deadlines, check_rayjobs
 from tools.manifests.checks.references import (
     check_env_references,
     check_mongodb_uri,
@@ -52,6 +45,8 @@ from tools.manifests.checks.routes import (
     check_pod_monitors,
     check_routes,
 )
+from tools.manifests.checks.serve import check_serve_config
+from tools.manifests.checks.tune_storage import check_tune_storage
 from tools.manifests.model import Problem, Rendered
 
 PER_RENDERING: list[Callable[[Rendered, Context, Expect], Iterator[Problem]]] = [
