@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from tests.e2e import checks
-from tests.e2e.conftest import NAMESPACE, RAYCLUSTER
+from tests.e2e.deployment import NAMESPACE, RAYCLUSTER
 from tools.chart import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from tests.e2e import checks
-from tests.e2e.conftest import (
+from tests.e2e.deployment import (
     HEAD_SVC,
     MONGO_STS,
     NAMESPACE,

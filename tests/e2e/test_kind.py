@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from jobs import registry
-from tests.e2e.conftest import (
+from tests.e2e.deployment import (
     LOADER_JOB,
     MONGO_DB,
     MONGO_POD,

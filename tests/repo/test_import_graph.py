@@ -1,4 +1,5 @@
-"""No import circle in jobs/, and the floors of jobs/ import only downwards.
+"""No import circle in jobs/, the floors of jobs/ import only downwards, and
+no file of tests/ imports a conftest or a test module.
 
 No module imports, through others, the module importing it; and the packages
 by role keep their order (:data:`MAY_IMPORT`): ``jobs.runtime`` at the bottom,
@@ -187,3 +188,54 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ---------------------------------------------------------------------------
+# tests/: fixtures reach tests through pytest, helpers through modules that are
+# neither a conftest nor a test module, so no test depends on another's file.
+
+
+def _conftest_or_test_module(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return module.startswith("tests.") and (last == "conftest" or last.startswith("test_"))
+
+
+def imports_of_test_files(root: Path) -> dict[str, set[str]]:
+    """For every .py under ``root``: the modules of ``tests`` it imports."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        names: set[str] = set()
+        for node in _imports(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif node.module and node.level == 0:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+                names.add(node.module)
+        found[str(path.relative_to(root.parent))] = names
+    return found
+
+
+def forbidden_test_imports(root: Path) -> list[str]:
+    return [
+        f"{path} imports {name}"
+        for path, names in imports_of_test_files(root).items()
+        for name in sorted(names)
+        if _conftest_or_test_module(name)
+    ]
+
+
+def test_no_test_imports_a_conftest_or_a_test_module():
+    assert forbidden_test_imports(REPO_ROOT / "tests") == []
+
+
+def test_an_import_of_a_conftest_or_a_test_module_is_found(tmp_path):
+    root = tmp_path / "tests"
+    (root / "e2e").mkdir(parents=True)
+    (root / "a.py").write_text("from tests.e2e import conftest\nfrom tests.support import x\n")
+    (root / "b.py").write_text("import tests.e2e.test_kind\n")
+    (root / "c.py").write_text("from tests.e2e.test_kind import y\n")
+    assert forbidden_test_imports(root) == [
+        "tests/a.py imports tests.e2e.conftest",
+        "tests/b.py imports tests.e2e.test_kind",
+        "tests/c.py imports tests.e2e.test_kind",
+    ]

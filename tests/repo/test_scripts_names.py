@@ -10,7 +10,7 @@ import subprocess
 
 import yaml
 
-from tests.e2e import conftest as e2e
+from tests.e2e import deployment as e2e
 from tests.repo.scripts_support import LIB_SOURCE, SCRIPTS_DIR, kustomize_bin, lib_values
 from tests.support import REPO_ROOT, VERSIONS
 
