@@ -20,7 +20,7 @@ import bson
 import ray
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import AutoReconnect, ConnectionFailure
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from jobs.mongo.checksum import Checksum, Outcome
@@ -85,7 +85,16 @@ class Aggregator:
         return {"pid": os.getpid(), "host": socket.gethostname()}
 
     def run(self, task: Task) -> Outcome:
-        return run_task(self.db, task, self.batch_size, self.max_time_ms)
+        # An aggregation only reads, so a connection lost mid-stream is run once
+        # more from the start. pymongo retries the first command itself, never
+        # a getMore: a failover, or the driver clearing its pool after a missed
+        # heartbeat on a loaded node (which cancels the open cursor), ends the
+        # stream with AutoReconnect.
+        try:
+            return run_task(self.db, task, self.batch_size, self.max_time_ms)
+        except AutoReconnect as exc:
+            log.warning("%s: connection lost (%s); running it again", task.label, exc)
+            return run_task(self.db, task, self.batch_size, self.max_time_ms)
 
     def close(self) -> None:
         self.client.close()
@@ -99,7 +108,8 @@ AggregatorActor = ray.remote(
 )(Aggregator)
 
 # Failures worth one more try: the actor died (it restarts), or the network
-# dropped. A refused pipeline (OperationFailure) fails the same way again.
+# dropped again after Aggregator.run's own retry. A refused pipeline
+# (OperationFailure) fails the same way again.
 RETRYABLE = (RayActorError, ActorUnavailableError, ConnectionFailure)
 
 

@@ -5,13 +5,15 @@ The reference is computed from the very documents loaded into the server
 (tests/conftest.py): MONGODB_URI's server (a scratch database, dropped
 afterwards), else the nx-27017 stand-in. Against the stand-in the comparison
 tolerates only its known defects, listed in tests/README.md. The pool goes on
-when an actor restarts or is gone.
+when an actor restarts or is gone, and an aggregation runs again when its
+connection is cut mid-stream.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 import ray
@@ -19,8 +21,9 @@ import ray
 from jobs.mongo.benchmark import Benchmark, benchmark
 from jobs.mongo.partition import balance_problems, part_counts
 from jobs.mongo.pipelines import PIPELINES, task_for
-from jobs.mongo.pool import AggregatorPool
+from jobs.mongo.pool import Aggregator, AggregatorPool
 from jobs.mongo.report import report
+from tests.servers.cutting_proxy import cutting_proxy
 from tests.workloads.mongo_support import COMMENTS, DB, MOVIES, assert_matches_reference, reference
 
 pytestmark = pytest.mark.mongodb
@@ -113,3 +116,20 @@ def test_pool_goes_on_without_an_actor_that_is_gone(ray_session, settings, mflix
 
 def is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def test_an_aggregation_cut_mid_stream_runs_again(mflix, standin):
+    """The connection drops inside a cursor (in a getMore, which pymongo never
+    retries): the aggregation runs once more and gives the full, right answer."""
+    uri, dataset = mflix
+    server = urlsplit(uri)
+    with cutting_proxy((server.hostname, server.port), cut_after=64 * 1024) as proxy:
+        through_proxy = uri.replace(server.netloc, f"127.0.0.1:{proxy.port}")
+        # Small batches, so the reply the cut lands in is a getMore's.
+        aggregator = Aggregator(through_proxy, DB, batch_size=50, max_time_ms=30_000)
+        try:
+            outcomes = [aggregator.run(task_for(p)) for p in PIPELINES]
+        finally:
+            aggregator.close()
+    assert proxy.cuts == 1
+    assert_matches_reference(outcomes, reference(dataset), standin)
