@@ -13,6 +13,8 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test (0: one process); each has its own Ray.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo data test lint format manifests e2e bench constraints constraints-checkov dashboards clean
@@ -41,7 +43,7 @@ data: $(STAMP) ## Load sample_mflix-shaped data into MONGODB_URI (idempotent)
 	$(BIN)/ray101 data load
 
 test: $(STAMP) $(CHECKOV_STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
-	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, the docs' commands against the code (tools.docs_check), the generated files current (tools.generate --check), plus helm lint, schemas, checkov and the project's checks of every rendered manifest
 	$(BIN)/ruff check .
