@@ -52,26 +52,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Parallel runs. `make test` runs pytest-xdist's workers (-n, --dist loadgroup);
-# each worker is a process with its own Ray, and every server a test starts
-# takes a free port, so two workers share nothing but the machine. The unit
-# of work is a module, so a module-scoped Ray starts once; modules that use
-# one of these session- or package-wide fixtures go to the same worker, so it
-# too starts once (and two workers never load the same MongoDB database).
-SHARED_FIXTURES = ("ray101_cluster", "mflix")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    group_of: dict[str, str] = {}
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        shared = next((f for f in SHARED_FIXTURES if f in item.fixturenames), None)
-        if shared or module not in group_of:
-            group_of[module] = shared or group_of.get(module) or module
-    for item in items:
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group_of[item.nodeid.split("::")[0]]))
+# Parallel runs. `make test` runs pytest-xdist's workers (-n 2, --dist load):
+# each is a process with its own Ray, servers and session fixtures, every
+# server a test starts takes a free port, and a scratch database on
+# MONGODB_URI's server carries the worker's name (support.per_worker), so two
+# workers share nothing but the machine.
 
 
 @pytest.fixture(scope="module")

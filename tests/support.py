@@ -50,6 +50,13 @@ def local_ray(num_cpus: int = TEST_NUM_CPUS, **kwargs) -> Iterator[None]:
         ray.shutdown()
 
 
+def per_worker(name: str) -> str:
+    """``name`` for this pytest-xdist worker (``name_gw0``), or as it is in one
+    process: two workers share MONGODB_URI's server, never a scratch database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}_{worker}" if worker else name
+
+
 def run_cli(
     *args: str, timeout: float = 300, env: dict | None = None
 ) -> subprocess.CompletedProcess:

@@ -14,8 +14,9 @@ import bson
 from jobs.mongo.checksum import Outcome
 from jobs.mongo.data import Dataset
 from jobs.mongo.pipelines import PIPELINES
+from tests.support import per_worker
 
-DB = "ray101_test_aggregate"
+DB = per_worker("ray101_test_aggregate")
 MOVIES, COMMENTS = 2_000, 4_000
 
 

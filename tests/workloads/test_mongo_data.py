@@ -25,11 +25,11 @@ from jobs.mongo.data import generate
 from jobs.mongo.load import load
 from jobs.runtime.errors import UsageError
 from jobs.runtime.ports import free_port
-from tests.support import run_cli
+from tests.support import per_worker, run_cli
 
 pytestmark = pytest.mark.mongodb
 
-DB = "ray101_test_data"
+DB = per_worker("ray101_test_data")
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_load_twice_counts_indexes_and_same_bytes(mongo_uri, db, capsys):
     first = capsys.readouterr().out
     assert "movies: 300 documents (300 inserted" in first
     assert "comments: 700 documents (700 inserted" in first
-    assert "Loaded ray101_test_data in" in first
+    assert f"Loaded {DB} in" in first
 
     assert _load(mongo_uri, "--movies", "300", "--comments", "700") == 0
     second = capsys.readouterr().out
