@@ -51,14 +51,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     os._exit(config.stash[_EXIT_STATUS])
 
 
-# ---------------------------------------------------------------------------
-# Parallel runs. `make test` runs pytest-xdist's workers (-n 2, --dist load):
-# each is a process with its own Ray, servers and session fixtures, every
-# server a test starts takes a free port, and a scratch database on
-# MONGODB_URI's server carries the worker's name (support.per_worker), so two
-# workers share nothing but the machine.
-
-
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
     """The module's local Ray. Tests that use it must clean up their actors."""

@@ -77,6 +77,16 @@ def run_script(
     )
 
 
+def fake_tools(tmp_path: Path, **scripts: str) -> Path:
+    """A folder of fake tools: each name's shell script (after ``#!/bin/sh``), executable."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in scripts.items():
+        (bin_dir / tool).write_text(f"#!/bin/sh\n{body}")
+        (bin_dir / tool).chmod(0o755)
+    return bin_dir
+
+
 def minimal_path(tmp_path: Path, *fakes: str, real: tuple[str, ...] = ()) -> str:
     """A PATH with only what the scripts' first steps use, plus fake tools.
 

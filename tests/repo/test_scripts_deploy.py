@@ -19,6 +19,7 @@ from tests.repo.scripts_support import (
     LIB_SOURCE,
     MISSING_TOOL,
     SCRIPTS_DIR,
+    fake_tools,
     kustomize_bin,
     run_script,
 )
@@ -115,18 +116,8 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
 ):
     """Helm 4 applies server-side, and the autoscaler owns the RayCluster's worker
     groups once it has scaled: a second deploy must force the conflict."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    calls = tmp_path / "helm-calls"
-    (fake / "helm").write_text(
-        "#!/bin/sh\n"
-        f'if [ "$1" = version ]; then echo {helm_version}; exit 0; fi\n'
-        f'echo "$@" >> "{calls}"\n'
-    )
     # A cluster that answers everything with nothing: the waits after helm time out.
-    (fake / "kubectl").write_text("#!/bin/sh\nexit 0\n")
-    for tool in ("helm", "kubectl"):
-        (fake / tool).chmod(0o755)
+    fake, calls = fake_helm_and_kubectl(tmp_path, helm_version)
     result = run_deploy_against(fake)
     assert result.returncode == 1, result.stderr
     # No StatefulSet listed: MongoDB is not waited for, the RayCluster is.
@@ -138,17 +129,14 @@ def test_deploy_takes_back_fields_the_autoscaler_owns_with_helm_4(
     assert [a for a in args if a.startswith(("--server-side", "--force-conflicts"))] == apply_flags
 
 
-def fake_helm_and_kubectl(tmp_path: Path) -> tuple[Path, Path]:
+def fake_helm_and_kubectl(tmp_path: Path, helm_version: str = "v4.0.0") -> tuple[Path, Path]:
     """A helm that records its calls and a kubectl that answers nothing."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
     calls = tmp_path / "helm-calls"
-    (fake / "helm").write_text(
-        f'#!/bin/sh\nif [ "$1" = version ]; then echo v4.0.0; exit 0; fi\necho "$@" >> "{calls}"\n'
+    fake = fake_tools(
+        tmp_path,
+        helm=f'if [ "$1" = version ]; then echo {helm_version}; exit 0; fi\necho "$@" >> "{calls}"\n',
+        kubectl="exit 0\n",
     )
-    (fake / "kubectl").write_text("#!/bin/sh\nexit 0\n")
-    for tool in ("helm", "kubectl"):
-        (fake / tool).chmod(0o755)
     return fake, calls
 
 
@@ -182,18 +170,14 @@ def test_deploy_refuses_an_extra_values_file_that_does_not_exist(tmp_path):
 def test_deploy_deletes_finished_one_off_jobs_before_applying(tmp_path):
     """A Job's pod template is immutable: a finished loader or bucket Job is
     deleted before helm runs, so a new image re-creates it instead of failing."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
     calls = tmp_path / "calls"
     # The loader has completed; the bucket Job does not exist.
-    (fake / "kubectl").write_text(
-        "#!/bin/sh\n"
-        f'echo "kubectl $*" >> "{calls}"\n'
-        'case "$*" in *"get job ray101-data-load"*) echo Complete ;; esac\n'
+    fake = fake_tools(
+        tmp_path,
+        kubectl=f'echo "kubectl $*" >> "{calls}"\n'
+        'case "$*" in *"get job ray101-data-load"*) echo Complete ;; esac\n',
+        helm=f'echo "helm $*" >> "{calls}"\n',
     )
-    (fake / "helm").write_text(f'#!/bin/sh\necho "helm $*" >> "{calls}"\n')
-    for tool in ("helm", "kubectl"):
-        (fake / tool).chmod(0o755)
     result = run_deploy_against(fake)
     assert result.returncode == 1, result.stderr  # the waits time out on the fake cluster
     lines = calls.read_text().splitlines()

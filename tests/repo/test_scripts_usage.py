@@ -9,7 +9,14 @@ import subprocess
 
 import pytest
 
-from tests.repo.scripts_support import COMMANDS, MISSING_TOOL, SCRIPTS_DIR, minimal_path, run_script
+from tests.repo.scripts_support import (
+    COMMANDS,
+    MISSING_TOOL,
+    SCRIPTS_DIR,
+    fake_tools,
+    minimal_path,
+    run_script,
+)
 from tests.support import REPO_ROOT
 
 
@@ -63,14 +70,11 @@ def test_submit_without_a_cluster_exits_3_after_finding_the_module(tmp_path):
 def test_submit_tune_refuses_without_the_storage_its_rayjob_names(tmp_path):
     """Tune's trials on several pods need shared storage: without the tune
     RayJob's RAY101_STORAGE_PATH, scripts/submit says so in one line, exit 3."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
     # A cluster with the RayCluster but a tune RayJob without a runtime env.
-    (fake / "kubectl").write_text(
-        "#!/bin/sh\n"
-        'case "$*" in *"get raycluster ray101 -o name"*) echo raycluster.ray.io/ray101 ;; esac\n'
+    fake = fake_tools(
+        tmp_path,
+        kubectl='case "$*" in *"get raycluster ray101 -o name"*) echo raycluster.ray.io/ray101 ;; esac\n',
     )
-    (fake / "kubectl").chmod(0o755)
     result = subprocess.run(
         ["bash", str(SCRIPTS_DIR / "submit"), "tune"],
         cwd=REPO_ROOT,
