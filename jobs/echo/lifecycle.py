@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +47,13 @@ READY_TIMEOUT_S = 60.0
 READY_STREAK = 10
 # Seconds to wait for Serve to stop before leaving it to Ray's shutdown.
 STOP_TIMEOUT_S = 60.0
+# HAProxy's own listeners (stats, metrics) get ports chosen free here, but
+# another process may take one before HAProxy binds it, seconds later (a second
+# test worker's server once did); then Serve is started again on other ports.
+CHOSEN_PORTS = ("RAY_SERVE_HAPROXY_STATS_PORT", "RAY_SERVE_HAPROXY_METRICS_PORT")
+START_ATTEMPTS = 3
+# How HAProxy reports a listener it could not bind, with the address.
+BIND_FAILED = re.compile(r"cannot bind socket \(Address already in use\) for \[([^\]]+)\]")
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -101,15 +109,27 @@ def controller_env(connection: Connection, one_machine: bool) -> dict[str, str]:
         env.update(ONE_MACHINE_ENV)
         # HAProxy's stats and metrics listeners default to fixed ports (8404,
         # 9101) on all interfaces; a second Serve on the same machine would
-        # collide, so each local Serve gets free ones.
-        env["RAY_SERVE_HAPROXY_STATS_PORT"] = str(free_port())
-        env["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(free_port())
+        # collide, so each local Serve gets ports free on every interface.
+        env.update({name: str(free_port("0.0.0.0")) for name in CHOSEN_PORTS})
     if connection.embedded:
         env.update(EMBEDDED_ENV)
     env.update(
         {k: v for k, v in os.environ.items() if k.startswith("RAY_SERVE_") or k in ONE_MACHINE_ENV}
     )
     return env
+
+
+def address_taken(exc: BaseException) -> str | None:
+    """The address HAProxy could not bind, when that is why Serve did not start."""
+    match = BIND_FAILED.search(str(exc))
+    return match.group(1) if match else None
+
+
+def chosen_here(address: str, env: dict[str, str]) -> bool:
+    """Whether ``address``'s port is one :func:`controller_env` chose, so other
+    free ports may do; a port the user set stays theirs to change."""
+    port = address.rsplit(":", 1)[-1]
+    return any(env.get(name) == port and name not in os.environ for name in CHOSEN_PORTS)
 
 
 def serve_running() -> bool:
@@ -194,17 +214,30 @@ def start(host: str, port: int, connection: Connection) -> Running:
     """
     owns_serve = not serve_running()
     one_machine = connection.embedded or cluster_on_this_machine()
-    env = controller_env(connection, one_machine)
     # serve.run reports at INFO that it reuses the controller serve.start just
     # made; the ready line the commands print says what matters.
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
-    serve.start(
-        # Serve's default, a proxy on every node, unless the nodes share this
-        # machine: their proxies would all bind host:port.
-        proxy_location="HeadOnly" if one_machine else "EveryNode",
-        http_options={"host": host, "port": port},
-        controller_options={"runtime_env": {"env_vars": env}},
-    )
+    for attempt in range(1, START_ATTEMPTS + 1):
+        env = controller_env(connection, one_machine)
+        try:
+            serve.start(
+                # Serve's default, a proxy on every node, unless the nodes share
+                # this machine: their proxies would all bind host:port.
+                proxy_location="HeadOnly" if one_machine else "EveryNode",
+                http_options={"host": host, "port": port},
+                controller_options={"runtime_env": {"env_vars": env}},
+            )
+            break
+        except ray.exceptions.RayTaskError as exc:
+            taken = address_taken(exc)
+            if taken is None or not owns_serve:
+                raise
+            shutdown_serve()  # the controller outlives its proxy's failed start
+            if attempt == START_ATTEMPTS or not chosen_here(taken, env):
+                raise UsageError(
+                    f"HAProxy cannot listen on {taken}: address already in use"
+                ) from None
+            log.warning("HAProxy's port %s was taken before it bound it; choosing others", taken)
     # Loaded by its import path, as a RayService does.
     application = ray_internals.application_from_import_path(IMPORT_PATH)
     serve.run(application, name=APP_NAME, route_prefix=ROUTE_PREFIX)

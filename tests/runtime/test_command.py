@@ -90,7 +90,7 @@ def test_sigterm_inside_ray_get_is_still_143():
         "def nap():\n"
         "    time.sleep(60)\n"
         "def body():\n"
-        "    ray.init(num_cpus=1, include_dashboard=False, logging_level='ERROR')\n"
+        "    ray.init(address='local', num_cpus=1, include_dashboard=False, logging_level='ERROR')\n"
         "    stop_on_sigterm()  # ray.init installs its own handler, as jobs.runtime.connect knows\n"
         "    try:\n"
         "        ref = nap.remote()\n"

@@ -4,14 +4,19 @@ its CPUs given back), and serving declared only once every proxy answers."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 import ray
+import requests
 
 from jobs.echo import config, lifecycle, workload
+from jobs.echo.parsing import reply_text
 from jobs.runtime import runner
 from jobs.runtime.connect import Connection, resolve_address
+from jobs.runtime.errors import UsageError
+from jobs.runtime.ports import free_port
 
 
 def test_one_machine_settings_follow_the_connection(monkeypatch):
@@ -53,6 +58,37 @@ def test_run_echo_workload(ray_session):
     while ray.available_resources().get("CPU") != total_cpus and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ray.available_resources().get("CPU") == total_cpus
+
+
+@pytest.mark.slow
+def test_a_haproxy_port_taken_before_haproxy_binds_it_is_chosen_again(
+    ray_session, monkeypatch, caplog
+):
+    """Another process takes the port chosen for HAProxy's stats before HAProxy
+    binds it: Serve starts again on other free ports. A port the user set is
+    theirs: then the start stops with one clear error, and no Serve is left."""
+    embedded = Connection(address=None, embedded=True, client=False)
+    monkeypatch.delenv("RAY_SERVE_HAPROXY_METRICS_PORT", raising=False)
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        chosen = iter([taken])  # the first port chosen is the one taken
+        monkeypatch.setattr(
+            lifecycle, "free_port", lambda host="127.0.0.1": next(chosen, 0) or free_port(host)
+        )
+        running = lifecycle.start("127.0.0.1", free_port(), embedded)
+        try:
+            reply = requests.get(running.url, params={"data": "again"}, timeout=10)
+            assert reply.text == reply_text("again")
+            assert str(taken) not in running.env.values()
+        finally:
+            lifecycle.stop(running)
+        assert f"port 0.0.0.0:{taken} was taken" in caplog.text
+        monkeypatch.setenv("RAY_SERVE_HAPROXY_METRICS_PORT", str(taken))
+        with pytest.raises(UsageError, match=f"0.0.0.0:{taken}: address already in use$"):
+            lifecycle.start("127.0.0.1", free_port(), embedded)
+    assert not lifecycle.serve_running()
 
 
 def _flaky_server(bad_first: int, every_other: bool):
