@@ -43,7 +43,7 @@ data: $(STAMP) ## Load sample_mflix-shaped data into MONGODB_URI (idempotent)
 	$(BIN)/ray101 data load
 
 test: $(STAMP) $(CHECKOV_STAMP) ## Run the test suite (real Ray; MongoDB from MONGODB_URI or the nx-27017 stand-in)
-	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
+	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP) $(CHECKOV_STAMP) ## ruff, the docs' commands against the code (tools.docs_check), the generated files current (tools.generate --check), plus helm lint, schemas, checkov and the project's checks of every rendered manifest
 	$(BIN)/ruff check .

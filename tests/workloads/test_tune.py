@@ -291,10 +291,10 @@ def test_storage_path_from_flag_env_or_default(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_trials_spread_over_nodes_of_a_cluster(tmp_path):
-    """Two nodes with room for two trials each: two trial reservations land on both."""
+def test_trials_spread_over_nodes_of_a_cluster(ray101_cluster, tmp_path):
+    """The session's cluster, two 2-CPU workers: two trial reservations land on both."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.workloads.tune_probe", str(tmp_path)],
+        [sys.executable, "-m", "tests.workloads.tune_probe", ray101_cluster.address, str(tmp_path)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

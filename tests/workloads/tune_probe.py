@@ -1,8 +1,9 @@
-"""A two-node Tune run in a process of its own, and the tiny Tune settings the
-tests share. ``python -m tests.workloads.tune_probe STORAGE`` prints two JSON
-lines: the nodes two trial reservations landed on, then the job's result.
+"""A Tune run on a multi-node cluster, in a process of its own, and the tiny Tune
+settings the tests share. ``python -m tests.workloads.tune_probe ADDRESS STORAGE``
+joins the cluster at ADDRESS and prints two JSON lines: the nodes two trial
+reservations landed on, then the job's result.
 
-It runs apart from the test session, which may hold a Ray of its own."""
+It runs apart from the test module, which holds an embedded Ray of its own."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import json
 import sys
 
 import ray
-from ray.cluster_utils import Cluster
 
 import jobs.tune as tune_job
+from jobs.runtime.connect import enable_token_auth_for
 from jobs.tune import search
 
 SEED = 7
@@ -21,17 +22,13 @@ TINY = ["--num-samples", "4", "--max-epochs", "3", "--samples", "400", "--seed",
 TINY += ["--grace-period", "1", "--reduction-factor", "2"]
 
 
-def multi_node_probe() -> None:
-    """Run in a fresh process (the test session may hold its own Ray): a two-node
-    local cluster, two trial reservations made as Tune makes them, then the
-    job's --json run on that cluster."""
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False}
-    )
+def multi_node_probe(address: str, storage: str) -> None:
+    """Run in a fresh process (the test module holds an embedded Ray of its own):
+    join the cluster at ``address``, make two trial reservations as Tune makes
+    them, then run the job --json on that cluster."""
+    enable_token_auth_for(address)
+    ray.init(address=address, log_to_driver=False, logging_level="WARNING")
     try:
-        cluster.add_node(num_cpus=2)
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, log_to_driver=False, logging_level="WARNING")
         groups = [search.trial_resources(1, 0).to_placement_group() for _ in range(2)]
         ray.get([g.ready() for g in groups], timeout=60)
         nodes = {ray.util.placement_group_table(g)["bundles_to_node_id"][0] for g in groups}
@@ -39,13 +36,12 @@ def multi_node_probe() -> None:
             ray.util.remove_placement_group(g)
         print(json.dumps({"reservation_nodes": len(nodes)}), flush=True)
         # The job reuses this connection, as `ray101 run all` does.
-        argv = ["--json", *TINY, "--max-concurrent-trials", "1", "--storage-path", sys.argv[1]]
+        argv = ["--json", *TINY, "--max-concurrent-trials", "1", "--storage-path", storage]
         code = tune_job.main(argv)
     finally:
         ray.shutdown()
-        cluster.shutdown()
     raise SystemExit(code)
 
 
 if __name__ == "__main__":
-    multi_node_probe()
+    multi_node_probe(*sys.argv[1:3])
