@@ -1,8 +1,9 @@
 """Every workload, in one place: the CLI, ``make demo``, the tests and the
 Kubernetes manifests (one RayJob each, ``rayjob: true``) read this table.
 
-Adding a workload is one module or package in ``jobs/`` (a package runs as
-``python -m`` through its ``__main__.py``) and one entry here; ``make
+Adding a workload is one module in ``jobs/``, or a package whose entry is its
+``workload`` module (it runs as ``python -m`` through the package's
+``__main__.py``), and one entry here; ``make
 manifests`` then writes its RayJob into the chart's values and the kustomize
 base.
 """
@@ -27,6 +28,7 @@ TUNE_CLUSTER_ARGS = ("--num-samples", "8", "--max-epochs", "8")
 @dataclass(frozen=True)
 class Workload:
     name: str
+    # The module with the workload's interface (jobs.runtime.runner.WorkloadModule).
     module: str
     summary: str
     # Flags `ray101 run all` (make demo) passes: small budgets that still show the point.
@@ -53,6 +55,11 @@ class Workload:
         given = {"kind": self.kind_args, "gpu": self.gpu_args}.get(profile)
         return self.cluster_args if given is None else given
 
+    @property
+    def main_module(self) -> str:
+        """What ``python -m`` runs: a package for its ``workload`` module."""
+        return self.module.removesuffix(".workload")
+
     def load(self) -> WorkloadModule:
         """The workload's module, refused unless it provides every name the runner uses."""
         from jobs.runtime.runner import WorkloadModule
@@ -76,7 +83,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("counter", "jobs.counter", "a stateful Counter actor"),
         Workload(
             "mongo",
-            "jobs.mongo",
+            "jobs.mongo.workload",
             "MongoDB aggregations: sequential, actors, warm pool, partitioned",
             demo_args=("--standin", "--movies", "2000", "--comments", "4000"),
             needs="mongodb",
@@ -90,7 +97,7 @@ WORKLOADS: dict[str, Workload] = {
         ),
         Workload(
             "overhead",
-            "jobs.overhead",
+            "jobs.overhead.workload",
             "when Ray pays off: task overhead, break-even task duration, batching",
             demo_args=(
                 "--items",
@@ -110,7 +117,7 @@ WORKLOADS: dict[str, Workload] = {
         ),
         Workload(
             "tune",
-            "jobs.tune",
+            "jobs.tune.workload",
             "Ray Tune + PyTorch Lightning with ASHA early stopping",
             demo_args=TUNE_SMALL_ARGS,
             needs="storage",

@@ -57,7 +57,7 @@ def for_workload(name: str, args: Sequence[str]) -> kuberay.Submission:
             "deploy it with 'ray101 serve --from-manifest' (the RayService)"
         )
     return kuberay.Submission(
-        entrypoint=shlex.join(["python", "-m", workload.module, *args]),
+        entrypoint=shlex.join(["python", "-m", workload.main_module, *args]),
         submission_id=kuberay.new_submission_id(f"ray101-{name}"),
         metadata={"ray101.workload": name},
     )

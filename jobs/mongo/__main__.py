@@ -1,5 +1,5 @@
 """``python -m jobs.mongo``: the same as ``ray101 run mongo``."""
 
-from jobs.mongo import main
+from jobs.mongo.workload import main
 
 raise SystemExit(main())

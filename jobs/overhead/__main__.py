@@ -1,3 +1,3 @@
-from jobs.overhead import main
+from jobs.overhead.workload import main
 
 raise SystemExit(main())

@@ -11,20 +11,6 @@ configurations and each trial's initial weights and batch order.
 
 The package: ``data`` (the synthetic set and its batches), ``model`` (what a
 trial runs), ``search`` (the Tuner), ``stopping`` (SIGTERM and Ctrl-C during a
-search), ``results`` (trial table, best, checks, report) and ``workload`` (the
-command), whose interface this module is, for ``ray101 run tune`` and
-``python -m jobs.tune``.
+search), ``results`` (trial table, best, checks, report) and ``workload``
+(``ray101 run tune`` and ``python -m jobs.tune``).
 """
-
-from __future__ import annotations
-
-import sys
-
-from jobs.runtime import runner
-from jobs.tune.workload import NAME, add_arguments, plot, preflight, run
-
-__all__ = ["NAME", "add_arguments", "main", "plot", "preflight", "run"]
-
-
-def main(argv=None) -> int:
-    return runner.main_for(sys.modules[__name__], argv)

@@ -4,6 +4,6 @@ This file runs as ``__main__``; the trial function lives in ``jobs.tune.model``,
 an importable module, so Ray pickles it by reference and every worker imports it.
 """
 
-from jobs.tune import main
+from jobs.tune.workload import main
 
 raise SystemExit(main())

@@ -192,3 +192,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         lines=results.format_report(summary, rows, wall_s),
         error="; ".join(found) or None,
     )
+
+
+def main(argv=None) -> int:
+    return runner.main_for(sys.modules[__name__], argv)

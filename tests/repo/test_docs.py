@@ -122,6 +122,7 @@ def test_the_checker_exits_1_and_prints_each_problem(repo):
     (repo / "docs" / "page.md").write_text("`ray101 run dag --nope`\n")
     tools = repo / "tools"
     shutil.copytree(REPO_ROOT / "tools" / "docs_check", tools / "docs_check")
+    shutil.copy(REPO_ROOT / "tools" / "python_main.py", tools / "python_main.py")
     (tools / "__init__.py").write_text("")
     done = subprocess.run([sys.executable, "-m", "tools.docs_check"], cwd=repo, capture_output=True,
                           text=True, env={"PYTHONPATH": f"{repo}:{REPO_ROOT}", "PATH": "/usr/bin:/bin"},

@@ -11,7 +11,7 @@ import pytest
 import ray
 from pymongo import MongoClient
 
-import jobs.mongo as workload
+from jobs.mongo import workload
 from jobs.mongo.partition import check_partitionable
 from jobs.mongo.pipelines import PIPELINES, Pipeline, select_pipelines
 from jobs.runtime import runner

@@ -8,8 +8,8 @@ import statistics
 
 import pytest
 
-from jobs import overhead
 from jobs.overhead import batching, findings, microbenchmark, sweep, work
+from jobs.overhead import workload as overhead
 from jobs.runtime import command, runner
 from jobs.runtime.result import to_json
 from tests.support import local_ray

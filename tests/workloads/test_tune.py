@@ -18,10 +18,10 @@ import ray
 import torch
 from ray import tune
 
-import jobs.tune as tune_job
 from jobs.runtime import command, ray_internals, runner
 from jobs.runtime.errors import UsageError
 from jobs.tune import curves, data, model, results, search
+from jobs.tune import workload as tune_job
 from tests.support import REPO_ROOT
 from tests.workloads.tune_probe import SEED, TINY
 

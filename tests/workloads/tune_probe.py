@@ -12,9 +12,9 @@ import sys
 
 import ray
 
-import jobs.tune as tune_job
 from jobs.runtime.connect import enable_token_auth_for
 from jobs.tune import search
+from jobs.tune import workload as tune_job
 
 SEED = 7
 # Four trials of at most three epochs on 400 rows, ASHA halving after each epoch.

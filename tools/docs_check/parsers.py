@@ -11,16 +11,14 @@ Ray, no server, no file written.
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
-import importlib
 import io
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from jobs import cli
 from jobs.runtime import flags
 from jobs.runtime.errors import UsageError
+from tools.python_main import main_of
 
 
 class _Reached(BaseException):  # BaseException: no `except Exception` of a command catches it
@@ -61,26 +59,11 @@ def ray101(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
     return cli.build_parser(every_command=True), argv
 
 
-def _main_of(module_name: str) -> Callable[[list[str]], int]:
-    """What ``python -m MODULE`` calls: the module's ``main``, or for a package the
-    ``main`` its ``__main__.py`` imports (read, not run: it would run the command)."""
-    module = importlib.import_module(module_name)
-    if hasattr(module, "main"):
-        return module.main
-    main_file = Path(module.__file__ or "").with_name("__main__.py")
-    if not main_file.exists():
-        raise UsageError(f"python -m {module_name}: the module has no main")
-    for node in ast.walk(ast.parse(main_file.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and any(a.name == "main" for a in node.names):
-            return importlib.import_module(node.module or "").main
-    raise UsageError(f"python -m {module_name}: its __main__.py imports no main")
-
-
 def python_module(
     module_name: str, argv: list[str]
 ) -> tuple[argparse.ArgumentParser | None, list[str]]:
     try:
-        main = _main_of(module_name)
+        main = main_of(module_name)
     except ModuleNotFoundError:
         raise UsageError(f"no module {module_name}") from None
     return reach(main, argv)

@@ -31,7 +31,7 @@ def workloads(profile: str = "cluster") -> dict[str, dict[str, Any]]:
     return {
         w.name: {
             "enabled": True,
-            "module": w.module,
+            "module": w.main_module,
             "args": list(w.args_for(profile)),
             "activeDeadlineSeconds": w.deadline_s,
             "needs": w.needs,

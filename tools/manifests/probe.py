@@ -33,18 +33,25 @@ def _short(exc: BaseException) -> str:
 
 
 def check_module(module: str, args: list[str]) -> dict[str, Any]:
+    """`python -m <module> ARGS`: what it calls must import, and a workload's
+    parser (a package's is in the module its ``__main__.py`` imports ``main``
+    from) must accept ARGS."""
     try:
-        mod = importlib.import_module(module)
+        from jobs.runtime import runner
+        from jobs.runtime.errors import UsageError
+        from tools.python_main import main_of
+    except BaseException as exc:  # noqa: BLE001
+        return _problem(f"cannot import the project's runner: {_short(exc)}")
+    try:
+        main = main_of(module)
+    except UsageError as exc:  # no main: nothing would run
+        return _problem(f"{exc}: it would do nothing")
     except BaseException as exc:  # noqa: BLE001 - any import failure is the finding
         return _problem(f"cannot import {module}: {_short(exc)}")
-    if not hasattr(mod, "main"):
-        return _problem(f"{module} has no main(); `python -m {module}` would do nothing")
+    mod = sys.modules[main.__module__]
     # Workload modules share jobs.runtime.runner's parser: check the flags the manifest passes.
     if hasattr(mod, "run") and hasattr(mod, "NAME"):
         try:
-            from jobs.runtime import runner
-            from jobs.runtime.errors import UsageError
-
             runner.build_parser(mod).parse_args(args)
         except UsageError as exc:
             return _problem(f"{module} rejects its arguments {args}: {exc}")

@@ -42,5 +42,5 @@ class Context:
 def load_context(versions: dict[str, str]) -> Context:
     from jobs import registry
 
-    modules = {w.name: w.module for w in registry.WORKLOADS.values() if w.rayjob}
+    modules = {w.name: w.main_module for w in registry.WORKLOADS.values() if w.rayjob}
     return Context(versions, modules)
