@@ -8,8 +8,6 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-# Modules, not their same-named functions: a function bound here would hide
-# the submodule (``jobs.mongo.report``) from everyone who imports it.
 from jobs.mongo import benchmark, client, report, server, standin
 from jobs.mongo.data import DataSpec, add_dataset_arguments
 from jobs.mongo.pipelines import Pipeline, select_pipelines
