@@ -19,7 +19,7 @@ import ray
 
 from jobs.runtime import flags, runner, timeline, warmup
 from jobs.runtime.connect import IO_TASK_CPUS
-from jobs.runtime.result import JobResult, speedup
+from jobs.runtime.result import JobResult
 
 NAME = "dependencies"
 preflight = None  # nothing to check before Ray starts
@@ -83,12 +83,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         name=NAME,
         ok=ok,
         result=total,
-        timings={
-            "sequential_s": sequential_s,
-            "first_parallel_s": p.first_s,
-            "parallel_s": parallel_s,
-            "speedup": speedup(sequential_s, parallel_s),
-        },
+        timings=p.timings(sequential_s),
         details={
             "items": args.items,
             "delay_s": args.delay,

@@ -96,12 +96,7 @@ def run(args: argparse.Namespace, ctx: runner.Context) -> JobResult:
         name=NAME,
         ok=ok,
         result=[list(pair) for pair in parallel],
-        timings={
-            "sequential_s": sequential_s,
-            "first_parallel_s": p.first_s,
-            "parallel_s": parallel_s,
-            "speedup": speedup(sequential_s, parallel_s),
-        },
+        timings=p.timings(sequential_s),
         details={
             "items": args.items,
             "delay_s": args.delay,

@@ -69,3 +69,19 @@ def run_cli(
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+# What a driver prints last when SIGTERM stopped it (jobs.runtime.command).
+TERMINATED_LINE = "terminated (SIGTERM): stopped"
+
+
+def assert_terminated_cleanly(
+    returncode: int, seconds: float, stderr: str, within_s: float
+) -> None:
+    """A driver that got SIGTERM (`ray job stop`, a pod's deletion) ended with 143
+    within ``within_s`` seconds and one line, without a traceback."""
+    assert returncode == 143, stderr[-3000:]
+    assert seconds < within_s, f"took {seconds:.1f} s to stop after SIGTERM"
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == TERMINATED_LINE, stderr[-3000:]
+    assert stderr.count(TERMINATED_LINE) == 1, stderr[-3000:]

@@ -22,6 +22,7 @@ from typing import Any
 import ray
 
 from jobs.runtime import ray_internals
+from jobs.runtime.result import speedup
 
 # How long to wait for workers to report their task events (they send them
 # every second by default) before drawing what has arrived.
@@ -41,6 +42,15 @@ class Parallel:
     best_s: float
     values: list[Any]  # every round's value, to check they agree
     labels: list[str]  # the rounds worth drawing: the first and the fastest warm one
+
+    def timings(self, sequential_s: float) -> dict[str, float]:
+        """The result's timings for a sequential baseline and these parallel rounds."""
+        return {
+            "sequential_s": sequential_s,
+            "first_parallel_s": self.first_s,
+            "parallel_s": self.best_s,
+            "speedup": speedup(sequential_s, self.best_s),
+        }
 
 
 @dataclass

@@ -171,22 +171,26 @@ def test_monitoring_kinds_are_validated_against_the_prometheus_operator_crds(kub
     ]
 
 
-def test_the_checker_reads_rendered_yaml_from_standard_input(rendered, tmp_path):
-    """What a user runs on their own overlay: `kubectl kustomize DIR | scripts/check-manifests -`."""
-    good = yaml.safe_dump_all(rendered["kustomize:kind"].all_objects())
-    dag = "timeout --kill-after=30 600 python -m jobs.dag"
-    bad = good.replace(f"entrypoint: {dag}", f"entryPoint: {dag}")
-    assert bad != good
-    for text, code in ((good, 0), (bad, 1)):
-        result = subprocess.run(
-            ["bash", str(REPO_ROOT / "scripts" / "check-manifests"), "--kind", "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == code, result.stdout + result.stderr
-    assert "[stdin] RayJob/ray101-dag: spec.entryPoint: unknown field 'entryPoint'" in result.stdout
+def test_the_checker_reads_rendered_yaml_from_standard_input(rendered):
+    """What a user runs on their own overlay: `kubectl kustomize DIR | scripts/check-manifests -`.
+    One run (each costs a checkov pass): the kind rendering with one unknown field
+    added reports that field and nothing else, so the rest of it, read from stdin,
+    is clean."""
+    objects = copy.deepcopy(rendered["kustomize:kind"].all_objects())
+    (dag,) = [o for o in objects if o["kind"] == "RayJob" and o["metadata"]["name"] == "ray101-dag"]
+    dag["spec"]["entryPoint"] = dag["spec"]["entrypoint"]
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "check-manifests"), "--kind", "-"],
+        input=yaml.safe_dump_all(objects),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    reported = result.stdout.split("\n1 problem(s):\n", 1)[-1].strip()
+    assert reported == "[stdin] RayJob/ray101-dag: spec.entryPoint: unknown field 'entryPoint'", (
+        result.stdout
+    )
 
 
 def test_what_the_api_server_refuses_within_an_object_is_reported(rendered, ctx):

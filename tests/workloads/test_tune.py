@@ -22,7 +22,7 @@ from jobs.runtime import command, ray_internals, runner
 from jobs.runtime.errors import UsageError
 from jobs.tune import curves, data, model, results, search
 from jobs.tune import workload as tune_job
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, assert_terminated_cleanly
 from tests.workloads.tune_probe import SEED, TINY
 
 
@@ -336,7 +336,7 @@ def test_sigterm_mid_search_stops_the_trials_and_exits_143(ray_session, tmp_path
     stops every trial and saves its state, the job ends with one line and 143."""
     storage = tmp_path / "storage"
     # A search far longer than the test: it is still training when the signal comes.
-    argv = ["--num-samples", "4", "--max-epochs", "500", "--grace-period", "500"]
+    argv = ["--num-samples", "2", "--max-epochs", "500", "--grace-period", "500"]
     argv += ["--samples", "2000", "--storage-path", str(storage)]
     # It joins this module's Ray, so its trial workers can be looked at after it ended.
     address = ray.get_runtime_context().gcs_address
@@ -358,13 +358,11 @@ def test_sigterm_mid_search_stops_the_trials_and_exits_143(ray_session, tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == command.EXIT_TERMINATED, stderr[-3000:]
-    assert stderr.strip().splitlines()[-1] == "terminated (SIGTERM): stopped"
-    assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr[-3000:]
-    assert took < 30, f"took {took:.1f} s to stop after SIGTERM"
+    assert_terminated_cleanly(proc.returncode, took, stderr, within_s=30)
+    assert "SIGTERM received" not in stderr, stderr[-3000:]
     # Stopped by Tune, not left running: every trial ended and the state says so.
     statuses = trial_statuses(storage)
-    assert len(statuses) == 4 and set(statuses) == {"TERMINATED"}, statuses
+    assert len(statuses) == 2 and set(statuses) == {"TERMINATED"}, statuses
     # Its trial workers, the only ones of a job other than this module's own.
     # (Its job ended seconds ago; the GCS keeps a finished job's actors for minutes.)
     own = ray.get_runtime_context().get_job_id()
