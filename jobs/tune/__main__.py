@@ -1,6 +1,6 @@
 """``python -m jobs.tune``.
 
-This file runs as ``__main__``; the trial function lives in ``jobs.tune.model``,
+This file runs as ``__main__``; the trial function lives in ``jobs.tune.trial``,
 an importable module, so Ray pickles it by reference and every worker imports it.
 """
 

@@ -1,22 +1,16 @@
 """The data every trial trains on: the tutorial's synthetic classification set, split once.
 
-The driver makes it (scikit-learn is imported only there) and hands the
-tensors to the trials through Ray's object store.
+The driver makes it and hands the arrays to the trials through Ray's object
+store. This module imports neither torch nor Lightning (the trials' model.py
+does): the driver only names the trial function, so `ray101 run tune` and its
+`--help` start without the seconds those imports take.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytorch_lightning as pl
-import torch
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    RandomSampler,
-    SequentialSampler,
-    TensorDataset,
-)
+import numpy as np
 
 from jobs.runtime.errors import UsageError
 
@@ -53,12 +47,12 @@ class DataSpec:
 
 @dataclass
 class Split:
-    """The train and validation tensors every trial shares (one copy in the object store)."""
+    """The train and validation arrays every trial shares (one copy in the object store)."""
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
+    x_train: np.ndarray  # float32, one row per sample
+    y_train: np.ndarray  # int64 class labels
+    x_val: np.ndarray
+    y_val: np.ndarray
     classes: int
 
     @property
@@ -68,7 +62,7 @@ class Split:
 
 def make_data(spec: DataSpec) -> Split:
     """The tutorial's synthetic set, plus a seeded, stratified 80/20 split."""
-    # Imported here: trial workers get the tensors and never need scikit-learn.
+    # Imported here: trial workers get the arrays and never need scikit-learn.
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
 
@@ -85,42 +79,9 @@ def make_data(spec: DataSpec) -> Split:
         x, y, test_size=VALIDATION_FRACTION, random_state=spec.seed, stratify=y
     )
     return Split(
-        x_train=torch.tensor(x_train, dtype=torch.float32),
-        y_train=torch.tensor(y_train, dtype=torch.long),
-        x_val=torch.tensor(x_val, dtype=torch.float32),
-        y_val=torch.tensor(y_val, dtype=torch.long),
+        x_train=x_train.astype(np.float32),
+        y_train=y_train.astype(np.int64),
+        x_val=x_val.astype(np.float32),
+        y_val=y_val.astype(np.int64),
         classes=spec.classes,
     )
-
-
-class ClassificationData(pl.LightningDataModule):
-    """Batches cut straight from in-memory tensors.
-
-    A plain ``DataLoader(TensorDataset)`` fetches rows one at a time and stacks
-    them; indexing the tensors with a whole batch of indices does the same work
-    in one call, which matters when an epoch is only a few hundred rows.
-    """
-
-    def __init__(self, split: Split, batch_size: int, seed: int) -> None:
-        super().__init__()
-        self.split = split
-        self.batch_size = batch_size
-        self.seed = seed
-
-    def setup(self, stage: str | None = None) -> None:
-        self.train = TensorDataset(self.split.x_train, self.split.y_train)
-        self.val = TensorDataset(self.split.x_val, self.split.y_val)
-        # Same seed in every trial: the batch order is the same, so trials differ
-        # only by their hyperparameters.
-        self.generator = torch.Generator().manual_seed(self.seed)
-
-    def train_dataloader(self) -> DataLoader:
-        sampler = BatchSampler(
-            RandomSampler(self.train, generator=self.generator), self.batch_size, drop_last=False
-        )
-        return DataLoader(self.train, batch_size=None, sampler=sampler)
-
-    def val_dataloader(self) -> DataLoader:
-        # The whole validation set is one batch: one forward pass per epoch.
-        sampler = BatchSampler(SequentialSampler(self.val), len(self.val), drop_last=False)
-        return DataLoader(self.val, batch_size=None, sampler=sampler)

@@ -1,7 +1,8 @@
 """What a trial runs: the tutorial's MLP in Lightning, reporting to Tune every epoch.
 
-The trial function is imported by every trial worker, so this module stays
-free of the driver's imports (scikit-learn, the Tuner set-up, the report).
+Only trial workers import this module (through jobs.tune.trial), so it stays
+free of the driver's imports (scikit-learn, the Tuner set-up, the report), and
+the driver never pays for torch and Lightning.
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ import ray
 import torch
 from ray import tune
 from torch import nn
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+)
 
-from jobs.tune.data import ClassificationData, Split
+from jobs.tune.data import Split
 
 # What each checkpoint directory holds: ``{"state_dict": ..., "hparams": ...}``,
 # so ``MLP(**hparams).load_state_dict(state_dict)`` restores the trained model.
@@ -60,6 +68,41 @@ class MLP(pl.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.learning_rate)
+
+
+class ClassificationData(pl.LightningDataModule):
+    """Batches cut straight from in-memory tensors.
+
+    A plain ``DataLoader(TensorDataset)`` fetches rows one at a time and stacks
+    them; indexing the tensors with a whole batch of indices does the same work
+    in one call, which matters when an epoch is only a few hundred rows.
+    """
+
+    def __init__(self, split: Split, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.split = split
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def setup(self, stage: str | None = None) -> None:
+        # Copies: the object store's arrays are read-only, and torch wants to own them.
+        split = self.split
+        self.train = TensorDataset(torch.tensor(split.x_train), torch.tensor(split.y_train))
+        self.val = TensorDataset(torch.tensor(split.x_val), torch.tensor(split.y_val))
+        # Same seed in every trial: the batch order is the same, so trials differ
+        # only by their hyperparameters.
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    def train_dataloader(self) -> DataLoader:
+        sampler = BatchSampler(
+            RandomSampler(self.train, generator=self.generator), self.batch_size, drop_last=False
+        )
+        return DataLoader(self.train, batch_size=None, sampler=sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        # The whole validation set is one batch: one forward pass per epoch.
+        sampler = BatchSampler(SequentialSampler(self.val), len(self.val), drop_last=False)
+        return DataLoader(self.val, batch_size=None, sampler=sampler)
 
 
 class ReportEachEpoch(pl.Callback):

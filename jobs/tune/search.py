@@ -15,7 +15,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 from jobs.runtime.connect import Connection
 from jobs.runtime.errors import UsageError
 from jobs.tune.data import Split
-from jobs.tune.model import train_trial
+from jobs.tune.trial import train_trial
 
 HIDDEN_SIZES = (32, 64, 128)
 LEARNING_RATE_RANGE = (1e-4, 1e-2)
