@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
-import torch
 from ray import tune
 
 from jobs.runtime import command, ray_internals, runner
 from jobs.runtime.errors import UsageError
-from jobs.tune import curves, data, model, results, search
+from jobs.tune import curves, data, results, search
 from jobs.tune import workload as tune_job
 from tests.support import REPO_ROOT, assert_terminated_cleanly
 from tests.workloads.tune_probe import SEED, TINY
@@ -118,6 +117,11 @@ def test_results_and_checkpoints_are_written(tiny_run):
     assert (tmp / "bench" / "tune.json").exists() and (tmp / "bench" / "tune.png").exists()
     # The best checkpoint holds the weights that scored the reported validation
     # loss, and the hyperparameters to rebuild the model from.
+    # Imported here: torch and Lightning take seconds, which only this test needs.
+    import torch
+
+    from jobs.tune import model
+
     saved = torch.load(Path(result.result["checkpoint"]) / model.CHECKPOINT_FILE)
     mlp = model.MLP(**saved["hparams"])
     mlp.load_state_dict(saved["state_dict"])
