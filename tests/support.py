@@ -13,6 +13,7 @@ from pathlib import Path
 
 import ray
 
+from jobs.runtime.command import EXIT_TERMINATED
 from tools.chart import read_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def assert_terminated_cleanly(
 ) -> None:
     """A driver that got SIGTERM (`ray job stop`, a pod's deletion) ended with 143
     within ``within_s`` seconds and one line, without a traceback."""
-    assert returncode == 143, stderr[-3000:]
+    assert returncode == EXIT_TERMINATED, stderr[-3000:]
     assert seconds < within_s, f"took {seconds:.1f} s to stop after SIGTERM"
     assert "Traceback" not in stderr, stderr[-3000:]
     assert stderr.strip().splitlines()[-1] == TERMINATED_LINE, stderr[-3000:]
