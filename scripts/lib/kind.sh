@@ -12,6 +12,10 @@ KIND_CONFIG="scripts/kind/cluster.yaml"
 # takes, and each worker's kubelet and containerd (kubeReserved in the config).
 CONTROL_PLANE_MIB=1024
 KUBE_RESERVED_MIB=512
+# What loading an image leaves free on docker's disk at least, for the pods'
+# own writes (logs, Ray's session files, MongoDB's data).
+LOAD_DISK_MARGIN_MIB=2048
+MIB=1048576
 
 # kind_config (scripts/kind-up): scripts/kind/cluster.yaml, in a temporary
 # file, with the memory each worker reserves fitted to this docker host. Every
@@ -20,7 +24,7 @@ KUBE_RESERVED_MIB=512
 # share, so the pods' requests decide what is scheduled (docs/kind.md).
 kind_config() {
   local total_mib worker_mib reserved_mib out
-  total_mib=$(($(docker info --format '{{.MemTotal}}') / 1048576))
+  total_mib=$(($(docker info --format '{{.MemTotal}}') / MIB))
   worker_mib=$(((total_mib - CONTROL_PLANE_MIB) / 2))
   reserved_mib=$((total_mib - worker_mib - KUBE_RESERVED_MIB))
   ((reserved_mib > 0)) || reserved_mib=0
@@ -43,29 +47,59 @@ node_image_ref() {
   echo "${KIND_NODE_IMAGE}"
 }
 
-# kind_load_image IMAGE: copy IMAGE from docker into the kind cluster's nodes
-# (kind skips the nodes that hold it already). Pods run on the workers only
-# (kind taints the control plane), so it goes there; a single-node cluster has
-# no workers, and gets it on its one node.
+# kind_load_image IMAGE: copy IMAGE from docker into the kind cluster's nodes.
+# Pods run on the workers only (kind taints the control plane), so it goes
+# there; a single-node cluster has no workers, and gets it on its one node. A
+# node that holds the image under this ID already is skipped, as kind does.
+# One node at a time, streamed from `docker save` into `kind load
+# image-archive`, so no copy of the image is written on this machine: `kind
+# load docker-image` saves the whole image to a temporary file first, and for
+# the 6 GB ray101 image that file, beside the two copies each node keeps (its
+# layers and their unpacked files), left a fresh machine's disk 8 GB from full.
+# Docker's containerd image store (Docker 29's default) can name content of
+# other platforms that it does not hold in what it saves, which the nodes
+# refuse (kubernetes-sigs/kind#3795): where `docker save` takes --platform,
+# only this machine's platform is saved.
 kind_load_image() {
-  local workers nodes=() archive platform
-  workers="$(kind get nodes --name "${KIND_CLUSTER_NAME}" | grep -v -- '-control-plane$' | paste -sd, - || true)"
-  [[ -z "${workers}" ]] || nodes=(--nodes "${workers}")
-  kind load docker-image "$1" --name "${KIND_CLUSTER_NAME}" ${nodes[@]+"${nodes[@]}"} && return 0
-  # With Docker's containerd image store (the default of new Docker 29 installs)
-  # the archive docker saves can name content of other platforms that is not
-  # there, and the nodes refuse it ("content digest ... not found",
-  # kubernetes-sigs/kind#3795); then save this platform only and load the
-  # archive, kind's documented workaround.
-  platform="$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')"
-  warn "kind load docker-image $1 failed; retrying with a ${platform} archive"
-  archive="$(mktemp "${TMPDIR:-/tmp}/ray101-image.XXXXXX")"
-  if ! docker image save --platform "${platform}" --output "${archive}" "$1" ||
-    ! kind load image-archive "${archive}" --name "${KIND_CLUSTER_NAME}" ${nodes[@]+"${nodes[@]}"}; then
-    rm -f "${archive}"
-    die "could not load $1 into the kind cluster '${KIND_CLUSTER_NAME}'"
+  local image="$1" id nodes node platform=()
+  id="$(docker image inspect --format '{{.Id}}' "${image}")" ||
+    die "${image} is not in docker: nothing to load into the kind cluster"
+  nodes="$(kind get nodes --name "${KIND_CLUSTER_NAME}" | grep -v -- '-control-plane$' || true)"
+  [[ -n "${nodes}" ]] || nodes="$(kind get nodes --name "${KIND_CLUSTER_NAME}")"
+  if docker save --help 2>/dev/null | grep -q -- '--platform'; then
+    platform=(--platform "$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')")
   fi
-  rm -f "${archive}"
+  for node in ${nodes}; do
+    if [[ "$(node_image_id "${node}" "${image}")" == "${id}" ]]; then
+      info "${image} is on ${node} already"
+      continue
+    fi
+    require_disk_for "${image}" "${node}"
+    info "loading ${image} onto ${node}"
+    docker save ${platform[@]+"${platform[@]}"} "${image}" |
+      kind load image-archive /dev/stdin --name "${KIND_CLUSTER_NAME}" --nodes "${node}" ||
+      die "could not load ${image} onto the kind node ${node}"
+  done
+}
+
+# node_image_id NODE IMAGE: the ID under which NODE's container runtime holds
+# IMAGE (the ID docker gives it), or nothing where it holds none.
+node_image_id() {
+  docker exec "$1" crictl inspecti --output go-template --template '{{.status.id}}' "$2" 2>/dev/null || true
+}
+
+# require_disk_for IMAGE NODE: stop, saying so, where docker's disk cannot take
+# another two copies of IMAGE (a node keeps its layers and their unpacked
+# files), with a margin for the pods' own writes. A disk that fills up halfway
+# through a load fails it with a message from deep inside the node.
+require_disk_for() {
+  local size_b free_b need_b root
+  size_b="$(docker image inspect --format '{{.Size}}' "$1")"
+  root="$(docker info --format '{{.DockerRootDir}}')"
+  free_b="$(df --output=avail --block-size=1 "${root}" | tail -n 1)"
+  need_b=$((2 * size_b + LOAD_DISK_MARGIN_MIB * MIB))
+  ((free_b >= need_b)) ||
+    die "loading $1 onto $2 needs $((need_b / MIB / 1024)) GiB free where docker keeps its data (${root}), and $((free_b / MIB / 1024)) GiB is: free some (docker image prune, docker builder prune)"
 }
 
 # kind_load_if_here IMAGE: load IMAGE when docker holds it (built here, or
