@@ -3,7 +3,8 @@
 #
 # scripts/lib/tags.sh: the project's images and their tags: ray101:<version>
 # (and -gpu), the per-build tag scripts/build-images gives them and records,
-# and the tag scripts/deploy deploys. Needs common.sh and messages.sh.
+# the earlier builds it removes, and the tag scripts/deploy deploys. Needs
+# common.sh and messages.sh.
 
 # The project's images (tags from versions.env; the chart and overlays use them).
 IMAGE_REPOSITORY="ray101"
@@ -38,4 +39,31 @@ image_tag() {
     warn "no build recorded in ${IMAGE_TAG_FILE#"${REPO_ROOT}"/} (scripts/build-images writes it): deploying the tag ${RAY101_VERSION}, which a rebuilt image does not change"
     echo "${RAY101_VERSION}"
   fi
+}
+
+# remove_earlier_builds KEEP: remove the per-build tags of the earlier builds of
+# KEEP's flavour (CPU, or -gpu), and then the build cache no image uses any
+# more, so that docker frees what only they held: a change of constraints.txt
+# makes a new 4.9 GB torch layer (pyproject.toml's requirements one of 0.7 GB),
+# and every earlier tag kept its own on disk, then BuildKit's cache did. The
+# kind nodes keep what was loaded into them, and the plain tags
+# (ray101:<version>[-gpu]) move with each build. `docker builder prune`
+# without --all removes only cache that no image and no build uses.
+remove_earlier_builds() {
+  local keep="$1" tag earlier=()
+  while read -r tag; do
+    [[ "${tag}" == "${RAY101_VERSION}-"* && "${tag}" != "${keep}" && "${tag}" != "${RAY101_VERSION}-gpu" ]] || continue
+    if [[ "${keep}" == *-gpu ]]; then
+      [[ "${tag}" == *-gpu ]] || continue
+    else
+      [[ "${tag}" != *-gpu ]] || continue
+    fi
+    earlier+=("${IMAGE_REPOSITORY}:${tag}")
+  done < <(docker image ls "${IMAGE_REPOSITORY}" --format '{{.Tag}}')
+  ((${#earlier[@]} > 0)) || return 0
+  info "removing ${#earlier[@]} earlier build(s): ${earlier[*]}"
+  docker image rm "${earlier[@]}" >/dev/null || warn "could not remove every earlier build (one still in use?)"
+  # The builds that had no tag of their own left (the plain tag moved on).
+  docker image prune --force --filter "label=org.opencontainers.image.title=${IMAGE_REPOSITORY}" >/dev/null
+  info "build cache freed: $(docker builder prune --force 2>/dev/null | sed -n 's/^Total:[[:space:]]*//p')"
 }

