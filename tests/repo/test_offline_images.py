@@ -208,3 +208,20 @@ def test_a_warm_run_still_names_the_images_built_here(fake):
     second = run_ensure(fake, "example/offline:1")
     assert "RESULT=example/offline:1\tpresent, built here earlier (not pulled)" in second
     assert lines(fake["dir"] / "built") == ["example/offline:1"]
+
+
+def test_the_runc_wrapper_passes_its_go_tests():
+    """scripts/runc-caps's own tests (the capability lists filtered, the
+    oom_score_adj floor), with the Go scripts/lib/gobuild.sh builds it with."""
+    lib = " ".join(
+        f"source scripts/lib/{t}.sh;" for t in ("common", "messages", "builds", "gobuild")
+    )
+    proc = subprocess.run(
+        ["bash", "-c", f'{lib} cd scripts/runc-caps && "$(go_cmd)" test -count=1 ./...'],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok  \tray101.local/runc-caps" in proc.stdout
