@@ -5,23 +5,9 @@ saying so, where docker's disk cannot take it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
-from tests.repo.scripts_support import LIB_SOURCE
-from tests.support import REPO_ROOT
-
-
-def _load(script: str, bin_dir: Path, env: dict[str, str] | None = None):
-    return subprocess.run(
-        ["bash", "-c", LIB_SOURCE + script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", **(env or {})},
-    )
+from tests.repo.scripts_support import run_lib
 
 
 def _loader_bins(bin_dir: Path, image_size: int) -> Path:
@@ -61,7 +47,7 @@ def _loader_bins(bin_dir: Path, image_size: int) -> Path:
 def test_an_image_is_streamed_to_each_worker_that_lacks_it(tmp_path):
     loads = _loader_bins(tmp_path / "bin", image_size=1000)
     (tmp_path / "tmp").mkdir()
-    result = _load(
+    result = run_lib(
         "kind_load_image ray101:0.1.0-abc", tmp_path / "bin", {"TMPDIR": str(tmp_path / "tmp")}
     )
     assert result.returncode == 0, result.stderr
@@ -75,7 +61,7 @@ def test_an_image_is_streamed_to_each_worker_that_lacks_it(tmp_path):
 
 def test_a_disk_that_cannot_take_the_image_stops_the_load_saying_so(tmp_path):
     loads = _loader_bins(tmp_path / "bin", image_size=2**60)
-    result = _load("kind_load_image ray101:0.1.0-abc", tmp_path / "bin")
+    result = run_lib("kind_load_image ray101:0.1.0-abc", tmp_path / "bin")
     assert result.returncode == 1
     assert "loading ray101:0.1.0-abc onto ray101-worker2 needs" in result.stderr
     assert "GiB free where docker keeps its data" in result.stderr

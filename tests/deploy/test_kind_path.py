@@ -17,13 +17,12 @@ import pytest
 import yaml
 
 from tests.deploy.helpers import _full_scale
+from tests.repo.scripts_support import run_lib
 from tools import chart
 from tools.chart import REPO_ROOT
 from tools.manifests import render
 
 LIB = REPO_ROOT / "scripts" / "lib"
-# The topic files _lib sources, each after those it needs.
-LIB_TOPICS = ("common", "messages", "names", "prereqs", "kind", "tags", "kustomize")
 KIND_CONFIG = REPO_ROOT / "scripts" / "kind" / "cluster.yaml"
 MIB = 2**20
 
@@ -41,17 +40,6 @@ def _fake_docker(bin_dir: Path, mem_total: int = 14 * 2**30, cgroup: str = "2") 
     docker.chmod(0o755)
 
 
-def _lib(script: str, bin_dir: Path, env: dict[str, str] | None = None):
-    return subprocess.run(
-        ["bash", "-c", "".join(f'source "{LIB}/{t}.sh"; ' for t in LIB_TOPICS) + script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", **(env or {})},
-    )
-
-
 @pytest.mark.parametrize("registry", [True, False])
 def test_the_node_image_is_the_digest_kind_publishes_where_it_can_be_had(tmp_path, registry):
     versions = chart.read_env(REPO_ROOT / "versions.env")
@@ -63,7 +51,7 @@ def test_the_node_image_is_the_digest_kind_publishes_where_it_can_be_had(tmp_pat
         f'#!/bin/sh\ncase "$1" in pull) exit {0 if registry else 1} ;; *) exit 1 ;; esac\n'
     )
     (bin_dir / "docker").chmod(0o755)
-    result = _lib("node_image_ref", bin_dir)
+    result = run_lib("node_image_ref", bin_dir)
     assert result.returncode == 0, result.stderr
     if registry:
         assert result.stdout.strip() == pinned and result.stderr == ""
@@ -76,7 +64,7 @@ def test_the_node_image_is_the_digest_kind_publishes_where_it_can_be_had(tmp_pat
 @pytest.mark.parametrize("cgroup", ["1", "2"])
 def test_a_cgroup_v1_host_is_warned_and_its_kubelet_told_to_start(tmp_path, cgroup):
     _fake_docker(tmp_path / "bin", cgroup=cgroup)
-    result = _lib("cgroup_preflight", tmp_path / "bin")
+    result = run_lib("cgroup_preflight", tmp_path / "bin")
     assert result.returncode == 0, result.stderr
     assert ("runs cgroup v1" in result.stderr) == (cgroup == "1")
     (patch,) = yaml.safe_load(KIND_CONFIG.read_text())["kubeadmConfigPatches"]
@@ -105,7 +93,7 @@ def test_kind_nodes_reserve_what_the_docker_vm_cannot_give_twice(tmp_path, gib):
     """Both workers report the whole VM; after the reservations their
     allocatable memory adds up to the VM less the control plane's share."""
     _fake_docker(tmp_path / "bin", mem_total=gib * 2**30)
-    result = _lib('cat "$(kind_config)"', tmp_path / "bin")
+    result = run_lib('cat "$(kind_config)"', tmp_path / "bin")
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
@@ -118,7 +106,7 @@ def test_the_kind_config_as_committed_is_what_kind_up_writes_for_the_documented_
     text = (REPO_ROOT / "docs" / "kind.md").read_text()
     gib = int(re.search(r"Docker needs \*\*(\d+) GiB of memory", text)[1])
     _fake_docker(tmp_path / "bin", mem_total=gib * 2**30)
-    result = _lib('cat "$(kind_config)"', tmp_path / "bin")
+    result = run_lib('cat "$(kind_config)"', tmp_path / "bin")
     assert yaml.safe_load(result.stdout) == yaml.safe_load(KIND_CONFIG.read_text())
 
 
@@ -127,12 +115,12 @@ def test_image_tag_is_the_builds_unless_overridden(tmp_path):
     env = {"RAY101_IMAGE_TAG_FILE": str(tag_file)}
     bin_dir = tmp_path / "bin"
     _fake_docker(bin_dir)
-    fallback = _lib("image_tag", bin_dir, env)
+    fallback = run_lib("image_tag", bin_dir, env)
     assert fallback.stdout.strip() == chart.versions()["RAY101_VERSION"]
     assert "no build recorded" in fallback.stderr
     tag_file.write_text("0.1.0-abc123def456\n")
-    assert _lib("image_tag", bin_dir, env).stdout.strip() == "0.1.0-abc123def456"
-    override = _lib("image_tag", bin_dir, {**env, "RAY101_IMAGE_TAG": "0.1.0-x"})
+    assert run_lib("image_tag", bin_dir, env).stdout.strip() == "0.1.0-abc123def456"
+    override = run_lib("image_tag", bin_dir, {**env, "RAY101_IMAGE_TAG": "0.1.0-x"})
     assert override.stdout.strip() == "0.1.0-x"
 
 
@@ -158,7 +146,7 @@ def test_both_deploy_paths_deploy_the_build_tag_and_the_operators_namespace():
 @pytest.mark.parametrize("operator_ns", ["kuberay-system", "default"])
 def test_the_kustomize_path_gets_the_tag_and_the_operator_namespace(tmp_path, operator_ns):
     render.prepared_k8s_copy(tmp_path)
-    result = _lib(f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc {operator_ns}", tmp_path)
+    result = run_lib(f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc {operator_ns}", tmp_path)
     assert result.returncode == 0, result.stderr
     out = Path(result.stdout.strip())
     assert out == tmp_path / "results" / "deploy"
@@ -206,7 +194,7 @@ def test_the_kustomize_path_can_leave_mongodb_out(tmp_path):
 
     def objects(components: str) -> set[tuple[str, str]]:
         env = {"RAY101_EXTRA_COMPONENTS": components} if components else {}
-        result = _lib(
+        result = run_lib(
             f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc kuberay-system", tmp_path, env
         )
         assert result.returncode == 0, result.stderr
@@ -296,7 +284,7 @@ def test_the_kustomize_path_runs_the_mongodb_standin_as_the_helm_path_does(tmp_p
         REPO_ROOT / "k8s" / "components", tmp_path / "k8s" / "components", dirs_exist_ok=True
     )
     env = {"RAY101_EXTRA_COMPONENTS": "k8s/components/mongodb-standin"}
-    result = _lib(
+    result = run_lib(
         f"REPO_ROOT={tmp_path}; kind_overlay_with 0.1.0-abc kuberay-system", tmp_path, env
     )
     assert result.returncode == 0, result.stderr

@@ -77,6 +77,19 @@ def run_script(
     )
 
 
+def run_lib(script: str, bin_dir: Path, env_extra: dict[str, str] | None = None):
+    """SCRIPT after sourcing scripts/lib/'s topic files (LIB_SOURCE), with the
+    fake tools of BIN_DIR first on a PATH of only /usr/bin and /bin."""
+    return subprocess.run(
+        ["bash", "-c", LIB_SOURCE + script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", **(env_extra or {})},
+    )
+
+
 def fake_tools(tmp_path: Path, **scripts: str) -> Path:
     """A folder of fake tools: each name's shell script (after ``#!/bin/sh``), executable."""
     bin_dir = tmp_path / "bin"

@@ -4,7 +4,6 @@ and no ``latest`` tag appears in what the repository ships."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import tomllib
 
 import pytest
 
+from tests.repo.scripts_support import run_lib
 from tests.support import REPO_ROOT, VERSIONS
 
 DOCKERFILE = REPO_ROOT / "images" / "Dockerfile"
@@ -265,17 +265,12 @@ def test_a_build_removes_the_earlier_builds_of_its_flavour(tmp_path):
         "esac\n"
     )
     (tmp_path / "docker").chmod(0o755)
-    lib = " ".join(f"source scripts/lib/{t}.sh;" for t in ("common", "messages", "tags"))
     for keep, removed in (
         (f"{version}-new", f"ray101:{version}-aaa ray101:{version}-bbb-123"),
         (f"{version}-new-gpu", f"ray101:{version}-aaa-gpu"),
     ):
         (tmp_path / "removed").unlink(missing_ok=True)
-        result = subprocess.run(
-            ["bash", "-c", f"{lib} remove_earlier_builds {keep}"],
-            capture_output=True, text=True, cwd=REPO_ROOT,
-            env={**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"},
-        )  # fmt: skip
+        result = run_lib(f"remove_earlier_builds {keep}", tmp_path)
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "removed").read_text().split("\n")[0] == removed
         assert "build cache freed: 4.9GB" in result.stdout
