@@ -75,7 +75,7 @@ def sweep_lines(cells: list[Cell], kinds: dict[str, Kind], rounds: int, ratio_: 
     ]
     return [
         f"Speedup over sequential by task duration (best of {rounds} round(s); "
-        f"batched: chunks of >= {ratio_:g}x the per-task overhead, whole waves of tasks):",
+        f"batched: chunks of >= {ratio_:g}x the task round trip, whole waves of tasks):",
         *text_table(header, rows),
     ]
 

@@ -94,6 +94,14 @@ def test_items_and_chunks_follow_the_budget_and_the_cluster(small_run):
             wanted = math.ceil(50 / c["duration_ms"])
             assert c["items"] == min(200, math.ceil(wanted / slots[c["kind"]]) * slots[c["kind"]])
         assert c["chunks"] % slots[c["kind"]] == 0 or c["chunks"] == c["items"]
+        # sized by the round trip a worker waits between two tasks, not the async rate
+        assert c["chunks"] == batching.chunk_count(
+            c["items"],
+            c["duration_ms"] / 1e3,
+            result.timings["task_round_trip_ms"] / 1e3,
+            result.details["overhead_ratio"],
+            slots[c["kind"]],
+        )
 
 
 def test_out_writes_json_and_png(small_run):
