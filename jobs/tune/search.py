@@ -9,6 +9,7 @@ from typing import Any
 
 import ray
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -121,6 +122,9 @@ def build_tuner(
             name=name,
             storage_path=storage_path,
             stop=stop,
+            # progress.csv and result.json in every trial's folder, as Tune's
+            # defaults write them; TensorBoard files only on request (jobs/tune/workload.py).
+            callbacks=[CSVLoggerCallback(), JsonLoggerCallback()],
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=args.keep_checkpoints,
                 checkpoint_score_attribute=METRIC,

@@ -114,6 +114,13 @@ def test_results_and_checkpoints_are_written(tiny_run):
     with open(experiment / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(r["trial_id"] for r in rows) == sorted(result.details["epochs_per_trial"])
+    # Every trial keeps Tune's CSV and JSON history; TensorBoard's files are off
+    # by default, since their logger would import torch into the driver.
+    trial_dirs = [d for d in experiment.iterdir() if d.is_dir()]
+    assert len(trial_dirs) == len(rows)
+    for trial_dir in trial_dirs:
+        assert (trial_dir / "progress.csv").is_file() and (trial_dir / "result.json").is_file()
+        assert not list(trial_dir.glob("events.out.tfevents*"))
     assert (tmp / "bench" / "tune.json").exists() and (tmp / "bench" / "tune.png").exists()
     # The best checkpoint holds the weights that scored the reported validation
     # loss, and the hyperparameters to rebuild the model from.
@@ -270,6 +277,8 @@ def test_preflight_returns_what_it_settled(tmp_path):
     plan = runner.preflight(tune_job, args)
     assert plan.data == data.DataSpec(samples=600, seed=3)
     assert (plan.storage_path, plan.name) == (str(tmp_path), "x")
+    split = plan.split.result(timeout=60)  # made in a thread while Ray starts
+    assert len(split.y_train) + len(split.y_val) == 600
     assert not hasattr(args, "data") and not hasattr(args, "spec")  # nothing written onto the flags
 
 
