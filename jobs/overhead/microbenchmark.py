@@ -112,12 +112,13 @@ class TaskOverhead:
 
     @property
     def round_trip_s(self) -> float:
-        """One task submitted and waited for, alone."""
+        """One task submitted and waited for, alone: also what a leased worker
+        waits between two tasks, the figure batching sizes chunks by."""
         return 1.0 / self.sync.mean
 
     @property
     def per_task_s(self) -> float:
-        """What each task costs when many are in flight: the figure batching amortises."""
+        """What each task costs the cluster when many are in flight (its throughput)."""
         return 1.0 / self.async_.mean
 
     @property
