@@ -297,15 +297,24 @@ func sortStrings(s []string) {
 }
 
 func lastCap() uint {
-	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return 40
-	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 32)
-	if err != nil {
+	n := readProcInt("/proc/sys/kernel/cap_last_cap", 40)
+	if n < 0 {
 		return 40
 	}
 	return uint(n)
+}
+
+// readProcInt is the integer a /proc file holds, or fallback when it cannot be read.
+func readProcInt(path string, fallback int64) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fallback
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return fallback
+	}
+	return v
 }
 
 func logf(format string, a ...any) {

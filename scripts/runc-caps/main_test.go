@@ -208,3 +208,20 @@ func TestClampOOMScoreAdj(t *testing.T) {
 		t.Errorf("500 clamped")
 	}
 }
+
+func TestReadProcIntFallsBackWhenUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(good, []byte(" -17\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("forty\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int64{good: -17, bad: 9, filepath.Join(dir, "none"): 9} {
+		if got := readProcInt(path, 9); got != want {
+			t.Errorf("readProcInt(%s) = %d, want %d", filepath.Base(path), got, want)
+		}
+	}
+}

@@ -6,9 +6,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 )
 
 // capSysResource is CAP_SYS_RESOURCE's number: without it no process may lower
@@ -45,15 +43,7 @@ func clampOOMScoreAdj(process map[string]any, bnd uint64, floor int64) (bool, er
 
 // currentOOMScoreAdj is this process's oom_score_adj (0 when unreadable).
 func currentOOMScoreAdj() int64 {
-	data, err := os.ReadFile("/proc/self/oom_score_adj")
-	if err != nil {
-		return 0
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
+	return readProcInt("/proc/self/oom_score_adj", 0)
 }
 
 // oomFloor is the oom_score_adj floor rewriteFile applies (a variable for tests).
