@@ -10,6 +10,7 @@ serveConfigV2 and ``SERVE_ENV`` its pods' environment. The package:
 
 - ``config``: names, limits and settings, plain data;
 - ``parsing`` and ``service``: the requests and the deployment (all a replica imports);
+- ``middleware``: what each replica's HTTP server runs before Serve's request path;
 - ``lifecycle``: starting and stopping Serve with the application;
 - ``workload``: ``ray101 run echo`` (start, call, check, stop).
 

@@ -13,6 +13,7 @@ from typing import Any
 APP_NAME = "echo"
 DEPLOYMENT_NAME = "Echo"
 IMPORT_PATH = "jobs.echo:app"
+MIDDLEWARE_IMPORT_PATH = "jobs.echo.middleware:middlewares"
 ROUTE_PREFIX = "/"
 HEALTH_ROUTE = "/-/healthz"
 DEFAULT_HOST = "127.0.0.1"
@@ -100,10 +101,14 @@ def rayservice_serve_config() -> dict[str, Any]:
 #   65,535 bytes; 128 KiB lets HAProxy pass every such URL plus generous
 #   headers. Buffers are taken per request in flight: 16 connections hold at
 #   most 4 MiB.
+# - RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH: the middleware each replica's
+#   HTTP server runs (jobs/echo/middleware.py): the echo needs no watch for a
+#   client going away, and skipping it saves two tasks per request.
 SERVE_ENV: dict[str, str] = {
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
     "RAY_SERVE_ENABLE_HA_PROXY": "1",
     "RAY_SERVE_HAPROXY_TUNE_BUFSIZE": str(128 * 1024),
+    "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH": MIDDLEWARE_IMPORT_PATH,
 }
 # The knobs that only work with an HAProxy binary.
 HAPROXY_ENV = ("RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_HAPROXY_TUNE_BUFSIZE")

@@ -42,6 +42,10 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("ray._private.ray_constants", "PROMETHEUS_SERVICE_DISCOVERY_FILE"),
     ("ray._private.worker", "global_worker"),
     ("ray._private.state", "state"),
+    ("ray.serve._private.constants", "SERVE_HTTP_REQUEST_DISCONNECT_DISABLED_HEADER"),
+    ("ray.serve._private.http_util", "parse_disconnect_disabled_header"),
+    ("ray.serve._private.http_util", "validate_http_proxy_callback_return"),
+    ("ray.serve._private.utils", "call_function_from_import_path"),
 )
 
 
@@ -69,6 +73,34 @@ def serve_controller() -> Any | None:
         return ray.get_actor(name, namespace=namespace)
     except ValueError:
         return None
+
+
+def disconnect_watch_off_header() -> tuple[bytes, bytes]:
+    """The request header that tells a Serve replica not to watch the client for
+    a disconnect while its handler runs, as an ASGI header (name, value).
+
+    Public equivalent: none. A client may send ``x-request-disconnect-disabled:
+    ?1`` itself; the name is in Serve's private constants, and ``?1`` is the
+    value Serve's parser takes for true.
+    """
+    name = _attr("ray.serve._private.constants", "SERVE_HTTP_REQUEST_DISCONNECT_DISABLED_HEADER")
+    return name.encode(), b"?1"
+
+
+def skips_disconnect_watch(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a Serve replica skips its disconnect watch for a request with
+    these ASGI headers, by Serve's own parser. Public equivalent: none."""
+    parse = _attr("ray.serve._private.http_util", "parse_disconnect_disabled_header")
+    return bool(parse(dict(headers)))
+
+
+def http_middlewares_from_import_path(import_path: str) -> list[Any]:
+    """The middlewares Serve's HTTP servers add for
+    ``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH``, loaded and checked as Serve
+    loads them. Public equivalent: none; Serve does it inside each replica."""
+    call = _attr("ray.serve._private.utils", "call_function_from_import_path")
+    validate = _attr("ray.serve._private.http_util", "validate_http_proxy_callback_return")
+    return list(validate(call(import_path)))
 
 
 def application_from_import_path(import_path: str) -> Any:

@@ -4,6 +4,7 @@ package for either loads none of the commands."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from ray.serve import Application
 from ray.serve.schema import ServeDeploySchema
 
 from jobs import echo
+from jobs.echo.config import MIDDLEWARE_IMPORT_PATH
+from jobs.echo.middleware import WATCH_OFF, SkipDisconnectWatch
 from jobs.runtime import ray_internals
 from tests.support import REPO_ROOT
 
@@ -68,3 +71,29 @@ def test_autoscaling_variant_is_valid():
     (app,) = echo.SERVE_CONFIG["applications"]
     config = {"applications": [{**app, "deployments": [{"name": "Echo", **deployment}]}]}
     ServeDeploySchema.model_validate(config)
+
+
+def test_replicas_load_the_middleware_their_environment_names():
+    """What Serve loads from RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH, loaded Serve's way."""
+    assert echo.SERVE_ENV["RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"] == MIDDLEWARE_IMPORT_PATH
+    loaded = ray_internals.http_middlewares_from_import_path(MIDDLEWARE_IMPORT_PATH)
+    assert [middleware.cls for middleware in loaded] == [SkipDisconnectWatch]
+
+
+def test_every_http_request_skips_serves_disconnect_watch():
+    """By Serve's own parser, even when the client asked for the watch; other
+    scopes pass through untouched."""
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope)
+
+    client_asks_for_watch = [(b"host", b"echo"), (WATCH_OFF[0], b"?0")]
+    app = SkipDisconnectWatch(inner)
+    asyncio.run(app({"type": "http", "headers": list(client_asks_for_watch)}, None, None))
+    asyncio.run(app({"type": "lifespan"}, None, None))
+    http, lifespan = seen
+    assert not ray_internals.skips_disconnect_watch(client_asks_for_watch)
+    assert ray_internals.skips_disconnect_watch(http["headers"])
+    assert http["headers"][:2] == client_asks_for_watch
+    assert lifespan == {"type": "lifespan"}
