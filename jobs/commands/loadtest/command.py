@@ -110,6 +110,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=GOALS.p99_ms,
         help=f"the p99 latency goal in ms (default {GOALS.p99_ms:g})",
     )
+    parser.add_argument(
+        "--goal-p99-over-baseline",
+        type=flags.positive_float,
+        default=GOALS.p99_over_baseline,
+        metavar="X",
+        help="the p99 latency goal as a multiple of the baseline's p99 "
+        f"(default {GOALS.p99_over_baseline:g})",
+    )
     parser.add_argument("--out", default=None, help="write loadtest.json and loadtest.png here")
     parser.add_argument("--json", action="store_true", help="print one JSON result object")
 
@@ -174,7 +182,11 @@ def run(args: argparse.Namespace) -> int:
     """``ray101 loadtest``: exit 0, or 1 with one line saying why."""
     setup_logging()
     client = choose_client(args.client, args.requests is not None)
-    goals = Goals(ratio=args.goal_ratio, p99_ms=args.goal_p99_ms)
+    goals = Goals(
+        ratio=args.goal_ratio,
+        p99_ms=args.goal_p99_ms,
+        p99_over_baseline=args.goal_p99_over_baseline,
+    )
     try:
         with nullcontext() if args.url else echo_server() as started:
             echo_url = args.url or started.url
