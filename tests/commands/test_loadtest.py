@@ -135,6 +135,8 @@ def test_report_gives_the_ratio():
     assert payload["summary"]["echo"]["p99_ms"] == 12.0
     assert payload["ratio"] == pytest.approx(0.25)
     assert any("25.0%" in line for line in lines)
+    assert any("6.0x the baseline's (goal <= 6x)" in line for line in lines)
+    assert payload["goals"]["p99_over_baseline"] == 6.0
     # The median p99 (12 ms) meets 20 ms and 6x the baseline's 2 ms; a ratio of
     # exactly 25 % meets 25 %.
     assert payload["goals"]["missed"] == []

@@ -84,7 +84,8 @@ def report(
     echo = summaries["echo"]
     baseline_rps = summaries.get("baseline", {}).get("rps", 0)
     ratio = echo["rps"] / baseline_rps if baseline_rps > 0 else None
-    missed = goals.missed(echo, ratio, summaries.get("baseline", {}).get("p99_ms"))
+    baseline_p99_ms = summaries.get("baseline", {}).get("p99_ms")
+    missed = goals.missed(echo, ratio, baseline_p99_ms)
     payload: dict[str, Any] = {
         "client": client,
         "connections": args.connections,
@@ -93,9 +94,19 @@ def report(
         "url": url,
         "summary": summaries,
         "rounds": {name: [m.to_dict() for m in ms] for name, ms in rounds.items()},
-        "goals": {"ratio": goals.ratio, "p99_ms": goals.p99_ms, "missed": missed},
+        "goals": {
+            "ratio": goals.ratio,
+            "p99_ms": goals.p99_ms,
+            "p99_over_baseline": goals.p99_over_baseline,
+            "missed": missed,
+        },
     }
     verdict = f"echo p99 {echo['p99_ms']:.1f} ms (goal <= {goals.p99_ms:g} ms)"
+    if baseline_p99_ms:
+        verdict += (
+            f", {echo['p99_ms'] / baseline_p99_ms:.1f}x the baseline's"
+            f" (goal <= {goals.p99_over_baseline:g}x)"
+        )
     if ratio is not None:
         payload["ratio"] = ratio
         verdict = f"echo/baseline throughput: {ratio:.1%} (goal >= {goals.ratio:.0%}); " + verdict
